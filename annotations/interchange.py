@@ -1,0 +1,307 @@
+"""The JSONL interchange format: one document a line, every annotator's spans with it.
+
+This module is the contract between the importer, the exporters and the agreement
+package, so it never imports Django. A line looks like::
+
+    {"id": "000", "text": "...", "meta": {"outlet": "..."},
+     "annotations": {"alice": [{"start": 0, "end": 17, "label": "claim", "attrs": {}}]},
+     "relations": {"alice": [{"type": "attributed_to", "head": 0, "tail": 3}]},
+     "gold": [...], "gold_relations": [...]}
+
+Offsets are Unicode code points, half-open: ``text[start:end]``. An annotator absent
+from ``annotations`` did not annotate the document; one present with ``[]`` annotated it
+and found nothing. ``relations`` point at spans by their index in that annotator's list.
+
+``parse_line`` checks the shape and the offsets (everything that needs no label schema);
+``span_problems`` checks a span against a schema; ``dump_record`` writes the one
+canonical form (fixed key order, sorted spans, UTF-8 unescaped) that makes
+export -> import -> export byte-identical.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+TOP_LEVEL_KEYS = ("id", "text", "meta", "annotations", "relations", "gold", "gold_relations")
+
+
+class InterchangeError(ValueError):
+    """A record that does not follow the format; ``line`` is 1-based when known."""
+
+    def __init__(self, reason: str, *, line: int | None = None, field: str | None = None):
+        self.reason = reason
+        self.line = line
+        self.field = field
+        where = f"line {line}: " if line is not None else ""
+        what = f"{field}: " if field else ""
+        super().__init__(f"{where}{what}{reason}")
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+    label: str
+    attrs: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "start": self.start,
+            "end": self.end,
+            "label": self.label,
+            "attrs": {key: self.attrs[key] for key in sorted(self.attrs)},
+        }
+
+
+@dataclass(frozen=True)
+class Relation:
+    type: str
+    head: int
+    tail: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": self.type, "head": self.head, "tail": self.tail}
+
+
+@dataclass
+class DocumentRecord:
+    id: str
+    text: str
+    meta: dict[str, Any] = field(default_factory=dict)
+    annotations: dict[str, list[Span]] = field(default_factory=dict)
+    relations: dict[str, list[Relation]] = field(default_factory=dict)
+    gold: list[Span] = field(default_factory=list)
+    gold_relations: list[Relation] = field(default_factory=list)
+
+
+# --- reading -----------------------------------------------------------------------
+
+
+def _is_int(value: object) -> bool:
+    # JSON true/false load as bool, which Python also counts as int.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _parse_span(raw: object, text: str, where: str) -> Span:
+    if not isinstance(raw, dict):
+        raise InterchangeError("a span must be an object", field=where)
+    for key in ("start", "end"):
+        if not _is_int(raw.get(key)):
+            raise InterchangeError(f"{key} must be an integer", field=f"{where}.{key}")
+    start, end = raw["start"], raw["end"]
+    problem = offset_problem(text, start, end)
+    if problem:
+        raise InterchangeError(problem[1], field=f"{where}.{problem[0]}")
+    label = raw.get("label")
+    if not isinstance(label, str) or not label:
+        raise InterchangeError("label must be a non-empty string", field=f"{where}.label")
+    attrs = raw.get("attrs", {})
+    if not isinstance(attrs, dict):
+        raise InterchangeError("attrs must be an object", field=f"{where}.attrs")
+    unknown = set(raw) - {"start", "end", "label", "attrs"}
+    if unknown:
+        raise InterchangeError(f"unknown keys {sorted(unknown)}", field=where)
+    return Span(start=start, end=end, label=label, attrs=attrs)
+
+
+def _parse_spans(raw: object, text: str, where: str) -> list[Span]:
+    if not isinstance(raw, list):
+        raise InterchangeError("must be a list of spans", field=where)
+    return [_parse_span(item, text, f"{where}[{i}]") for i, item in enumerate(raw)]
+
+
+def _parse_relations(raw: object, span_count: int, where: str) -> list[Relation]:
+    if not isinstance(raw, list):
+        raise InterchangeError("must be a list of relations", field=where)
+    relations = []
+    for i, item in enumerate(raw):
+        here = f"{where}[{i}]"
+        if not isinstance(item, dict):
+            raise InterchangeError("a relation must be an object", field=here)
+        if not isinstance(item.get("type"), str) or not item["type"]:
+            raise InterchangeError("type must be a non-empty string", field=f"{here}.type")
+        for end in ("head", "tail"):
+            index = item.get(end)
+            if not _is_int(index) or not 0 <= index < span_count:
+                raise InterchangeError(
+                    f"must be the index of one of the {span_count} spans", field=f"{here}.{end}"
+                )
+        if item["head"] == item["tail"]:
+            raise InterchangeError("a relation cannot link a span to itself", field=here)
+        relations.append(Relation(type=item["type"], head=item["head"], tail=item["tail"]))
+    return relations
+
+
+def parse_record(raw: object) -> DocumentRecord:
+    """Check one decoded JSON value and return it as a record, or raise InterchangeError."""
+    if not isinstance(raw, dict):
+        raise InterchangeError("a line must hold one JSON object")
+    unknown = set(raw) - set(TOP_LEVEL_KEYS)
+    if unknown:
+        raise InterchangeError(f"unknown keys {sorted(unknown)}")
+    doc_id = raw.get("id")
+    if not isinstance(doc_id, str) or not doc_id.strip():
+        raise InterchangeError("id must be a non-empty string", field="id")
+    text = raw.get("text")
+    if not isinstance(text, str):
+        raise InterchangeError("text must be a string", field="text")
+    meta = raw.get("meta", {})
+    if not isinstance(meta, dict):
+        raise InterchangeError("meta must be an object", field="meta")
+
+    raw_annotations = raw.get("annotations", {})
+    if not isinstance(raw_annotations, dict):
+        raise InterchangeError("annotations must map usernames to lists", field="annotations")
+    annotations = {
+        name: _parse_spans(spans, text, f"annotations.{name}")
+        for name, spans in raw_annotations.items()
+    }
+
+    raw_relations = raw.get("relations", {})
+    if not isinstance(raw_relations, dict):
+        raise InterchangeError("relations must map usernames to lists", field="relations")
+    relations = {}
+    for name, items in raw_relations.items():
+        if name not in annotations:
+            raise InterchangeError(
+                "relations name an annotator with no annotations", field=f"relations.{name}"
+            )
+        relations[name] = _parse_relations(items, len(annotations[name]), f"relations.{name}")
+
+    gold = _parse_spans(raw.get("gold", []), text, "gold")
+    gold_relations = _parse_relations(raw.get("gold_relations", []), len(gold), "gold_relations")
+    return DocumentRecord(
+        id=doc_id,
+        text=text,
+        meta=meta,
+        annotations=annotations,
+        relations={name: items for name, items in relations.items() if items},
+        gold=gold,
+        gold_relations=gold_relations,
+    )
+
+
+def parse_line(line: str, line_number: int | None = None) -> DocumentRecord:
+    """Decode and check one JSONL line; errors carry the line number."""
+    try:
+        raw = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise InterchangeError(f"not valid JSON ({exc.msg})", line=line_number) from None
+    try:
+        return parse_record(raw)
+    except InterchangeError as exc:
+        raise InterchangeError(exc.reason, line=line_number, field=exc.field) from None
+
+
+def iter_records(lines: Iterable[str]) -> Iterator[tuple[int, DocumentRecord]]:
+    """Yield ``(line_number, record)`` for every non-blank line."""
+    for number, line in enumerate(lines, start=1):
+        if line.strip():
+            yield number, parse_line(line, number)
+
+
+# --- checking against a label schema -------------------------------------------------
+
+
+def offset_problem(text: str, start: int, end: int) -> tuple[str, str] | None:
+    """The (field, reason) that makes ``[start, end)`` impossible in ``text``, or None."""
+    if start < 0:
+        return "start", "must be 0 or more"
+    if end <= start:
+        return "end", "must be greater than start"
+    if end > len(text):
+        return "end", f"must be at most the text's length ({len(text)} code points)"
+    return None
+
+
+def attribute_problems(
+    attrs: Mapping[str, Any], allowed: Mapping[str, list[Any]]
+) -> list[tuple[str, str]]:
+    """Why ``attrs`` fall outside a label's attribute schema ``{name: [values]}``."""
+    problems = []
+    for name, value in attrs.items():
+        if name not in allowed:
+            problems.append((f"attrs.{name}", "is not an attribute of this label"))
+        elif value not in allowed[name]:
+            choices = ", ".join(str(choice) for choice in allowed[name])
+            problems.append((f"attrs.{name}", f"{value!r} is not one of: {choices}"))
+    return problems
+
+
+def span_problems(
+    text: str, span: Span, schema: Mapping[str, Mapping[str, list[Any]]]
+) -> list[tuple[str, str]]:
+    """Everything wrong with ``span`` for a document text and a project's span labels.
+
+    ``schema`` maps each span label name to its attribute schema.
+    """
+    problem = offset_problem(text, span.start, span.end)
+    if problem:
+        return [problem]
+    if span.label not in schema:
+        known = ", ".join(sorted(schema))
+        return [("label", f"unknown label {span.label!r} (known: {known})")]
+    return attribute_problems(span.attrs, schema[span.label])
+
+
+# --- writing -------------------------------------------------------------------------
+
+
+def _sorted_with_relations(
+    spans: list[Span], relations: list[Relation]
+) -> tuple[list[Span], list[Relation]]:
+    """Sort spans canonically and renumber the relations that point into them."""
+    order = sorted(
+        range(len(spans)),
+        key=lambda i: (spans[i].start, spans[i].end, spans[i].label, _attrs_key(spans[i])),
+    )
+    new_index = {old: new for new, old in enumerate(order)}
+    sorted_relations = sorted(
+        (Relation(r.type, new_index[r.head], new_index[r.tail]) for r in relations),
+        key=lambda r: (r.head, r.tail, r.type),
+    )
+    return [spans[i] for i in order], sorted_relations
+
+
+def _attrs_key(span: Span) -> str:
+    return json.dumps(span.attrs, sort_keys=True, ensure_ascii=False)
+
+
+def record_to_json(record: DocumentRecord) -> dict[str, Any]:
+    """The canonical JSON object for a record: fixed key order, sorted spans."""
+    annotations: dict[str, Any] = {}
+    relations: dict[str, Any] = {}
+    for name in sorted(record.annotations):
+        spans, rels = _sorted_with_relations(
+            record.annotations[name], record.relations.get(name, [])
+        )
+        annotations[name] = [span.to_json() for span in spans]
+        if rels:
+            relations[name] = [rel.to_json() for rel in rels]
+    gold, gold_relations = _sorted_with_relations(record.gold, record.gold_relations)
+    return {
+        "id": record.id,
+        "text": record.text,
+        "meta": _sort_keys_deep(record.meta),
+        "annotations": annotations,
+        "relations": relations,
+        "gold": [span.to_json() for span in gold],
+        "gold_relations": [rel.to_json() for rel in gold_relations],
+    }
+
+
+def _sort_keys_deep(value: Any) -> Any:
+    # PostgreSQL's jsonb does not keep key order, so the canonical form sorts it.
+    if isinstance(value, dict):
+        return {key: _sort_keys_deep(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_sort_keys_deep(item) for item in value]
+    return value
+
+
+def dump_record(record: DocumentRecord) -> str:
+    """One canonical JSONL line, newline included."""
+    return json.dumps(record_to_json(record), ensure_ascii=False) + "\n"

@@ -1,0 +1,325 @@
+"""The workbench's data: projects and their schema, documents, layers of spans, jobs.
+
+Offsets are Unicode code points into ``Document.text``, half-open (``text[start:end]``).
+Rules that need more than one row (a span's label belongs to the layer's project, a
+quote matches the text) are enforced by the services; what one row can say about
+itself is enforced here, in the database.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+
+class Project(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=100, unique=True)
+    guidelines = models.TextField(blank=True, help_text="Markdown, shown to annotators.")
+    overlap = models.PositiveSmallIntegerField(
+        default=2, help_text="How many annotators work on each document (k)."
+    )
+    blind = models.BooleanField(
+        default=True, help_text="Annotators never see each other's spans, gold or agreement."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(overlap__gte=1), name="project_overlap_positive")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    MANAGER = "manager"
+    REVIEWER = "reviewer"
+    ANNOTATOR = "annotator"
+
+
+class Membership(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices)
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project", "role", "user"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "user"], name="one_membership_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role}) in {self.project}"
+
+
+class LabelKind(models.TextChoices):
+    SPAN = "span"
+    RELATION = "relation"
+    DOCUMENT = "document"
+
+
+class LabelType(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="label_types")
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=20, choices=LabelKind.choices, default=LabelKind.SPAN)
+    description = models.TextField(blank=True)
+    colour = models.CharField(max_length=7, default="#888888", help_text="#rrggbb")
+    hotkey = models.CharField(max_length=1, blank=True)
+    # {"polarity": ["positive", "negative", "neutral"]}: attribute name -> allowed values.
+    attribute_schema = models.JSONField(default=dict, blank=True)
+    # For relation labels: which span labels may stand at each end (null: any).
+    head_label = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    tail_label = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["project", "position", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="label_name_unique"),
+            models.UniqueConstraint(
+                fields=["project", "hotkey"], condition=~Q(hotkey=""), name="label_hotkey_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(colour__regex=r"^#[0-9a-fA-F]{6}$"), name="label_colour_hex"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kind})"
+
+
+class Document(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="documents")
+    external_id = models.CharField(max_length=200)
+    # Stored exactly as uploaded: offsets point into it, so it is never normalised.
+    text = models.TextField()
+    meta = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project", "external_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "external_id"], name="document_external_id_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project.slug}/{self.external_id}"
+
+
+class AssignmentStatus(models.TextChoices):
+    ASSIGNED = "assigned"
+    IN_PROGRESS = "in_progress"
+    SUBMITTED = "submitted"
+    SKIPPED = "skipped"
+
+
+class Assignment(models.Model):
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="assignments")
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments"
+    )
+    status = models.CharField(
+        max_length=20, choices=AssignmentStatus.choices, default=AssignmentStatus.ASSIGNED
+    )
+    skip_reason = models.TextField(blank=True)
+    assigned_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["document", "annotator"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["document", "annotator"], name="one_assignment_per_annotator"
+            )
+        ]
+        indexes = [models.Index(fields=["annotator", "status"], name="assignment_queue")]
+
+    def __str__(self) -> str:
+        return f"{self.document} -> {self.annotator} ({self.status})"
+
+
+class LayerStatus(models.TextChoices):
+    OPEN = "open"
+    SUBMITTED = "submitted"
+
+
+class Layer(models.Model):
+    """One annotator's spans on one document, or the document's gold layer (no annotator)."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="layers")
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="layers",
+    )
+    is_gold = models.BooleanField(default=False)
+    status = models.CharField(max_length=20, choices=LayerStatus.choices, default=LayerStatus.OPEN)
+    # Bumped by every write; a write carrying an older version is refused (409).
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["document", "is_gold", "annotator"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["document", "annotator"],
+                condition=Q(annotator__isnull=False),
+                name="one_layer_per_annotator",
+            ),
+            models.UniqueConstraint(
+                fields=["document"], condition=Q(is_gold=True), name="one_gold_layer"
+            ),
+            models.CheckConstraint(
+                condition=Q(is_gold=True, annotator__isnull=True)
+                | Q(is_gold=False, annotator__isnull=False),
+                name="layer_gold_xor_annotator",
+            ),
+        ]
+        indexes = [models.Index(fields=["document", "status"], name="layer_document_status")]
+
+    def __str__(self) -> str:
+        owner = "gold" if self.is_gold else str(self.annotator)
+        return f"{self.document} [{owner}]"
+
+
+class Span(models.Model):
+    layer = models.ForeignKey(Layer, on_delete=models.CASCADE, related_name="spans")
+    label = models.ForeignKey(LabelType, on_delete=models.PROTECT, related_name="spans")
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    attributes = models.JSONField(default=dict, blank=True)
+    # The text the span covered when it was made: a later mismatch means drift.
+    quote = models.TextField()
+
+    class Meta:
+        ordering = ["layer", "start", "end", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(start__gte=0), name="span_start_non_negative"),
+            models.CheckConstraint(condition=Q(end__gt=F("start")), name="span_end_after_start"),
+        ]
+        indexes = [models.Index(fields=["layer", "start", "end"], name="span_layer_offsets")]
+
+    def __str__(self) -> str:
+        return f"{self.label.name} [{self.start}, {self.end})"
+
+
+class Relation(models.Model):
+    layer = models.ForeignKey(Layer, on_delete=models.CASCADE, related_name="relations")
+    label = models.ForeignKey(LabelType, on_delete=models.PROTECT, related_name="relations")
+    head = models.ForeignKey(Span, on_delete=models.CASCADE, related_name="outgoing")
+    tail = models.ForeignKey(Span, on_delete=models.CASCADE, related_name="incoming")
+
+    class Meta:
+        ordering = ["layer", "id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(head=F("tail")), name="relation_not_reflexive"),
+            models.UniqueConstraint(
+                fields=["layer", "label", "head", "tail"], name="relation_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.head_id} -{self.label.name}-> {self.tail_id}"
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class Job(models.Model):
+    """What a background job row holds for the users who poll it."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=20, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    progress = models.FloatField(default=0.0, help_text="0 to 1.")
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at"]
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (JobStatus.SUCCEEDED, JobStatus.FAILED)
+
+
+class AgreementRun(Job):
+    parameters = models.JSONField(default=dict, blank=True)
+    result = models.JSONField(null=True, blank=True)
+
+    class Meta(Job.Meta):
+        indexes = [models.Index(fields=["project", "-created_at"], name="agreement_run_recent")]
+
+    def __str__(self) -> str:
+        return f"agreement #{self.pk} of {self.project} ({self.status})"
+
+
+class ExportJob(Job):
+    format = models.CharField(max_length=20)
+    options = models.JSONField(default=dict, blank=True)
+    file = models.FileField(upload_to="exports/", blank=True)
+    checksum = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the file.")
+    size = models.PositiveBigIntegerField(null=True, blank=True)
+
+    class Meta(Job.Meta):
+        indexes = [models.Index(fields=["project", "-created_at"], name="export_job_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.format} export #{self.pk} of {self.project} ({self.status})"
+
+
+class AuditEvent(models.Model):
+    """Who created, changed or deleted what, and when; written by the services."""
+
+    project = models.ForeignKey(
+        Project, null=True, blank=True, on_delete=models.CASCADE, related_name="audit_events"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=40)
+    object_type = models.CharField(max_length=40)
+    object_id = models.CharField(max_length=40, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["project", "-at"], name="audit_project_recent"),
+            models.Index(fields=["object_type", "object_id"], name="audit_object"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.object_type}"

@@ -1,0 +1,32 @@
+"""The audit trail: each service records its own writes, in its own transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import models
+
+from annotations.models import AuditEvent, Project
+
+
+def record_event(
+    *,
+    actor: AbstractBaseUser | None,
+    project: Project | None,
+    action: str,
+    obj: models.Model | None = None,
+    object_type: str = "",
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Store who did ``action`` to what; ``obj`` names the object unless type is given."""
+    return AuditEvent.objects.create(
+        project=project,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        action=action,
+        object_type=object_type or (obj._meta.model_name if obj is not None else ""),
+        object_id=str(obj.pk) if obj is not None and obj.pk is not None else "",
+        before=before,
+        after=after,
+    )

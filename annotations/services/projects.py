@@ -1,0 +1,129 @@
+"""Projects, their label schema and their members."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from annotations.models import LabelKind, LabelType, Membership, Project, Role
+from annotations.services.audit import record_event
+
+# The news claims preset every new project starts from (DESIGN.md, "Domain model").
+NEWS_CLAIMS_PRESET: list[dict[str, Any]] = [
+    {
+        "name": "claim",
+        "kind": LabelKind.SPAN,
+        "colour": "#e6a100",
+        "hotkey": "c",
+        "description": 'A statement asserted as fact, e.g. "Saleh has left Panjshir".',
+        "attribute_schema": {},
+    },
+    {
+        "name": "source",
+        "kind": LabelKind.SPAN,
+        "colour": "#2f7ed8",
+        "hotkey": "s",
+        "description": "Who a claim is attributed to: a person, an outlet, an anonymous source.",
+        "attribute_schema": {"kind": ["person", "organisation", "media", "anonymous"]},
+    },
+    {
+        "name": "sentiment",
+        "kind": LabelKind.SPAN,
+        "colour": "#c2417a",
+        "hotkey": "e",
+        "description": "A span carrying an evaluative tone, with its polarity.",
+        "attribute_schema": {"polarity": ["positive", "negative", "neutral"]},
+    },
+    {
+        "name": "attributed_to",
+        "kind": LabelKind.RELATION,
+        "colour": "#555555",
+        "hotkey": "",
+        "description": "Links a claim (head) to the source it is attributed to (tail).",
+        "attribute_schema": {},
+        "head": "claim",
+        "tail": "source",
+    },
+]
+
+
+@transaction.atomic
+def create_project(
+    *,
+    name: str,
+    slug: str,
+    created_by: AbstractBaseUser | None = None,
+    guidelines: str = "",
+    overlap: int = 2,
+    blind: bool = True,
+) -> Project:
+    """Make a project with the news claims schema; its creator becomes its manager."""
+    if Project.objects.filter(slug=slug).exists():
+        raise ValidationError({"slug": [f"a project named {slug!r} exists already"]})
+    if overlap < 1:
+        raise ValidationError({"overlap": ["must be at least 1"]})
+    project = Project.objects.create(
+        name=name,
+        slug=slug,
+        guidelines=guidelines,
+        overlap=overlap,
+        blind=blind,
+        created_by=created_by,
+    )
+    by_name: dict[str, LabelType] = {}
+    for position, preset in enumerate(NEWS_CLAIMS_PRESET):
+        by_name[preset["name"]] = LabelType.objects.create(
+            project=project,
+            name=preset["name"],
+            kind=preset["kind"],
+            colour=preset["colour"],
+            hotkey=preset["hotkey"],
+            description=preset["description"],
+            attribute_schema=preset["attribute_schema"],
+            head_label=by_name.get(preset.get("head", "")),
+            tail_label=by_name.get(preset.get("tail", "")),
+            position=position,
+        )
+    if created_by is not None:
+        Membership.objects.create(project=project, user=created_by, role=Role.MANAGER)
+    record_event(
+        actor=created_by, project=project, action="create", obj=project, after={"slug": slug}
+    )
+    return project
+
+
+@transaction.atomic
+def add_member(
+    *, project: Project, user: AbstractBaseUser, role: str, actor: AbstractBaseUser | None = None
+) -> Membership:
+    """Give ``user`` a role in the project, replacing any role they had."""
+    if role not in Role.values:
+        raise ValidationError({"role": [f"must be one of: {', '.join(Role.values)}"]})
+    membership, created = Membership.objects.get_or_create(
+        project=project, user=user, defaults={"role": role}
+    )
+    before = None if created else {"role": membership.role}
+    if not created and membership.role != role:
+        membership.role = role
+        membership.save(update_fields=["role"])
+    if created or before != {"role": role}:
+        record_event(
+            actor=actor,
+            project=project,
+            action="create" if created else "update",
+            obj=membership,
+            before=before,
+            after={"user": user.get_username(), "role": role},
+        )
+    return membership
+
+
+def span_label_schema(project: Project) -> dict[str, dict[str, list[Any]]]:
+    """Span label name -> its attribute schema, as the interchange checks expect."""
+    return {
+        label.name: label.attribute_schema
+        for label in project.label_types.filter(kind=LabelKind.SPAN)
+    }

@@ -1,0 +1,1 @@
+"""Placeholder until the agreement tasks land."""

@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from annotations.views import agreement, annotate, dashboard, projects
+
+urlpatterns = [
+    path("", projects.project_list, name="project-list"),
+    path("healthz", projects.healthz, name="healthz"),
+    *annotate.urlpatterns,
+    *dashboard.urlpatterns,
+    *agreement.urlpatterns,
+]
