@@ -90,17 +90,17 @@ def _parse_span(raw: object, text: str, where: str) -> Span:
         raise InterchangeError("a span must be an object", field=where)
     for key in ("start", "end"):
         if not _is_int(raw.get(key)):
-            raise InterchangeError(f"{key} must be an integer", field=f"{where}.{key}")
+            raise InterchangeError("must be an integer", field=f"{where}.{key}")
     start, end = raw["start"], raw["end"]
     problem = offset_problem(text, start, end)
     if problem:
         raise InterchangeError(problem[1], field=f"{where}.{problem[0]}")
     label = raw.get("label")
     if not isinstance(label, str) or not label:
-        raise InterchangeError("label must be a non-empty string", field=f"{where}.label")
+        raise InterchangeError("must be a non-empty string", field=f"{where}.label")
     attrs = raw.get("attrs", {})
     if not isinstance(attrs, dict):
-        raise InterchangeError("attrs must be an object", field=f"{where}.attrs")
+        raise InterchangeError("must be an object", field=f"{where}.attrs")
     unknown = set(raw) - {"start", "end", "label", "attrs"}
     if unknown:
         raise InterchangeError(f"unknown keys {sorted(unknown)}", field=where)
@@ -122,7 +122,7 @@ def _parse_relations(raw: object, span_count: int, where: str) -> list[Relation]
         if not isinstance(item, dict):
             raise InterchangeError("a relation must be an object", field=here)
         if not isinstance(item.get("type"), str) or not item["type"]:
-            raise InterchangeError("type must be a non-empty string", field=f"{here}.type")
+            raise InterchangeError("must be a non-empty string", field=f"{here}.type")
         for end in ("head", "tail"):
             index = item.get(end)
             if not _is_int(index) or not 0 <= index < span_count:
@@ -144,17 +144,17 @@ def parse_record(raw: object) -> DocumentRecord:
         raise InterchangeError(f"unknown keys {sorted(unknown)}")
     doc_id = raw.get("id")
     if not isinstance(doc_id, str) or not doc_id.strip():
-        raise InterchangeError("id must be a non-empty string", field="id")
+        raise InterchangeError("must be a non-empty string", field="id")
     text = raw.get("text")
     if not isinstance(text, str):
-        raise InterchangeError("text must be a string", field="text")
+        raise InterchangeError("must be a string", field="text")
     meta = raw.get("meta", {})
     if not isinstance(meta, dict):
-        raise InterchangeError("meta must be an object", field="meta")
+        raise InterchangeError("must be an object", field="meta")
 
     raw_annotations = raw.get("annotations", {})
     if not isinstance(raw_annotations, dict):
-        raise InterchangeError("annotations must map usernames to lists", field="annotations")
+        raise InterchangeError("must map usernames to lists of spans", field="annotations")
     annotations = {
         name: _parse_spans(spans, text, f"annotations.{name}")
         for name, spans in raw_annotations.items()
@@ -162,7 +162,7 @@ def parse_record(raw: object) -> DocumentRecord:
 
     raw_relations = raw.get("relations", {})
     if not isinstance(raw_relations, dict):
-        raise InterchangeError("relations must map usernames to lists", field="relations")
+        raise InterchangeError("must map usernames to lists of relations", field="relations")
     relations = {}
     for name, items in raw_relations.items():
         if name not in annotations:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.db.models import Count, Q
@@ -50,12 +51,12 @@ def healthz(request: HttpRequest) -> JsonResponse:
     except Exception as exc:  # Whatever the driver raises, the database is down.
         checks["database"] = f"down: {exc}"
         healthy = False
-    if app.conf.task_always_eager:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
         checks["broker"] = "none configured: tasks run eagerly in the web process"
         checks["workers"] = "not needed (eager mode)"
     else:
         try:
-            with app.connection_for_write() as conn:
+            with app.connection_for_write(url=settings.CELERY_BROKER_URL) as conn:
                 conn.ensure_connection(max_retries=1, timeout=2)
             checks["broker"] = "ok"
         except Exception as exc:  # Any transport error means the broker is unreachable.

@@ -1,0 +1,50 @@
+# The workbench's entry points. `make demo` and `make test` are the README's two commands.
+
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+# Tests run against the real services; override these to point elsewhere.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/workbench
+TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: demo test lint typecheck worker bench clean
+
+# Create the virtualenv and install the pinned requirements (again when they change).
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+# Bring the workbench up at http://127.0.0.1:8000 with the seeds loaded. With no
+# DATABASE_URL or CELERY_BROKER_URL set: SQLite and tasks run in-process.
+demo: $(VENV)/.installed
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_seeds
+	$(PY) manage.py runserver 127.0.0.1:8000
+
+# The whole suite: PostgreSQL, Redis, live Celery workers and Chromium (see .ci/run).
+test: $(VENV)/.installed
+	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
+		$(PY) -m pytest -rfE --output test-results --screenshot only-on-failure $(PYTEST_ARGS)
+
+# Lint, format check, and migrations that match the models.
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
+
+# Static types (strict on the Django-free packages, see pyproject.toml).
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy annotations workbench
+
+# A Celery worker for the real setup (needs CELERY_BROKER_URL).
+worker: $(VENV)/.installed
+	$(VENV)/bin/celery -A workbench worker --loglevel=INFO
+
+# Every benchmark in bench/; each prints its figures (see bench/README.md).
+bench: $(VENV)/.installed
+	for script in bench/*.py; do $(PY) $$script || exit 1; done
+
+clean:
+	rm -rf test-results .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,112 @@
+"""The demo corpus in seeds/: its documents, their meta, the demo project and accounts."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from annotations.interchange import DocumentRecord
+from annotations.models import Project, Role
+from annotations.services.assignments import assign_documents
+from annotations.services.imports import import_documents
+from annotations.services.projects import add_member, create_project
+
+DEMO_SLUG = "demo"
+DEMO_NAME = "Panjshir, September 2021 (demo)"
+DEMO_ACCOUNTS = (
+    ("manager", Role.MANAGER),
+    ("reviewer", Role.REVIEWER),
+    ("annotator1", Role.ANNOTATOR),
+    ("annotator2", Role.ANNOTATOR),
+    ("annotator3", Role.ANNOTATOR),
+)
+DEMO_GUIDELINES = """\
+# Annotating claims, sources and sentiment
+
+Mark what each article **asserts** and **who says so**.
+
+- **claim** (`c`): a statement presented as fact, e.g. *Saleh left Panjshir and headed
+  for Tajikistan*. Mark the whole proposition, not the verb of saying.
+- **source** (`s`): who the claim is attributed to, e.g. *a source in Kabul*, *Saleh*,
+  *TOLOnews*. Set its kind: person, organisation, media or anonymous.
+- **sentiment** (`e`): words carrying an evaluative tone, with their polarity.
+- Link each claim to its source with **attributed_to** (claim first, then source).
+
+Contradictory claims in different articles are expected: mark each as its article states it.
+"""
+
+# TASS's dateline, as in seed 002: date 2021-09-03 CAIRO, September 3. /TASS/.
+_TASS_DATELINE = re.compile(r"^\s*date (\d{4}-\d{2}-\d{2}) ([A-Z][A-Z -]+),[^/]*/([A-Z]+)/\.")
+# The publication line of seed 001, with its time in IST.
+_PUBLISHED = re.compile(r"^Published : (\w{3} \d{1,2}, \d{4}, \d{1,2}:\d{2} [AP]M) IST$", re.M)
+
+
+def seed_meta(filename: str, text: str) -> dict[str, str]:
+    """What the article itself says about where and when it was published."""
+    meta = {"source_file": filename}
+    if match := _TASS_DATELINE.match(text):
+        meta.update(published=match[1], dateline=match[2].strip().title(), outlet=match[3])
+    if match := _PUBLISHED.search(text):
+        published = datetime.strptime(match[1], "%b %d, %Y, %I:%M %p")  # noqa: DTZ007
+        meta["published"] = published.strftime("%Y-%m-%dT%H:%M+05:30")  # IST
+    first_line = text.strip().splitlines()[0]
+    if not _TASS_DATELINE.match(text) and len(first_line) < 120:
+        meta["headline"] = first_line.strip()
+    return meta
+
+
+def seed_records(folder: Path) -> list[DocumentRecord]:
+    """One record a seed file; the id is the number before the underscore."""
+    records = []
+    for path in sorted(folder.glob("*.txt")):
+        text = path.read_text(encoding="utf-8")
+        records.append(
+            DocumentRecord(id=path.stem.split("_")[0], text=text, meta=seed_meta(path.name, text))
+        )
+    return records
+
+
+@dataclass
+class DemoAccount:
+    username: str
+    role: str
+    password: str | None  # None: the account existed and kept its password
+
+
+@transaction.atomic
+def load_demo(folder: Path, password: str | None = None) -> tuple[Project, list[DemoAccount]]:
+    """Create the demo project, its accounts and assignments; a second run changes nothing."""
+    user_model = get_user_model()
+    accounts = []
+    users = {}
+    for username, role in DEMO_ACCOUNTS:
+        user = user_model.objects.filter(username=username).first()
+        new_password = None
+        if user is None:
+            new_password = password or secrets.token_urlsafe(9)
+            user = user_model.objects.create_user(
+                username=username, password=new_password, is_staff=role == Role.MANAGER
+            )
+        users[username] = user
+        accounts.append(DemoAccount(username, role, new_password))
+
+    project = Project.objects.filter(slug=DEMO_SLUG).first()
+    if project is None:
+        project = create_project(
+            name=DEMO_NAME,
+            slug=DEMO_SLUG,
+            created_by=users["manager"],
+            guidelines=DEMO_GUIDELINES,
+            overlap=3,
+        )
+        for username, role in DEMO_ACCOUNTS[1:]:
+            add_member(project=project, user=users[username], role=role)
+        import_documents(project=project, records=seed_records(folder), source="seeds/")
+        assign_documents(project=project, actor=users["manager"])
+    return project, accounts

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import re
+from io import StringIO
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+
+from annotations.models import Assignment, Document, Layer, Project
+
+pytestmark = pytest.mark.django_db
+
+
+def load() -> str:
+    out = StringIO()
+    call_command("load_seeds", stdout=out)
+    return out.getvalue()
+
+
+def test_demo_project_has_the_five_seeds_three_annotators_each_and_empty_layers():
+    load()
+
+    project = Project.objects.get(slug="demo")
+    assert project.documents.count() == 5
+    assert Assignment.objects.filter(document__project=project).count() == 15
+    assert Layer.objects.filter(document__project=project, spans__isnull=True).count() == 15
+    assert {m.user.username: m.role for m in project.memberships.select_related("user")} == {
+        "manager": "manager",
+        "reviewer": "reviewer",
+        "annotator1": "annotator",
+        "annotator2": "annotator",
+        "annotator3": "annotator",
+    }
+
+
+def test_printed_passwords_log_the_demo_accounts_in():
+    output = load()
+
+    printed = dict(re.findall(r"^\s+\w+\s+(\w+)\s+(\S+)$", output, re.M))
+    assert set(printed) == {"manager", "reviewer", "annotator1", "annotator2", "annotator3"}
+    for username, password in printed.items():
+        assert authenticate(username=username, password=password) is not None
+
+
+def test_running_twice_changes_nothing():
+    load()
+    before = (Document.objects.count(), Assignment.objects.count(), Layer.objects.count())
+
+    output = load()
+
+    assert (Document.objects.count(), Assignment.objects.count(), Layer.objects.count()) == before
+    assert "password unchanged" in output
+
+
+def test_dateline_and_publication_time_are_parsed_into_meta():
+    load()
+
+    tass = Document.objects.get(external_id="002")
+    assert tass.meta["outlet"] == "TASS"
+    assert tass.meta["published"] == "2021-09-03"
+    assert tass.meta["dateline"] == "Cairo"
+    etv = Document.objects.get(external_id="001")
+    assert etv.meta["published"] == "2021-09-04T06:41+05:30"
+    assert etv.meta["headline"].startswith("Amrullah Saleh denies leaving Afghanistan")

@@ -1,0 +1,110 @@
+"""Shared fixtures: the cast of one project, test-only settings, Chromium for Playwright."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API keeps an event loop running in the main thread; the ORM calls in
+# browser tests are still synchronous (RECIPES.md, P1). Tests only.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    """Drive Debian's Chromium; Playwright's own download is not available here."""
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings, tmp_path: Path) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def celery_eager(settings) -> None:
+    """Run tasks in-process for tests that are not about the worker."""
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.CELERY_TASK_EAGER_PROPAGATES = True
+
+
+@dataclass
+class Cast:
+    """A project with a manager, a reviewer, two annotators and an outsider."""
+
+    project: object
+    manager: object
+    reviewer: object
+    alice: object
+    bob: object
+    outsider: object
+
+
+@pytest.fixture
+def cast(db) -> Cast:
+    from annotations.models import Role
+    from annotations.services.projects import add_member
+    from tests.factories import ProjectFactory, UserFactory
+
+    manager = UserFactory(username="manager")
+    project = ProjectFactory(name="Panjshir", slug="panjshir", created_by=manager)
+    people = {}
+    for username, role in (
+        ("reviewer", Role.REVIEWER),
+        ("alice", Role.ANNOTATOR),
+        ("bob", Role.ANNOTATOR),
+    ):
+        people[username] = UserFactory(username=username)
+        add_member(project=project, user=people[username], role=role)
+    return Cast(
+        project=project,
+        manager=manager,
+        reviewer=people["reviewer"],
+        alice=people["alice"],
+        bob=people["bob"],
+        outsider=UserFactory(username="outsider"),
+    )
+
+
+@pytest.fixture
+def seed_text() -> str:
+    """Seed 000: Persian text and curly quotes, where bytes and code points differ."""
+    return next(SEEDS.glob("000_*.txt")).read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def live_worker(transactional_db):
+    """A real Celery worker (a thread, solo pool) consuming the test broker in Redis.
+
+    Needs committed rows, hence ``transactional_db``: the worker has its own connection.
+    """
+    import celery.contrib.testing.tasks  # noqa: F401  registers celery.ping for the ping check
+    from celery.contrib.testing.worker import start_worker
+
+    from workbench.celery import app
+
+    if app.conf.task_always_eager:
+        pytest.fail("live_worker needs CELERY_BROKER_URL (run the suite with `make test`)")
+    app.control.purge()  # messages left by earlier runs would run against the wrong rows
+    with start_worker(app, pool="solo", perform_ping_check=True, shutdown_timeout=10) as worker:
+        yield worker
