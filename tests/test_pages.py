@@ -49,8 +49,10 @@ def test_wrong_password_says_so(client, demo):
         "/admin/annotations/span/",
     ],
 )
-def test_admin_lists_the_demo_data(admin_client, demo, path):
-    response = admin_client.get(path)
+def test_demo_manager_sees_the_demo_data_in_the_admin(client, demo, path):
+    client.login(username="manager", password="demo-pass-123")
+
+    response = client.get(path)
 
     assert response.status_code == 200
 

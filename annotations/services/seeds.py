@@ -90,8 +90,13 @@ def load_demo(folder: Path, password: str | None = None) -> tuple[Project, list[
         new_password = None
         if user is None:
             new_password = password or secrets.token_urlsafe(9)
+            # The demo's manager also runs the Django admin.
+            is_admin = role == Role.MANAGER
             user = user_model.objects.create_user(
-                username=username, password=new_password, is_staff=role == Role.MANAGER
+                username=username,
+                password=new_password,
+                is_staff=is_admin,
+                is_superuser=is_admin,
             )
         users[username] = user
         accounts.append(DemoAccount(username, role, new_password))
