@@ -1,0 +1,143 @@
+"""One export, start to end: select what the options ask for, run a format, add the card.
+
+``write_archive`` is what the Celery job, the management command and ``bench/`` call. It reads
+the records once, as a stream: each record is filtered (layers, labels, meta), its annotators
+renamed when pseudonymised, counted for the card, then handed to the format. The dataset card
+(README.md) is written last, when the counts are known.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import IO
+
+from annotations.exporters import get_exporter
+from annotations.exporters.base import ArchiveWriter, Exporter, ExportOptions, layers_of
+from annotations.exporters.dataset_card import CardData, render_card
+from annotations.interchange import DocumentRecord, Relation, Span
+
+
+@dataclass
+class ExportStats:
+    """What the card and the job row need to know about one export."""
+
+    documents: int = 0
+    documents_per_split: Counter[str] = field(default_factory=Counter)
+    # (layer key, label) -> spans; the key is "gold" or "annotators/<name>" (Layer.key)
+    spans: Counter[tuple[str, str]] = field(default_factory=Counter)
+    relations: Counter[tuple[str, str]] = field(default_factory=Counter)
+    documents_per_layer: Counter[str] = field(default_factory=Counter)
+    problems: Counter[str] = field(default_factory=Counter)
+    members: list[str] = field(default_factory=list)
+
+
+class Pseudonyms:
+    """Stable stand-ins for usernames: ``annotator_01``... in the order of the known names.
+
+    Names met later that were not known up front get the next numbers in order of appearance.
+    """
+
+    def __init__(self, known: Sequence[str]):
+        self._names: dict[str, str] = {}
+        width = max(2, len(str(len(known))))
+        self._width = width
+        for name in sorted(known):
+            self.get(name)
+
+    def get(self, name: str) -> str:
+        if name not in self._names:
+            self._names[name] = f"annotator_{len(self._names) + 1:0{self._width}d}"
+        return self._names[name]
+
+
+def _keep_spans(
+    spans: list[Span], relations: list[Relation], labels: frozenset[str] | None
+) -> tuple[list[Span], list[Relation]]:
+    if labels is None:
+        return spans, relations
+    kept = [index for index, span in enumerate(spans) if span.label in labels]
+    if len(kept) == len(spans):
+        return spans, relations
+    new_index = {old: new for new, old in enumerate(kept)}
+    return [spans[index] for index in kept], [
+        Relation(rel.type, new_index[rel.head], new_index[rel.tail])
+        for rel in relations
+        if rel.head in new_index and rel.tail in new_index
+    ]
+
+
+def select(
+    record: DocumentRecord, options: ExportOptions, rename: Pseudonyms | None
+) -> DocumentRecord:
+    """The part of a record the options export (layers, labels, meta), annotators renamed."""
+    annotations: dict[str, list[Span]] = {}
+    relations: dict[str, list[Relation]] = {}
+    if options.layers in ("annotators", "all"):
+        for name, spans in record.annotations.items():
+            new_name = rename.get(name) if rename else name
+            kept, kept_relations = _keep_spans(
+                spans, record.relations.get(name, []), options.labels
+            )
+            annotations[new_name] = kept
+            if kept_relations:
+                relations[new_name] = kept_relations
+    gold: list[Span] = []
+    gold_relations: list[Relation] = []
+    if options.layers in ("gold", "all"):
+        gold, gold_relations = _keep_spans(record.gold, record.gold_relations, options.labels)
+    return replace(
+        record,
+        meta=record.meta if options.include_meta else {},
+        annotations=annotations,
+        relations=relations,
+        gold=gold,
+        gold_relations=gold_relations,
+    )
+
+
+def _selected(
+    records: Iterable[DocumentRecord],
+    options: ExportOptions,
+    rename: Pseudonyms | None,
+    stats: ExportStats,
+) -> Iterator[DocumentRecord]:
+    for record in records:
+        chosen = select(record, options, rename)
+        stats.documents += 1
+        if options.split:
+            stats.documents_per_split[options.split.split_of(chosen.id)] += 1
+        for layer in layers_of(chosen, options):
+            stats.documents_per_layer[layer.key] += 1
+            for span in layer.spans:
+                stats.spans[layer.key, span.label] += 1
+            for relation in layer.relations:
+                stats.relations[layer.key, relation.type] += 1
+        yield chosen
+
+
+def write_archive(
+    records: Iterable[DocumentRecord],
+    target: str | Path | IO[bytes],
+    *,
+    format: str,
+    options: ExportOptions,
+    card: CardData,
+) -> ExportStats:
+    """Write one zip archive of ``records`` in ``format`` to ``target``; return its figures.
+
+    ``card`` carries the project's metadata as plain data (names, schema, guidelines,
+    agreement); the counts come from the stream itself.
+    """
+    exporter: Exporter = get_exporter(format)
+    rename = Pseudonyms(card.annotators) if options.pseudonymise else None
+    stats = ExportStats()
+    with ArchiveWriter(target) as archive:
+        exporter.write(_selected(records, options, rename, stats), archive, options, card.labels)
+        stats.problems = Counter(archive.problem_counts)
+        readme = render_card(card, exporter, options, stats, rename)
+        archive.write_bytes("README.md", readme.encode())
+    stats.members = list(archive.members)
+    return stats

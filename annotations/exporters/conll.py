@@ -1,0 +1,114 @@
+"""CoNLL-style BIO: one tab-separated file per layer, one token a line, one column per label.
+
+Each file starts with two comment lines naming the columns and the tokeniser, then holds one
+block per document: ``# doc_id = ...`` and one line per token::
+
+    # columns = TOKEN START END claim source sentiment
+    # tokeniser = annotations.exporters.tokens (see README.md)
+    # doc_id = 000
+    Saleh	204	209	O	B-source	O
+
+START and END are the token's code-point offsets, so a reader can rebuild every span exactly:
+a span is a ``B-label`` token and the ``I-label`` tokens after it in the same column. A column
+per label lets spans of different labels overlap (a source inside a claim); two overlapping
+spans of the same label in one layer cannot both be written, so the later one is left out and
+reported. Relations and attributes have no place in BIO: use JSONL, brat, XMI or Parquet.
+
+The tokens come from ``tokens.py``; the export's ``alignment`` option decides what happens to a
+span edge inside a token, and every such case is written to ``report.jsonl``. An annotator's
+file holds only the documents that annotator annotated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from annotations.exporters.base import (
+    ArchiveWriter,
+    ExportOptions,
+    LabelInfo,
+    layers_of,
+    part_prefix,
+    parts,
+)
+from annotations.exporters.tokens import document_tokens
+from annotations.interchange import DocumentRecord
+
+TOKENISER_NOTE = "# tokeniser = annotations.exporters.tokens (see README.md)\n"
+
+
+def span_columns(schema: Sequence[LabelInfo], options: ExportOptions) -> list[str]:
+    """The span labels that get a column, in schema order."""
+    return [
+        label.name
+        for label in schema
+        if label.kind == "span" and (options.labels is None or label.name in options.labels)
+    ]
+
+
+class ConllExporter:
+    name = "conll"
+    extension = ".conll"
+    media_type = "text/tab-separated-values"
+    description = (
+        "CoNLL-style BIO for sequence labelling: one file per layer, one token per line with "
+        "its code-point offsets, one BIO column per span label."
+    )
+
+    def write(
+        self,
+        records: Iterable[DocumentRecord],
+        archive: ArchiveWriter,
+        options: ExportOptions,
+        schema: Sequence[LabelInfo],
+    ) -> None:
+        columns = span_columns(schema, options)
+        column_of = {label: index for index, label in enumerate(columns)}
+        header = ("# columns = " + " ".join(["TOKEN", "START", "END", *columns]) + "\n").encode()
+        started: set[str] = set()
+        for split, record in parts(records, options):
+            layers = layers_of(record, options)
+            edges = [edge for layer in layers for s in layer.spans for edge in (s.start, s.end)]
+            index, cuts = document_tokens(record.text, edges, options.alignment)
+            for cut in cuts:
+                archive.problem("token_split", record.id, "all", offset=cut)
+            for layer in layers:
+                tags = [["O"] * len(columns) for _ in index.tokens]
+                for span in layer.spans:
+                    where = dict(start=span.start, end=span.end, label=span.label)
+                    column = column_of.get(span.label)
+                    if column is None:
+                        archive.problem("label_without_column", record.id, layer.name, **where)
+                        continue
+                    found = index.align(span.start, span.end, options.alignment)
+                    if found is None:
+                        archive.problem("span_not_on_token_edges", record.id, layer.name, **where)
+                        continue
+                    first, last = found
+                    if any(tags[i][column] != "O" for i in range(first, last)):
+                        archive.problem("overlaps_same_label", record.id, layer.name, **where)
+                        continue
+                    moved_to = (index.starts[first], index.ends[last - 1])
+                    if moved_to != (span.start, span.end):
+                        archive.problem(
+                            "span_moved", record.id, layer.name, **where, moved_to=list(moved_to)
+                        )
+                    tags[first][column] = f"B-{span.label}"
+                    for i in range(first + 1, last):
+                        tags[i][column] = f"I-{span.label}"
+                name = f"conll/{part_prefix(split)}{layer.key}.conll"
+                out = archive.spool(name)
+                if name not in started:
+                    started.add(name)
+                    out.write(header + TOKENISER_NOTE.encode())
+                lines = [f"# doc_id = {_one_line(record.id)}\n"]
+                for (start, end), row in zip(index.tokens, tags, strict=True):
+                    token = record.text[start:end]
+                    lines.append(f"{token}\t{start}\t{end}\t" + "\t".join(row) + "\n")
+                lines.append("\n")
+                out.write("".join(lines).encode())
+
+
+def _one_line(value: str) -> str:
+    # An id is free text; a line break in it would end the comment line.
+    return value.replace("\r", "\\r").replace("\n", "\\n")

@@ -1,0 +1,326 @@
+"""The dataset card (README.md) of an export archive, rendered from plain data.
+
+The caller passes the project's metadata as :class:`CardData` (schema with descriptions,
+annotators, the latest agreement result, guidelines, version); the counts come from the export
+itself (:class:`annotations.exporters.archive.ExportStats`). With ``pseudonymise`` on, every
+annotator name on the card, agreement pairs included, is replaced by its pseudonym.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from annotations.exporters.base import SPLIT_NAMES, Exporter, ExportOptions, LabelInfo, safe_name
+
+if TYPE_CHECKING:
+    from annotations.exporters.archive import ExportStats, Pseudonyms
+
+OFFSETS_NOTE = (
+    "Offsets are Unicode code points into the document text, half-open `[start, end)`: "
+    "exactly Python's `text[start:end]`. Text is exported exactly as it was uploaded."
+)
+FORMAT_NOTES = {
+    "conll": (
+        "Tokens: a maximal run of letters, digits, underscores, combining marks and "
+        "zero-width (non-)joiners, or else one grapheme cluster that is not whitespace (an "
+        "emoji or a flag is one token). START and END columns give each token's code-point "
+        "offsets. The `alignment` option decides what happens to a span edge inside a token "
+        "(`split`: the token is cut there; `strict`: the span is left out; `expand` / "
+        "`contract`: it moves to token edges); each case is listed in `report.jsonl`. "
+        "Relations and attributes are not in BIO files."
+    ),
+    "spacy": (
+        "Each layer is a span group (`doc.spans['gold']`, `doc.spans['annotators/<name>']`), "
+        "since spans overlap and `doc.ents` cannot. Attributes, relations, id and meta are in "
+        "`doc.user_data`. Tokens as for CoNLL (same tokeniser and `alignment` option); spans "
+        "are placed with `Doc.char_span` and anything moved or left out is in `report.jsonl`."
+    ),
+    "brat": (
+        "brat counts offsets in code points, as here. A span across a line break is written "
+        "as fragments without the break. brat reads text with universal newlines: documents "
+        "containing `\\r` are listed in `report.jsonl`."
+    ),
+    "xmi": (
+        "UIMA counts offsets in UTF-16 code units (Java strings); dkpro-cassis converts the "
+        "code points on writing, so the XMI `begin`/`end` of a span after an emoji differ "
+        "from the code-point offsets. Load with `cassis.load_cas_from_xmi(f, "
+        "typesystem=cassis.load_typesystem(open('xmi/TypeSystem.xml', 'rb')))`."
+    ),
+    "parquet": (
+        "Span `attrs` and document `meta` are JSON strings. "
+        "`datasets.load_dataset('parquet', data_files={...})` or `pandas.read_parquet`."
+    ),
+    "jsonl": "The workbench's interchange format; importing it gives the same project content.",
+}
+
+
+@dataclass(frozen=True)
+class CardData:
+    """The project's side of the card, as plain data."""
+
+    project_name: str
+    project_slug: str
+    exported_at: datetime
+    workbench_version: str
+    description: str = ""
+    guidelines: str = ""
+    labels: Sequence[LabelInfo] = ()
+    annotators: Sequence[str] = ()
+    agreement: Mapping[str, Any] | None = None
+    agreement_finished_at: datetime | None = None
+
+
+def _cell(value: object) -> str:
+    text = str(value).replace("|", "\\|").replace("\n", " ")
+    return text or " "
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
+    lines = ["| " + " | ".join(_cell(h) for h in header) + " |"]
+    lines.append("|" + "|".join("---" for _ in header) + "|")
+    lines += ["| " + " | ".join(_cell(value) for value in row) + " |" for row in rows]
+    return lines
+
+
+def _number(value: object) -> str:
+    if value is None:
+        return "undefined"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def metric_text(value: object, interval: object = None) -> str:
+    """A metric as ``0.712 (95% CI 0.650-0.770)``.
+
+    ``value`` is a number or None, or a dict holding ``value`` and optionally ``ci``
+    ``[low, high]``, ``low``/``high`` and ``reason``; ``interval`` is ``[low, high]`` or a dict
+    with ``low``/``high`` when the interval is stored apart from the value.
+    """
+    reason = None
+    if isinstance(value, Mapping):
+        interval = value.get("ci", interval)
+        if interval is None and "low" in value:
+            interval = [value.get("low"), value.get("high")]
+        reason = value.get("reason")
+        value = value.get("value", value.get("estimate"))
+    text = _number(value)
+    if value is None and reason:
+        text += f" ({reason})"
+    if isinstance(interval, Mapping):
+        interval = [interval.get("low"), interval.get("high")]
+    if isinstance(interval, Sequence) and len(interval) == 2 and None not in interval:
+        text += f" (95% CI {_number(interval[0])}–{_number(interval[1])})"
+    return text
+
+
+def _intervals(result: Mapping[str, Any]) -> Mapping[str, Any]:
+    for key in ("intervals", "confidence_intervals", "ci"):
+        found = result.get(key)
+        if isinstance(found, Mapping):
+            return found
+    return {}
+
+
+def _agreement_section(card: CardData, rename: Pseudonyms | None) -> list[str]:
+    lines = ["## Agreement", ""]
+    result = card.agreement
+    if not result:
+        return [*lines, "No agreement run has finished for this project yet.", ""]
+
+    def name(username: object) -> str:
+        return rename.get(str(username)) if rename else str(username)
+
+    when = card.agreement_finished_at.isoformat() if card.agreement_finished_at else "unknown"
+    annotators = ", ".join(name(a) for a in result.get("annotators", []))
+    lines += [
+        f"From the latest agreement run (finished {when}) over "
+        f"{result.get('documents', '?')} documents, annotators: {annotators or 'none'}. "
+        "Metrics are defined in the workbench's DESIGN.md; intervals are bootstrap "
+        "intervals over documents.",
+        "",
+    ]
+    intervals = _intervals(result)
+    overall = result.get("overall", {})
+    if isinstance(overall, Mapping) and overall:
+        overall_ci = intervals.get("overall", {})
+        rows = [
+            [metric, metric_text(value, overall_ci.get(metric))]
+            for metric, value in overall.items()
+        ]
+        lines += ["Overall:", "", *_table(["metric", "value"], rows), ""]
+    labels = result.get("labels", {})
+    if isinstance(labels, Mapping) and labels:
+        metrics = sorted({m for values in labels.values() for m in values})
+        label_ci = intervals.get("labels", {})
+        rows = []
+        for label, values in labels.items():
+            cis = label_ci.get(label, {})
+            rows.append([label, *(metric_text(values.get(m), cis.get(m)) for m in metrics)])
+        lines += ["Per label:", "", *_table(["label", *metrics], rows), ""]
+    pairs = result.get("pairs", [])
+    if isinstance(pairs, Sequence) and pairs:
+        rows = []
+        for pair in pairs:
+            rows.append(
+                [
+                    name(pair.get("a")),
+                    name(pair.get("b")),
+                    metric_text(pair.get("span_f1_exact")),
+                    metric_text(pair.get("span_f1_overlap")),
+                ]
+            )
+        header = ["annotator a", "annotator b", "span F1 exact", "span F1 overlap"]
+        lines += ["Pairs:", "", *_table(header, rows), ""]
+    return lines
+
+
+def _hub_header(exporter: Exporter, options: ExportOptions, stats: ExportStats) -> list[str]:
+    """YAML front matter that tells the Hugging Face Hub which file holds which split."""
+    if exporter.name != "parquet":
+        return []
+    splits = (
+        [s for s in SPLIT_NAMES if stats.documents_per_split[s]] if options.split else ["corpus"]
+    )
+    lines = ["---", "configs:", "- config_name: default", "  data_files:"]
+    for split in splits:
+        lines += [f"  - split: {split}", f"    path: data/{split}.parquet"]
+    return [*lines, "---", ""]
+
+
+def render_card(
+    card: CardData,
+    exporter: Exporter,
+    options: ExportOptions,
+    stats: ExportStats,
+    rename: Pseudonyms | None,
+) -> str:
+    """The README.md of an export archive."""
+
+    def name(username: str) -> str:
+        return rename.get(username) if rename else username
+
+    lines = _hub_header(exporter, options, stats)
+    lines += [f"# {card.project_name}", ""]
+    if card.description:
+        lines += [card.description.strip(), ""]
+    lines += [
+        f"Exported from the annotation workbench {card.workbench_version} on "
+        f"{card.exported_at.isoformat()} as `{exporter.name}`: {exporter.description}",
+        "",
+        "## Contents",
+        "",
+        f"- Project: `{card.project_slug}`",
+        f"- Documents: {stats.documents}",
+    ]
+    if options.split:
+        per_split = ", ".join(f"{s} {stats.documents_per_split[s]}" for s in SPLIT_NAMES)
+        lines.append(
+            f"- Split: {per_split} (seed {options.split.seed}, ratios "
+            f"{options.split.train:g}/{options.split.dev:g}/{options.split.test:g}, decided "
+            "by a hash of the seed and the document id, so ratios hold on average)"
+        )
+    layer_text = {
+        "gold": "gold layer only",
+        "annotators": "each annotator's layer",
+        "all": "gold layer and each annotator's layer",
+    }[options.layers]
+    labels_text = ", ".join(sorted(options.labels)) if options.labels is not None else "all"
+    lines += [
+        f"- Layers: {layer_text}",
+        f"- Labels: {labels_text}",
+        f"- Document meta: {'included' if options.include_meta else 'left out'}",
+        f"- Annotators: {'pseudonymised' if options.pseudonymise else 'by username'}",
+    ]
+    if exporter.name in ("conll", "spacy"):
+        lines.append(f"- Token alignment: `{options.alignment}`")
+    lines += ["", "## Offsets", "", OFFSETS_NOTE, "", FORMAT_NOTES.get(exporter.name, ""), ""]
+
+    lines += ["## Label schema", ""]
+    if card.labels:
+        schema_rows = [
+            [
+                label.name,
+                label.kind,
+                label.description or " ",
+                "; ".join(
+                    f"{attr}: {', '.join(map(str, values))}"
+                    for attr, values in label.attributes.items()
+                )
+                or " ",
+            ]
+            for label in card.labels
+        ]
+        lines += _table(["label", "kind", "description", "attributes"], schema_rows)
+    else:
+        lines.append("The project defines no labels.")
+    lines.append("")
+
+    layer_names = sorted(stats.documents_per_layer, key=lambda n: (n != "gold", n))
+    lines += ["## Counts", ""]
+    if layer_names:
+        span_labels = sorted({label for _layer, label in stats.spans})
+        rows: list[list[object]] = [
+            ["documents", *(stats.documents_per_layer[n] for n in layer_names)]
+        ]
+        rows += [
+            [f"`{label}` spans", *(stats.spans[n, label] for n in layer_names)]
+            for label in span_labels
+        ]
+        relation_types = sorted({kind for _layer, kind in stats.relations})
+        rows += [
+            [f"`{kind}` relations", *(stats.relations[n, kind] for n in layer_names)]
+            for kind in relation_types
+        ]
+        lines += _table(["", *layer_names], rows)
+    else:
+        lines.append("No layer was exported.")
+    lines.append("")
+
+    lines += ["## Annotators", ""]
+    if options.layers == "gold":
+        lines.append("Only the gold layer is exported.")
+    names = sorted(name(a) for a in card.annotators)
+    for n in names:
+        count = stats.documents_per_layer[f"annotators/{safe_name(n)}"]
+        lines.append(f"- {n}: {count} document{'' if count == 1 else 's'} in this export")
+    if not names:
+        lines.append("None.")
+    lines.append("")
+
+    lines += _agreement_section(card, rename)
+
+    lines += ["## Problems", ""]
+    if stats.problems:
+        lines.append(
+            "What this format could not hold exactly is listed, one JSON object a line, in "
+            "`report.jsonl`:"
+        )
+        lines += ["", *_table(["kind", "count"], sorted(stats.problems.items())), ""]
+    else:
+        lines += ["None: every span was written exactly.", ""]
+
+    lines += ["## Annotation guidelines", ""]
+    guidelines = demote_headings(card.guidelines.strip())
+    lines += [guidelines or "The project has no written guidelines.", ""]
+    return "\n".join(lines)
+
+
+def demote_headings(markdown: str) -> str:
+    """Push Markdown headings two levels down so they nest under the card's own sections.
+
+    Lines inside fenced code blocks are left alone (a shell comment is not a heading).
+    """
+    out = []
+    fenced = False
+    for line in markdown.split("\n"):
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+        elif not fenced and re.match(r"#{1,4}(\s|$)", line):
+            line = "##" + line
+        out.append(line)
+    return "\n".join(out)

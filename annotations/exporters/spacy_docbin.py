@@ -1,0 +1,165 @@
+"""spaCy ``DocBin`` files (``.spacy``) for training, one ``Doc`` per document.
+
+Every exported layer is a span group, ``doc.spans["gold"]`` or
+``doc.spans["annotators/<name>"]``, not ``doc.ents``: entities cannot overlap, while a source
+span often sits inside a claim. Span attributes, relations, the document id and meta travel in
+``doc.user_data`` (the DocBin stores it)::
+
+    doc.user_data["id"], doc.user_data["meta"]
+    doc.user_data["attrs"][key]      # one dict per span of doc.spans[key], in order
+    doc.user_data["relations"][key]  # [type, head index, tail index] into doc.spans[key]
+
+Tokens come from ``tokens.py`` (no language model is needed), words are built so that
+``doc.text`` is the document text exactly, and each span is placed with
+``Doc.char_span(start, end, alignment_mode=...)`` on code-point offsets. The export's
+``alignment`` option picks the mode (``split`` cuts tokens at span edges first, then aligns
+strictly); a span that moves or cannot be placed is reported, and relations to a span left out
+are dropped and reported too.
+
+The corpus is written in shards of ``shard_size`` documents, each with a fresh vocabulary, so
+memory stays flat however large the corpus: ``spacy/<split>-00000.spacy``... (``all`` when the
+export is not split). ``DocBin().from_disk`` reads each shard; spaCy's training config takes
+the folder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from spacy.tokens import Doc, DocBin, Span
+from spacy.vocab import Vocab
+
+from annotations.exporters.base import (
+    ArchiveWriter,
+    ExportOptions,
+    LabelInfo,
+    Layer,
+    layers_of,
+    parts,
+)
+from annotations.exporters.tokens import TokenOffsets, document_tokens
+from annotations.interchange import DocumentRecord
+
+
+def words_and_spaces(text: str, tokens: TokenOffsets) -> tuple[list[str], list[bool]]:
+    """spaCy words covering ``text`` exactly: runs of whitespace other than one trailing space
+    become whitespace tokens, as spaCy's own tokenizer makes them."""
+    words: list[str] = []
+    spaces: list[bool] = []
+    position = 0
+    for start, end in tokens:
+        if start > position:
+            gap = text[position:start]
+            if words and gap[0] == " ":
+                spaces[-1] = True
+                gap = gap[1:]
+            if gap:
+                words.append(gap)
+                spaces.append(False)
+        words.append(text[start:end])
+        spaces.append(False)
+        position = end
+    if position < len(text):
+        gap = text[position:]
+        if words and gap[0] == " ":
+            spaces[-1] = True
+            gap = gap[1:]
+        if gap:
+            words.append(gap)
+            spaces.append(False)
+    return words, spaces
+
+
+class SpacyExporter:
+    name = "spacy"
+    extension = ".spacy"
+    media_type = "application/octet-stream"
+    description = (
+        "spaCy DocBin shards: one Doc per document, each layer a span group "
+        "(doc.spans), attributes and relations in doc.user_data."
+    )
+
+    def write(
+        self,
+        records: Iterable[DocumentRecord],
+        archive: ArchiveWriter,
+        options: ExportOptions,
+        schema: Sequence[LabelInfo],
+    ) -> None:
+        shards: dict[str, tuple[DocBin, Vocab, int]] = {}  # split -> open shard, its number
+        written: dict[str, int] = {}
+        for split, record in parts(records, options):
+            part = split or "all"
+            if part not in shards:
+                shards[part] = (DocBin(store_user_data=True), Vocab(), written.get(part, 0))
+            doc_bin, vocab, number = shards[part]
+            doc_bin.add(self._doc(record, vocab, archive, options))
+            if len(doc_bin) >= options.shard_size:
+                self._flush(archive, part, doc_bin, number)
+                written[part] = number + 1
+                del shards[part]
+        for part, (doc_bin, _vocab, number) in sorted(shards.items()):
+            self._flush(archive, part, doc_bin, number)
+
+    def _flush(self, archive: ArchiveWriter, part: str, doc_bin: DocBin, number: int) -> None:
+        # DocBin bytes are already compressed: store them as they are.
+        archive.write_bytes(f"spacy/{part}-{number:05d}.spacy", doc_bin.to_bytes(), compress=False)
+
+    def _doc(
+        self, record: DocumentRecord, vocab: Vocab, archive: ArchiveWriter, options: ExportOptions
+    ) -> Doc:
+        layers = layers_of(record, options)
+        edges = [edge for layer in layers for s in layer.spans for edge in (s.start, s.end)]
+        index, cuts = document_tokens(record.text, edges, options.alignment)
+        for cut in cuts:
+            archive.problem("token_split", record.id, "all", offset=cut)
+        words, spaces = words_and_spaces(record.text, index.tokens)
+        doc = Doc(vocab, words=words, spaces=spaces)
+        mode = "strict" if options.alignment == "split" else options.alignment
+        attrs: dict[str, list[dict[str, Any]]] = {}
+        relations: dict[str, list[list[Any]]] = {}
+        for layer in layers:
+            attrs[layer.key], relations[layer.key] = self._add_layer(
+                doc, layer, mode, record.id, archive
+            )
+        doc.user_data["id"] = record.id
+        doc.user_data["meta"] = record.meta
+        doc.user_data["attrs"] = attrs
+        doc.user_data["relations"] = relations
+        return doc
+
+    def _add_layer(
+        self, doc: Doc, layer: Layer, mode: str, doc_id: str, archive: ArchiveWriter
+    ) -> tuple[list[dict[str, Any]], list[list[Any]]]:
+        spans: list[Span] = []
+        attrs = []
+        new_index: dict[int, int] = {}
+        for old, span in enumerate(layer.spans):
+            where = dict(start=span.start, end=span.end, label=span.label)
+            placed = doc.char_span(span.start, span.end, label=span.label, alignment_mode=mode)
+            if placed is None:
+                archive.problem("span_not_on_token_edges", doc_id, layer.name, **where)
+                continue
+            if (placed.start_char, placed.end_char) != (span.start, span.end):
+                moved_to = [placed.start_char, placed.end_char]
+                archive.problem("span_moved", doc_id, layer.name, **where, moved_to=moved_to)
+            new_index[old] = len(spans)
+            spans.append(placed)
+            attrs.append(dict(span.attrs))
+        doc.spans[layer.key] = spans
+        relations = []
+        for relation in layer.relations:
+            if relation.head in new_index and relation.tail in new_index:
+                relations.append(
+                    [relation.type, new_index[relation.head], new_index[relation.tail]]
+                )
+            else:
+                archive.problem(
+                    "relation_left_out",
+                    doc_id,
+                    layer.name,
+                    type=relation.type,
+                    reason="one of its spans could not be placed",
+                )
+        return attrs, relations

@@ -1,0 +1,141 @@
+"""UIMA CAS XMI for INCEpTION and DKPro, written with dkpro-cassis.
+
+One CAS per layer and document, ``xmi/<split>/<layer>/<document id>.xmi``, like INCEpTION's
+one annotation document per user, with ``xmi/TypeSystem.xml`` beside them. The type system
+declares two custom layers in INCEpTION's naming:
+
+- ``webanno.custom.WorkbenchSpan``: ``label`` plus one string feature per attribute in the
+  schema (``kind``, ``polarity``...); attributes outside the schema are reported;
+- ``webanno.custom.WorkbenchRelation``: ``Governor`` (the head, e.g. the claim),
+  ``Dependent`` (the tail, the source) and ``label``, as INCEpTION relation layers are built;
+
+and DKPro's ``DocumentMetaData`` with the document id. Offsets: UIMA is Java and counts UTF-16
+code units, while Python (and the workbench) count code points. cassis maps code points to
+UTF-16 when it writes XMI and back when it reads it (``Utf16CodepointOffsetConverter``), so
+the spans are set here in code points and an emoji before a span shifts the XMI ``begin`` by
+two, as Java expects.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+
+from cassis import Cas, TypeSystem
+
+from annotations.exporters.base import (
+    ArchiveWriter,
+    ExportOptions,
+    LabelInfo,
+    layers_of,
+    part_prefix,
+    parts,
+    safe_name,
+)
+from annotations.interchange import DocumentRecord
+
+SPAN_TYPE = "webanno.custom.WorkbenchSpan"
+RELATION_TYPE = "webanno.custom.WorkbenchRelation"
+METADATA_TYPE = "de.tudarmstadt.ukp.dkpro.core.api.metadata.type.DocumentMetaData"
+_RESERVED = {"label", "begin", "end", "sofa", "self", "type", "Governor", "Dependent"}
+
+
+def feature_name(attribute: str) -> str:
+    """A UIMA feature name for an attribute: a Java identifier that clashes with nothing."""
+    name = re.sub(r"\W", "_", attribute, flags=re.ASCII)
+    if not name or name[0].isdigit() or name in _RESERVED:
+        name = f"attr_{name}"
+    return name
+
+
+def build_typesystem(schema: Sequence[LabelInfo]) -> tuple[TypeSystem, dict[str, str]]:
+    """The export's type system, and the feature that holds each schema attribute."""
+    typesystem = TypeSystem()
+    span_type = typesystem.create_type(SPAN_TYPE, description="A span of the workbench")
+    typesystem.create_feature(span_type, "label", "uima.cas.String")
+    features: dict[str, str] = {}
+    for label in schema:
+        for attribute in label.attributes:
+            if attribute not in features:
+                features[attribute] = feature_name(attribute)
+                typesystem.create_feature(span_type, features[attribute], "uima.cas.String")
+    relation_type = typesystem.create_type(RELATION_TYPE, description="A link between spans")
+    typesystem.create_feature(relation_type, "Governor", SPAN_TYPE)
+    typesystem.create_feature(relation_type, "Dependent", SPAN_TYPE)
+    typesystem.create_feature(relation_type, "label", "uima.cas.String")
+    metadata = typesystem.create_type(METADATA_TYPE, "uima.tcas.DocumentAnnotation")
+    for name in ("documentTitle", "documentId", "documentUri", "collectionId"):
+        typesystem.create_feature(metadata, name, "uima.cas.String")
+    return typesystem, features
+
+
+def _string(value: object) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+class XmiExporter:
+    name = "xmi"
+    extension = ".xmi"
+    media_type = "application/vnd.xmi+xml"
+    description = (
+        "UIMA CAS XMI (one CAS per layer and document) with its TypeSystem.xml, for "
+        "INCEpTION and DKPro; offsets in UTF-16 code units as UIMA counts them."
+    )
+
+    def write(
+        self,
+        records: Iterable[DocumentRecord],
+        archive: ArchiveWriter,
+        options: ExportOptions,
+        schema: Sequence[LabelInfo],
+    ) -> None:
+        typesystem, features = build_typesystem(schema)
+        archive.write_bytes("xmi/TypeSystem.xml", typesystem.to_xml().encode())
+        span_type = typesystem.get_type(SPAN_TYPE)
+        relation_type = typesystem.get_type(RELATION_TYPE)
+        metadata_type = typesystem.get_type(METADATA_TYPE)
+        for split, record in parts(records, options):
+            for layer in layers_of(record, options):
+                cas = Cas(typesystem=typesystem)
+                cas.sofa_string = record.text
+                cas.sofa_mime = "text/plain"
+                cas.add(
+                    metadata_type(
+                        begin=0,
+                        end=len(record.text),
+                        documentId=record.id,
+                        documentTitle=record.id,
+                        collectionId=layer.key,
+                    )
+                )
+                placed = []
+                for span in layer.spans:
+                    annotation = span_type(begin=span.start, end=span.end, label=span.label)
+                    for attribute, value in span.attrs.items():
+                        if attribute in features:
+                            annotation.set(features[attribute], _string(value))
+                        else:
+                            archive.problem(
+                                "attribute_not_in_schema",
+                                record.id,
+                                layer.name,
+                                start=span.start,
+                                end=span.end,
+                                attribute=attribute,
+                            )
+                    cas.add(annotation)
+                    placed.append(annotation)
+                for relation in layer.relations:
+                    dependent = placed[relation.tail]
+                    cas.add(
+                        relation_type(
+                            begin=dependent.begin,
+                            end=dependent.end,
+                            Governor=placed[relation.head],
+                            Dependent=dependent,
+                            label=relation.type,
+                        )
+                    )
+                name = f"xmi/{part_prefix(split)}{layer.key}/{safe_name(record.id)}.xmi"
+                archive.write_bytes(name, cas.to_xmi().encode())

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from spacy.tokens import DocBin
+from spacy.vocab import Vocab
+
+from annotations.exporters.base import ExportOptions
+from annotations.interchange import DocumentRecord
+from tests.exporters.conftest import Export, all_layers, layer_spans
+
+
+def load_docs(archive, tmp_path: Path) -> dict:
+    docs = {}
+    shards = sorted(name for name in archive.namelist() if name.endswith(".spacy"))
+    for name in shards:
+        path = tmp_path / Path(name).name
+        path.write_bytes(archive.read(name))
+        for doc in DocBin().from_disk(path).get_docs(Vocab()):
+            docs[doc.user_data["id"]] = doc
+    return docs
+
+
+def test_docbin_spans_cover_the_same_characters(
+    export: Export, records: list[DocumentRecord], tmp_path: Path
+) -> None:
+    archive, stats = export("spacy")
+    docs = load_docs(archive, tmp_path)
+    assert set(stats.problems) == {"token_split"}
+    for record in records:
+        doc = docs[record.id]
+        assert doc.text == record.text
+        assert doc.user_data["meta"] == record.meta
+        for key in all_layers(record):
+            group = doc.spans[key]
+            read = sorted((span.start_char, span.end_char, span.label_) for span in group)
+            assert read == layer_spans(record, key)
+            for span in group:
+                assert span.text == record.text[span.start_char : span.end_char]
+
+
+def test_docbin_keeps_attributes_and_relations_by_span_position(
+    export: Export, records: list[DocumentRecord], tmp_path: Path
+) -> None:
+    archive, _ = export("spacy")
+    doc = load_docs(archive, tmp_path)["emoji/flags 1"]
+    group = doc.spans["gold"]
+    attrs = doc.user_data["attrs"]["gold"]
+    for span, span_attrs in zip(group, attrs, strict=True):
+        if span.label_ == "source":
+            assert span_attrs == {"kind": "anonymous"}
+    ((kind, head, tail),) = doc.user_data["relations"]["gold"]
+    assert kind == "attributed_to"
+    assert (group[head].label_, group[tail].label_) == ("claim", "source")
+    assert group[tail].text == "@source 👩\u200d👩\u200d👧"
+
+
+def test_strict_alignment_leaves_out_and_reports_a_span_inside_a_token(
+    export: Export, tmp_path: Path
+) -> None:
+    archive, stats = export("spacy", ExportOptions(alignment="strict"))
+    assert stats.problems["span_not_on_token_edges"] == 1
+    doc = load_docs(archive, tmp_path)["000"]
+    assert "Talib" not in [span.text for span in doc.spans["gold"]]
+    # The relation to the left-out span's neighbours is kept: its ends are still there.
+    assert doc.user_data["relations"]["gold"]
+
+
+def test_large_exports_are_written_in_bounded_shards(
+    export: Export, records: list[DocumentRecord], tmp_path: Path
+) -> None:
+    archive, _ = export("spacy", ExportOptions(shard_size=1))
+    shards = sorted(n for n in archive.namelist() if n.endswith(".spacy"))
+    assert shards == ["spacy/all-00000.spacy", "spacy/all-00001.spacy"]
+    assert set(load_docs(archive, tmp_path)) == {record.id for record in records}
