@@ -45,7 +45,7 @@ class ProjectAdmin(admin.ModelAdmin):
 
     @admin.display(description="documents", ordering="document_total")
     def document_count(self, project: Project) -> int:
-        return project.document_total  # type: ignore[attr-defined]
+        return int(project.document_total)  # type: ignore[attr-defined]
 
 
 @admin.register(Membership)
@@ -134,7 +134,7 @@ class LayerAdmin(admin.ModelAdmin):
 
     @admin.display(description="spans", ordering="span_total")
     def span_count(self, layer: Layer) -> int:
-        return layer.span_total  # type: ignore[attr-defined]
+        return int(layer.span_total)  # type: ignore[attr-defined]
 
 
 @admin.register(Span)

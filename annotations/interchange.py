@@ -125,7 +125,7 @@ def _parse_relations(raw: object, span_count: int, where: str) -> list[Relation]
             raise InterchangeError("must be a non-empty string", field=f"{here}.type")
         for end in ("head", "tail"):
             index = item.get(end)
-            if not _is_int(index) or not 0 <= index < span_count:
+            if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < span_count:
                 raise InterchangeError(
                     f"must be the index of one of the {span_count} spans", field=f"{here}.{end}"
                 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 from django.http import Http404
 
@@ -15,14 +15,14 @@ STAFF_ROLES = (Role.MANAGER, Role.REVIEWER)
 ALL_ROLES = (Role.MANAGER, Role.REVIEWER, Role.ANNOTATOR)
 
 
-def projects_for(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Project]:
+def projects_for(user: User | AnonymousUser) -> QuerySet[Project]:
     """The projects in which ``user`` holds any role."""
     if not user.is_authenticated:
         return Project.objects.none()
     return Project.objects.filter(memberships__user=user).distinct()
 
 
-def role_in(user: AbstractBaseUser | AnonymousUser, project: Project) -> str | None:
+def role_in(user: User | AnonymousUser, project: Project) -> str | None:
     """The user's role in the project, or None for outsiders."""
     if not user.is_authenticated:
         return None
@@ -32,7 +32,7 @@ def role_in(user: AbstractBaseUser | AnonymousUser, project: Project) -> str | N
 
 
 def get_project_for(
-    user: AbstractBaseUser | AnonymousUser, slug: str, roles: Iterable[str] = ALL_ROLES
+    user: User | AnonymousUser, slug: str, roles: Iterable[str] = ALL_ROLES
 ) -> Project:
     """The project named ``slug`` if ``user`` holds one of ``roles`` in it, else Http404."""
     project = (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from django.db.models import QuerySet
@@ -43,7 +43,7 @@ def iter_project_records(
 
 
 def _records_for_chunk(
-    chunk: list[dict[str, Any]], label_names: dict[int, str], include_unsubmitted: bool
+    chunk: Sequence[Mapping[str, Any]], label_names: dict[int, str], include_unsubmitted: bool
 ) -> Iterator[DocumentRecord]:
     document_ids = [row["id"] for row in chunk]
     layers = Layer.objects.filter(document_id__in=document_ids)
@@ -74,7 +74,7 @@ def _records_for_chunk(
             (label_names[label_id], head_id, tail_id)
         )
 
-    layers_by_document: dict[int, list[dict[str, Any]]] = {}
+    layers_by_document: dict[int, list[Mapping[str, Any]]] = {}
     for row in layer_rows:
         layers_by_document.setdefault(row["document_id"], []).append(row)
     for document in chunk:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -18,7 +18,7 @@ def assign_documents(
     *,
     project: Project,
     overlap: int | None = None,
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
 ) -> list[Assignment]:
     """Assign every document to ``overlap`` annotators (the project's k by default).
 

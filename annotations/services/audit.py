@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import models
 
 from annotations.models import AuditEvent, Project
@@ -12,7 +12,7 @@ from annotations.models import AuditEvent, Project
 
 def record_event(
     *,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     project: Project | None,
     action: str,
     obj: models.Model | None = None,
@@ -25,7 +25,7 @@ def record_event(
         project=project,
         actor=actor if actor is not None and actor.is_authenticated else None,
         action=action,
-        object_type=object_type or (obj._meta.model_name if obj is not None else ""),
+        object_type=object_type or (obj._meta.model_name or "" if obj is not None else ""),
         object_id=str(obj.pk) if obj is not None and obj.pk is not None else "",
         before=before,
         after=after,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -90,7 +90,7 @@ def import_file(
     project: Project,
     filename: str,
     data: bytes,
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
     file_format: str | None = None,
 ) -> ImportSummary:
     """Import one uploaded file into ``project``, all or nothing."""
@@ -130,7 +130,7 @@ def import_documents(
     project: Project,
     records: Iterable[DocumentRecord],
     source: str = "records",
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
 ) -> ImportSummary:
     """Import records made in code (the seeds), with the checks of a file import."""
     summary = _write_records(project, source, ((None, record) for record in records))
@@ -190,7 +190,7 @@ class _Writer:
             label.name for label in self.labels.values() if label.kind == LabelKind.RELATION
         }
         self.seen_ids: set[str] = set()
-        self.users: dict[str, AbstractBaseUser] = {}
+        self.users: dict[str, User] = {}
         self.annotator_ids: set[int] = set(
             Membership.objects.filter(project=project).values_list("user_id", flat=True)
         )
@@ -242,7 +242,7 @@ class _Writer:
             except ValidationError:
                 raise reject(f"annotations: {name!r} is not a valid username") from None
 
-    def user(self, username: str) -> AbstractBaseUser:
+    def user(self, username: str) -> User:
         """The named annotator, made (with no usable password) and added if need be."""
         if username not in self.users:
             user_model = get_user_model()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -55,7 +55,7 @@ def create_project(
     *,
     name: str,
     slug: str,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
     guidelines: str = "",
     overlap: int = 2,
     blind: bool = True,
@@ -97,7 +97,7 @@ def create_project(
 
 @transaction.atomic
 def add_member(
-    *, project: Project, user: AbstractBaseUser, role: str, actor: AbstractBaseUser | None = None
+    *, project: Project, user: User, role: str, actor: User | None = None
 ) -> Membership:
     """Give ``user`` a role in the project, replacing any role they had."""
     if role not in Role.values:
@@ -127,3 +127,44 @@ def span_label_schema(project: Project) -> dict[str, dict[str, list[Any]]]:
         label.name: label.attribute_schema
         for label in project.label_types.filter(kind=LabelKind.SPAN)
     }
+
+
+def _lock_for_change(membership: Membership, new_role: str | None) -> Membership:
+    """Reload ``membership`` and refuse to leave the project without a manager.
+
+    The project's manager rows are locked first, in one order, so that two managers
+    stepping down at the same moment cannot both succeed.
+    """
+    managers = list(
+        Membership.objects.select_for_update()
+        .filter(project_id=membership.project_id, role=Role.MANAGER)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    membership = Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
+    if membership.role == Role.MANAGER and new_role != Role.MANAGER and len(managers) == 1:
+        raise ValidationError({"role": ["the project needs at least one manager"]})
+    return membership
+
+
+@transaction.atomic
+def change_member_role(
+    *, membership: Membership, role: str, actor: User | None = None
+) -> Membership:
+    """Give a member another role; the last manager keeps theirs."""
+    membership = _lock_for_change(membership, role)
+    return add_member(project=membership.project, user=membership.user, role=role, actor=actor)
+
+
+@transaction.atomic
+def remove_member(*, membership: Membership, actor: User | None = None) -> None:
+    """Take a member out of the project. Their layers stay: they are the project's data."""
+    membership = _lock_for_change(membership, None)
+    record_event(
+        actor=actor,
+        project=membership.project,
+        action="delete",
+        obj=membership,
+        before={"user": membership.user.get_username(), "role": membership.role},
+    )
+    membership.delete()

@@ -17,14 +17,16 @@ from workbench.celery import app
 
 @login_required
 def project_list(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert user.is_authenticated  # for the type checker: login_required ensured it
     memberships = (
-        Membership.objects.filter(user=request.user)
+        Membership.objects.filter(user=user)
         .select_related("project")
         .annotate(
             documents=Count("project__documents", distinct=True),
             my_open=Count(
                 "project__documents__assignments",
-                filter=Q(project__documents__assignments__annotator=request.user)
+                filter=Q(project__documents__assignments__annotator=user)
                 & Q(
                     project__documents__assignments__status__in=[
                         AssignmentStatus.ASSIGNED,
