@@ -1,8 +1,30 @@
+"""Routes under /api/. Project-scoped resources live under projects/<slug>/, layers
+under layers/<id>/ (a layer id names its project); agreement runs and exports come from
+their own modules."""
+
 from __future__ import annotations
 
-from annotations.api import agreement, exports
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from annotations.api import agreement, exports, views
+
+router = SimpleRouter()
+router.register("projects", views.ProjectViewSet, basename="project")
+PROJECT = r"projects/(?P<slug>[-a-zA-Z0-9_]+)"
+router.register(f"{PROJECT}/members", views.MemberViewSet, basename="member")
+router.register(f"{PROJECT}/labels", views.LabelViewSet, basename="label")
+router.register(f"{PROJECT}/documents", views.DocumentViewSet, basename="document")
+router.register("layers", views.LayerViewSet, basename="layer")
+LAYER = r"layers/(?P<layer_id>[0-9]+)"
+router.register(f"{LAYER}/spans", views.SpanViewSet, basename="span")
+router.register(f"{LAYER}/relations", views.RelationViewSet, basename="relation")
 
 urlpatterns = [
+    path("auth/token/", views.TokenView.as_view(), name="api-token"),
+    path("projects/<slug:slug>/queue/next/", views.QueueNextView.as_view(), name="queue-next"),
+    path("projects/<slug:slug>/imports/", views.ImportView.as_view(), name="import"),
+    *router.urls,
     *agreement.urlpatterns,
     *exports.urlpatterns,
 ]

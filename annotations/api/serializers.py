@@ -1,0 +1,326 @@
+"""Input serializers check the shape of a request; output serializers render results.
+
+The rules (offsets, labels, attributes, quotes, who may write) live in the services;
+these classes never write. Offsets are Unicode code points, half-open.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from annotations.models import (
+    AssignmentStatus,
+    Document,
+    LabelKind,
+    LabelType,
+    Layer,
+    LayerStatus,
+    Membership,
+    Project,
+    Relation,
+    Role,
+    Span,
+)
+from annotations.services.imports import FORMATS
+
+# PostgreSQL integer and bigint bounds: larger numbers cannot name a row or a version.
+MAX_VERSION = 2**31 - 1
+MAX_ID = 2**63 - 1
+
+
+# --- errors (documentation only: the exception handler builds these bodies) -----------
+
+VALIDATION_ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "Field (dotted path for nested input) -> reasons.",
+    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+    "example": {"end": ["must be at most the text's length (3528 code points)"]},
+}
+
+
+class DetailSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class ConflictSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    current_version = serializers.IntegerField()
+
+
+# --- projects and members -------------------------------------------------------------
+
+
+class ProjectSerializer(serializers.ModelSerializer):
+    role = serializers.ChoiceField(
+        choices=Role.choices, read_only=True, help_text="The caller's role in the project."
+    )
+
+    class Meta:
+        model = Project
+        fields = ["slug", "name", "guidelines", "overlap", "blind", "created_at", "role"]
+        read_only_fields = fields
+
+
+class ProjectCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    slug = serializers.SlugField(max_length=100)
+    guidelines = serializers.CharField(required=False, allow_blank=True, default="")
+    overlap = serializers.IntegerField(required=False, default=2, min_value=1, max_value=100)
+    blind = serializers.BooleanField(required=False, default=True)
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username", read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["username", "role", "joined_at"]
+        read_only_fields = fields
+
+
+class MemberCreateSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    role = serializers.ChoiceField(choices=Role.choices)
+
+    def validate_username(self, value: str) -> Any:
+        user = get_user_model().objects.filter(username=value).first()
+        if user is None:
+            raise serializers.ValidationError("no user has this name")
+        return user
+
+
+class MemberUpdateSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+# --- schema ---------------------------------------------------------------------------
+
+
+class LabelSerializer(serializers.ModelSerializer):
+    kind = serializers.ChoiceField(choices=LabelKind.choices, read_only=True)
+    attribute_schema = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        read_only=True,
+        help_text='Attribute name -> allowed values, e.g. {"polarity": ["positive", ...]}.',
+    )
+    head_label = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
+    tail_label = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
+
+    class Meta:
+        model = LabelType
+        fields = [
+            "id",
+            "name",
+            "kind",
+            "colour",
+            "hotkey",
+            "description",
+            "attribute_schema",
+            "head_label",
+            "tail_label",
+        ]
+        read_only_fields = fields
+
+
+# --- documents ------------------------------------------------------------------------
+
+
+class DocumentSerializer(serializers.ModelSerializer):
+    meta = serializers.DictField(read_only=True)
+    length = serializers.IntegerField(read_only=True, help_text="In Unicode code points.")
+    status = serializers.ChoiceField(
+        choices=AssignmentStatus.choices,
+        read_only=True,
+        allow_null=True,
+        help_text="The caller's own assignment status (null when not assigned).",
+    )
+
+    class Meta:
+        model = Document
+        fields = ["id", "external_id", "meta", "length", "status", "created_at"]
+        read_only_fields = fields
+
+
+class DocumentDetailSerializer(DocumentSerializer):
+    class Meta(DocumentSerializer.Meta):
+        fields = [*DocumentSerializer.Meta.fields, "text"]
+        read_only_fields = fields
+
+
+class QueueNextSerializer(serializers.Serializer):
+    document = DocumentSerializer(allow_null=True, help_text="Null when nothing is left.")
+
+
+class SkipInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+
+
+class SkipResultSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=AssignmentStatus.choices)
+
+
+# --- layers, spans, relations: output -------------------------------------------------
+
+
+class SpanSerializer(serializers.ModelSerializer):
+    label = serializers.CharField(source="label.name", read_only=True)
+    attrs = serializers.DictField(source="attributes", read_only=True)
+
+    class Meta:
+        model = Span
+        fields = ["id", "label", "start", "end", "attrs", "quote"]
+        read_only_fields = fields
+
+
+class RelationSerializer(serializers.ModelSerializer):
+    type = serializers.CharField(source="label.name", read_only=True)
+    head = serializers.IntegerField(source="head_id", read_only=True, help_text="A span id.")
+    tail = serializers.IntegerField(source="tail_id", read_only=True, help_text="A span id.")
+
+    class Meta:
+        model = Relation
+        fields = ["id", "type", "head", "tail"]
+        read_only_fields = fields
+
+
+class LayerSerializer(serializers.ModelSerializer):
+    annotator = serializers.CharField(
+        source="annotator.username", read_only=True, allow_null=True, default=None
+    )
+    status = serializers.ChoiceField(choices=LayerStatus.choices, read_only=True)
+    spans = SpanSerializer(many=True, read_only=True)
+    relations = RelationSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Layer
+        fields = [
+            "id",
+            "document",
+            "annotator",
+            "is_gold",
+            "status",
+            "version",
+            "spans",
+            "relations",
+        ]
+        read_only_fields = fields
+
+
+class LayerSummarySerializer(serializers.ModelSerializer):
+    annotator = serializers.CharField(
+        source="annotator.username", read_only=True, allow_null=True, default=None
+    )
+    status = serializers.ChoiceField(choices=LayerStatus.choices, read_only=True)
+    span_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Layer
+        fields = [
+            "id",
+            "document",
+            "annotator",
+            "is_gold",
+            "status",
+            "version",
+            "span_count",
+            "updated_at",
+            "submitted_at",
+        ]
+        read_only_fields = fields
+
+
+class SpanWriteResultSerializer(serializers.Serializer):
+    span = SpanSerializer()
+    version = serializers.IntegerField(help_text="The layer's version after the write.")
+
+
+class RelationWriteResultSerializer(serializers.Serializer):
+    relation = RelationSerializer()
+    version = serializers.IntegerField(help_text="The layer's version after the write.")
+
+
+class VersionSerializer(serializers.Serializer):
+    version = serializers.IntegerField(help_text="The layer's version after the write.")
+
+
+# --- layers, spans, relations: input --------------------------------------------------
+
+
+def version_field() -> serializers.IntegerField:
+    return serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_VERSION,
+        help_text="The layer version the client loaded; stale -> 409. Or send If-Match.",
+    )
+
+
+class SpanFields(serializers.Serializer):
+    label = serializers.CharField(max_length=100)
+    start = serializers.IntegerField(help_text="Code point offset, inclusive.")
+    end = serializers.IntegerField(help_text="Code point offset, exclusive.")
+    attrs = serializers.DictField(required=False, default=dict)
+    # Whitespace is text too: a quote of " a" must stay " a" (RECIPES.md, P10).
+    quote = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text="When given, must equal text[start:end].",
+    )
+
+
+class SpanCreateSerializer(SpanFields):
+    version = version_field()
+
+
+class SpanUpdateSerializer(serializers.Serializer):
+    label = serializers.CharField(max_length=100, required=False)
+    start = serializers.IntegerField(required=False)
+    end = serializers.IntegerField(required=False)
+    attrs = serializers.DictField(required=False)
+    quote = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    version = version_field()
+
+
+class RelationCreateSerializer(serializers.Serializer):
+    type = serializers.CharField(max_length=100, help_text="A relation label's name.")
+    head = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="A span id.")
+    tail = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="A span id.")
+    version = version_field()
+
+
+class ContentRelationSerializer(serializers.Serializer):
+    type = serializers.CharField(max_length=100)
+    head = serializers.IntegerField(help_text="Index into this request's spans.")
+    tail = serializers.IntegerField(help_text="Index into this request's spans.")
+
+
+class LayerContentSerializer(serializers.Serializer):
+    spans = SpanFields(many=True)
+    relations = ContentRelationSerializer(many=True, required=False, default=list)
+    version = version_field()
+
+
+class VersionInputSerializer(serializers.Serializer):
+    version = version_field()
+
+
+# --- imports --------------------------------------------------------------------------
+
+
+class ImportInputSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text=".txt (one document), .jsonl (interchange) or .csv")
+    format = serializers.ChoiceField(
+        choices=FORMATS, required=False, help_text="Overrides the file name's extension."
+    )
+
+
+class ImportResultSerializer(serializers.Serializer):
+    documents = serializers.IntegerField()
+    spans = serializers.IntegerField()
+    relations = serializers.IntegerField()
+    annotators = serializers.ListField(child=serializers.CharField())
+    created_users = serializers.ListField(child=serializers.CharField())

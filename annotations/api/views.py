@@ -1,0 +1,694 @@
+"""The REST API: thin views that resolve what the caller may see, then call one service.
+
+Visibility follows DESIGN.md "Roles": anything in a project the caller is not a member
+of is 404, and so is any object their role hides (another annotator's layer, the gold
+layer for annotators, documents not assigned to them). A member whose role may not do
+something they can see (an annotator importing files, a reviewer writing an annotator's
+layer) gets 403 with the reason. Writes to a layer carry the version the client loaded
+(``version`` in the body or query, or ``If-Match: "N"``); a stale one is 409.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models.functions import Length
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import mixins, status, viewsets
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotations.api import serializers as s
+from annotations.api.filters import DocumentFilter, MemberFilter
+from annotations.models import (
+    Assignment,
+    AssignmentStatus,
+    Document,
+    LabelType,
+    Layer,
+    Membership,
+    Project,
+    Relation,
+    Role,
+    Span,
+)
+from annotations.permissions import STAFF_ROLES, get_project_for, projects_for, role_in
+from annotations.services import layers as layer_service
+from annotations.services import projects as project_service
+from annotations.services.imports import ImportRejected, import_file
+
+# --- schema pieces shared by the operations -------------------------------------------
+
+BAD_REQUEST = OpenApiResponse(s.VALIDATION_ERROR_SCHEMA, description="Invalid input.")
+FORBIDDEN = OpenApiResponse(
+    s.DetailSerializer, description="Not signed in, or the caller's role may not do this."
+)
+NOT_FOUND = OpenApiResponse(
+    s.DetailSerializer, description="No such object, or the caller may not see it."
+)
+CONFLICT = OpenApiResponse(
+    s.ConflictSerializer, description="The layer changed since the client loaded it."
+)
+READ_ERRORS = {403: FORBIDDEN, 404: NOT_FOUND}
+WRITE_ERRORS = {400: BAD_REQUEST, 403: FORBIDDEN, 404: NOT_FOUND}
+LAYER_WRITE_ERRORS = {**WRITE_ERRORS, 409: CONFLICT}
+ETAG = OpenApiParameter(
+    "ETag",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description='The layer\'s version, quoted: "4".',
+    response=[200, 201],
+)
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    pattern=r'^(W/)?"?[0-9]{1,9}"?$',
+    description='The layer version the client loaded, e.g. "4" (instead of ``version``).',
+)
+VERSION_QUERY = OpenApiParameter(
+    "version",
+    OpenApiTypes.INT,
+    OpenApiParameter.QUERY,
+    description="The layer version the client loaded (instead of If-Match).",
+)
+
+
+def _etag(version: int) -> dict[str, str]:
+    return {"ETag": f'"{version}"'}
+
+
+def _parse_version(raw: str, name: str) -> int:
+    value = raw.strip()
+    if value.startswith("W/"):
+        value = value[2:]
+    value = value.strip('"')
+    if not value.isdigit() or not 1 <= int(value) <= s.MAX_VERSION:
+        raise ValidationError({name: ['must be a layer version, e.g. "4"']})
+    return int(value)
+
+
+def expected_version(request: Request, body_version: int | None = None) -> int | None:
+    """The version the client says it loaded: body, then query, then If-Match; or None."""
+    if body_version is not None:
+        return body_version
+    if "version" in request.query_params:
+        return _parse_version(request.query_params["version"], "version")
+    header = request.headers.get("If-Match", "").strip()
+    if header and header != "*":
+        return _parse_version(header, "If-Match")
+    return None
+
+
+def layer_with_content(pk: int) -> Layer:
+    return (
+        Layer.objects.select_related("annotator")
+        .prefetch_related(
+            Prefetch("spans", queryset=Span.objects.select_related("label")),
+            Prefetch("relations", queryset=Relation.objects.select_related("label")),
+        )
+        .get(pk=pk)
+    )
+
+
+def layer_response(layer: Layer) -> Response:
+    body = s.LayerSerializer(layer_with_content(layer.pk)).data
+    return Response(body, headers=_etag(body["version"]))
+
+
+# --- projects -------------------------------------------------------------------------
+
+
+class ProjectScoped:
+    # Resolves the project named in the URL; outsiders get 404 (annotations.permissions).
+
+    kwargs: dict[str, Any]
+    request: Request
+
+    @cached_property
+    def project(self) -> Project:
+        return get_project_for(self.request.user, self.kwargs["slug"])
+
+    @cached_property
+    def role(self) -> str:
+        role = role_in(self.request.user, self.project)
+        if role is None:  # Left the project between the two queries.
+            raise Http404("No such project.")
+        return role
+
+    def require_role(self, roles: tuple[str, ...], reason: str) -> None:
+        if self.role not in roles:
+            raise PermissionDenied(reason)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Projects the caller is a member of",
+        responses={200: s.ProjectSerializer, 403: FORBIDDEN},
+    ),
+    retrieve=extend_schema(
+        summary="One project", responses={200: s.ProjectSerializer, **READ_ERRORS}
+    ),
+)
+class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Projects, each with the caller's role in it."""
+
+    serializer_class = s.ProjectSerializer
+    lookup_field = "slug"
+    lookup_value_regex = r"[-a-zA-Z0-9_]+"
+
+    def get_queryset(self) -> QuerySet[Project]:
+        user = self.request.user
+        role = Membership.objects.filter(project=OuterRef("pk"), user_id=user.pk).values("role")
+        return projects_for(user).annotate(role=Subquery(role[:1])).order_by("name")
+
+    @extend_schema(
+        summary="Create a project (staff only) with the news claims schema",
+        request=s.ProjectCreateSerializer,
+        responses={201: s.ProjectSerializer, 400: BAD_REQUEST, 403: FORBIDDEN},
+    )
+    def create(self, request: Request) -> Response:
+        if not request.user.is_staff:
+            raise PermissionDenied("Only staff create projects.")
+        data = s.ProjectCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        project = project_service.create_project(created_by=request.user, **data.validated_data)
+        project.role = Role.MANAGER  # type: ignore[attr-defined]
+        return Response(s.ProjectSerializer(project).data, status=status.HTTP_201_CREATED)
+
+
+MANAGERS_ONLY = "Only the project's managers manage its members."
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Members of a project (managers)",
+        responses={200: s.MemberSerializer, **READ_ERRORS},
+    ),
+)
+class MemberViewSet(ProjectScoped, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """A project's members and their roles; managers only."""
+
+    serializer_class = s.MemberSerializer
+    filterset_class = MemberFilter
+    lookup_field = "user__username"
+    lookup_url_kwarg = "username"
+    lookup_value_regex = r"[\w.@+-]+"
+
+    def get_queryset(self) -> QuerySet[Membership]:
+        if getattr(self, "swagger_fake_view", False):  # drf-spectacular building the schema
+            return Membership.objects.none()
+        self.require_role((Role.MANAGER,), MANAGERS_ONLY)
+        return (
+            Membership.objects.filter(project=self.project)
+            .select_related("user")
+            .order_by("user__username")
+        )
+
+    @extend_schema(
+        summary="Add a member with a role (managers)",
+        request=s.MemberCreateSerializer,
+        responses={201: s.MemberSerializer, **WRITE_ERRORS},
+    )
+    def create(self, request: Request, slug: str) -> Response:
+        self.require_role((Role.MANAGER,), MANAGERS_ONLY)
+        data = s.MemberCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = data.validated_data["username"]
+        existing = Membership.objects.filter(project=self.project, user=user).first()
+        if existing is not None:
+            raise ValidationError(
+                {"username": [f"is a member already ({existing.role}): PATCH to change the role"]}
+            )
+        membership = project_service.add_member(
+            project=self.project, user=user, role=data.validated_data["role"], actor=request.user
+        )
+        return Response(s.MemberSerializer(membership).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Change a member's role (managers)",
+        request=s.MemberUpdateSerializer,
+        responses={200: s.MemberSerializer, **WRITE_ERRORS},
+    )
+    def partial_update(self, request: Request, slug: str, username: str) -> Response:
+        membership = self.get_object()
+        data = s.MemberUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = project_service.change_member_role(
+            membership=membership, role=data.validated_data["role"], actor=request.user
+        )
+        return Response(s.MemberSerializer(membership).data)
+
+    @extend_schema(
+        summary="Remove a member (managers); their layers stay",
+        responses={204: None, **WRITE_ERRORS},
+    )
+    def destroy(self, request: Request, slug: str, username: str) -> Response:
+        project_service.remove_member(membership=self.get_object(), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="The project's label schema",
+        responses={200: s.LabelSerializer(many=True), **READ_ERRORS},
+    ),
+)
+class LabelViewSet(ProjectScoped, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The label schema: span labels with their attributes, relation labels with the
+    span labels their ends take."""
+
+    serializer_class = s.LabelSerializer
+    pagination_class = None
+
+    def get_queryset(self) -> QuerySet[LabelType]:
+        if getattr(self, "swagger_fake_view", False):
+            return LabelType.objects.none()
+        return LabelType.objects.filter(project=self.project).select_related(
+            "head_label", "tail_label"
+        )
+
+
+# --- documents ------------------------------------------------------------------------
+
+
+def documents_for(project: Project, user: Any, role: str) -> QuerySet[Document]:
+    """The project's documents the caller may see (annotators: the assigned ones), with
+    their length in code points and the caller's own assignment status."""
+    documents = Document.objects.filter(project=project)
+    if role == Role.ANNOTATOR:
+        documents = documents.filter(assignments__annotator=user)
+    mine = Assignment.objects.filter(document=OuterRef("pk"), annotator_id=user.pk)
+    return documents.annotate(
+        length=Length("text"), status=Subquery(mine.values("status")[:1])
+    ).order_by("id")
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Documents the caller may see", responses={200: s.DocumentSerializer, **READ_ERRORS}
+    ),
+    retrieve=extend_schema(
+        summary="One document, with its text",
+        responses={200: s.DocumentDetailSerializer, **READ_ERRORS},
+    ),
+)
+@extend_schema(parameters=[OpenApiParameter("doc_id", OpenApiTypes.INT, OpenApiParameter.PATH)])
+class DocumentViewSet(ProjectScoped, viewsets.ReadOnlyModelViewSet):
+    """Documents: annotators see the ones assigned to them, reviewers and managers all."""
+
+    filterset_class = DocumentFilter
+    lookup_url_kwarg = "doc_id"
+    lookup_value_regex = r"[0-9]+"
+
+    def get_queryset(self) -> QuerySet[Document]:
+        if getattr(self, "swagger_fake_view", False):
+            return Document.objects.none()
+        documents = documents_for(self.project, self.request.user, self.role)
+        return documents.defer("text") if self.action == "list" else documents
+
+    def get_serializer_class(self) -> type[s.DocumentSerializer]:
+        return s.DocumentSerializer if self.action == "list" else s.DocumentDetailSerializer
+
+    @extend_schema(
+        summary="The document's layers the caller may see",
+        description="Annotators: their own. Reviewers: submitted layers and gold. Managers: all.",
+        responses={200: s.LayerSummarySerializer(many=True), **READ_ERRORS},
+    )
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def layers(self, request: Request, slug: str, doc_id: str) -> Response:
+        document = self.get_object()
+        candidates = (
+            Layer.objects.filter(document=document)
+            .select_related("annotator")
+            .annotate(span_count=Count("spans"))
+            .order_by("is_gold", "annotator__username")
+        )
+        user = request.user
+        visible = [
+            layer for layer in candidates if layer_service.can_see(layer, user=user, role=self.role)
+        ]
+        return Response(s.LayerSummarySerializer(visible, many=True).data)
+
+    @extend_schema(
+        summary="The caller's own layer of the document",
+        description="Made empty on first access when the caller is assigned to the document.",
+        parameters=[ETAG],
+        responses={200: s.LayerSerializer, **READ_ERRORS},
+    )
+    @action(detail=True, methods=["get"], url_path="layers/mine", filter_backends=[])
+    def mine(self, request: Request, slug: str, doc_id: str) -> Response:
+        document = self.get_object()
+        try:
+            layer = layer_service.ensure_own_layer(document=document, annotator=request.user)
+        except Layer.DoesNotExist:
+            raise Http404("You have no layer of this document.") from None
+        return layer_response(layer)
+
+    @extend_schema(
+        summary="The document's gold layer (reviewers and managers)",
+        description="Made empty on first access.",
+        parameters=[ETAG],
+        responses={200: s.LayerSerializer, **READ_ERRORS},
+    )
+    @action(detail=True, methods=["get"], url_path="layers/gold", filter_backends=[])
+    def gold(self, request: Request, slug: str, doc_id: str) -> Response:
+        document = self.get_object()
+        if self.role not in STAFF_ROLES:
+            raise Http404("No such layer.")
+        return layer_response(
+            layer_service.ensure_gold_layer(document=document, actor=request.user)
+        )
+
+    @extend_schema(
+        summary="Set an assigned document aside, with a reason",
+        request=s.SkipInputSerializer,
+        responses={200: s.SkipResultSerializer, **WRITE_ERRORS},
+    )
+    @action(detail=True, methods=["post"], parser_classes=[JSONParser], filter_backends=[])
+    def skip(self, request: Request, slug: str, doc_id: str) -> Response:
+        document = self.get_object()
+        data = s.SkipInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        assignment = layer_service.skip_document(
+            document=document, annotator=request.user, reason=data.validated_data["reason"]
+        )
+        return Response({"status": assignment.status})
+
+
+class QueueNextView(ProjectScoped, APIView):
+    """The annotator's queue."""
+
+    @extend_schema(
+        summary="The caller's next document: assigned to them and not yet submitted",
+        description="Documents in progress come first, then by id; skipped ones never.",
+        responses={200: s.QueueNextSerializer, **READ_ERRORS},
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        document = (
+            documents_for(self.project, request.user, Role.ANNOTATOR)
+            .defer("text")
+            .filter(status__in=[AssignmentStatus.IN_PROGRESS, AssignmentStatus.ASSIGNED])
+            # Descending puts "in_progress" before "assigned": resume before starting anew.
+            .order_by("-status", "id")
+            .first()
+        )
+        return Response(s.QueueNextSerializer({"document": document}).data)
+
+
+class ImportView(ProjectScoped, APIView):
+    """Uploads into the import service: .txt, .jsonl (interchange) or .csv."""
+
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        summary="Import a file of documents (managers)",
+        description="One transaction: a bad line rejects the whole file, "
+        'e.g. {"file": ["corpus.jsonl, line 3: ..."]}.',
+        request={"multipart/form-data": s.ImportInputSerializer},
+        responses={201: s.ImportResultSerializer, **WRITE_ERRORS},
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        self.require_role((Role.MANAGER,), "Only the project's managers import documents.")
+        data = s.ImportInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data["file"]
+        try:
+            summary = import_file(
+                project=self.project,
+                filename=upload.name,
+                data=upload.read(),
+                actor=request.user,
+                file_format=data.validated_data.get("format"),
+            )
+        except ImportRejected as exc:
+            raise ValidationError({"file": exc.messages}) from None
+        body = {
+            "documents": summary.documents,
+            "spans": summary.spans,
+            "relations": summary.relations,
+            "annotators": sorted(summary.annotators),
+            "created_users": summary.created_users,
+        }
+        return Response(s.ImportResultSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+# --- layers ---------------------------------------------------------------------------
+
+
+class LayerScoped:
+    # Resolves the layer named in the URL; 404 unless the caller may see it.
+
+    kwargs: dict[str, Any]
+    request: Request
+
+    @cached_property
+    def layer(self) -> Layer:
+        layer = (
+            Layer.objects.select_related("document__project", "annotator")
+            .filter(pk=self.kwargs["layer_id"])
+            .first()
+        )
+        user = self.request.user
+        if layer is None or not layer_service.can_see(
+            layer, user=user, role=role_in(user, layer.document.project)
+        ):
+            raise Http404("No such layer.")
+        return layer
+
+
+@extend_schema(parameters=[OpenApiParameter("layer_id", OpenApiTypes.INT, OpenApiParameter.PATH)])
+class LayerViewSet(LayerScoped, viewsets.GenericViewSet):
+    """A layer: one annotator's spans on a document, or its gold layer. Writes carry the
+    version the client loaded (``version`` or ``If-Match``); a stale one gets 409."""
+
+    serializer_class = s.LayerSerializer
+    queryset = Layer.objects.none()
+    lookup_url_kwarg = "layer_id"
+    lookup_value_regex = r"[0-9]+"
+
+    @extend_schema(
+        summary="A layer with its spans and relations",
+        parameters=[ETAG],
+        responses={200: s.LayerSerializer, **READ_ERRORS},
+    )
+    def retrieve(self, request: Request, layer_id: str) -> Response:
+        return layer_response(self.layer)
+
+    @extend_schema(
+        summary="Replace every span and relation of the layer at once",
+        description="Relations point at spans by their index in this request's list.",
+        request=s.LayerContentSerializer,
+        parameters=[IF_MATCH, ETAG],
+        responses={200: s.LayerSerializer, **LAYER_WRITE_ERRORS},
+    )
+    @action(detail=True, methods=["put"], parser_classes=[JSONParser])
+    def content(self, request: Request, layer_id: str) -> Response:
+        layer = self.layer
+        data = s.LayerContentSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        layer_service.replace_layer(
+            layer=layer,
+            actor=request.user,
+            spans=[layer_service.SpanInput(**item) for item in data.validated_data["spans"]],
+            relations=[
+                layer_service.RelationInput(**item) for item in data.validated_data["relations"]
+            ],
+            version=expected_version(request, data.validated_data.get("version")),
+        )
+        return layer_response(layer)
+
+    @extend_schema(
+        summary="Hand the layer in; it becomes read-only",
+        request=s.VersionInputSerializer,
+        parameters=[IF_MATCH, ETAG],
+        responses={200: s.LayerSerializer, **LAYER_WRITE_ERRORS},
+    )
+    @action(detail=True, methods=["post"], parser_classes=[JSONParser])
+    def submit(self, request: Request, layer_id: str) -> Response:
+        data = s.VersionInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        layer = layer_service.submit_layer(
+            layer=self.layer,
+            actor=request.user,
+            version=expected_version(request, data.validated_data.get("version")),
+        )
+        return layer_response(layer)
+
+    @extend_schema(
+        summary="Reopen a submitted layer (reviewers and managers)",
+        request=s.VersionInputSerializer,
+        parameters=[IF_MATCH, ETAG],
+        responses={200: s.LayerSerializer, **LAYER_WRITE_ERRORS},
+    )
+    @action(detail=True, methods=["post"], parser_classes=[JSONParser])
+    def reopen(self, request: Request, layer_id: str) -> Response:
+        data = s.VersionInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        layer = layer_service.reopen_layer(
+            layer=self.layer,
+            actor=request.user,
+            version=expected_version(request, data.validated_data.get("version")),
+        )
+        return layer_response(layer)
+
+
+@extend_schema(parameters=[OpenApiParameter("layer_id", OpenApiTypes.INT, OpenApiParameter.PATH)])
+class SpanViewSet(LayerScoped, viewsets.GenericViewSet):
+    """Spans of a layer. Offsets are Unicode code points, half-open: text[start:end]."""
+
+    serializer_class = s.SpanSerializer
+    parser_classes = [JSONParser]
+    lookup_url_kwarg = "span_id"
+    lookup_value_regex = r"[0-9]+"
+
+    def get_queryset(self) -> QuerySet[Span]:
+        if getattr(self, "swagger_fake_view", False):
+            return Span.objects.none()
+        return Span.objects.filter(layer=self.layer).select_related("label")
+
+    def get_object(self) -> Span:
+        span = super().get_object()
+        span.layer = self.layer  # Already loaded with its document and project.
+        return span
+
+    @extend_schema(
+        summary="Add a span",
+        request=s.SpanCreateSerializer,
+        parameters=[IF_MATCH, ETAG],
+        responses={201: s.SpanWriteResultSerializer, **LAYER_WRITE_ERRORS},
+    )
+    def create(self, request: Request, layer_id: str) -> Response:
+        data = s.SpanCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        version = expected_version(request, fields.pop("version", None))
+        span = layer_service.create_span(
+            layer=self.layer, actor=request.user, version=version, **fields
+        )
+        return Response(
+            {"span": s.SpanSerializer(span).data, "version": self.layer.version},
+            status=status.HTTP_201_CREATED,
+            headers=_etag(self.layer.version),
+        )
+
+    @extend_schema(
+        summary="Change a span's label, offsets or attributes",
+        request=s.SpanUpdateSerializer,
+        parameters=[IF_MATCH, ETAG],
+        responses={200: s.SpanWriteResultSerializer, **LAYER_WRITE_ERRORS},
+    )
+    def partial_update(self, request: Request, layer_id: str, span_id: str) -> Response:
+        span = self.get_object()
+        data = s.SpanUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        version = expected_version(request, fields.pop("version", None))
+        span = layer_service.update_span(span=span, actor=request.user, version=version, **fields)
+        return Response(
+            {"span": s.SpanSerializer(span).data, "version": self.layer.version},
+            headers=_etag(self.layer.version),
+        )
+
+    @extend_schema(
+        summary="Remove a span and the relations that touch it",
+        parameters=[VERSION_QUERY, IF_MATCH, ETAG],
+        responses={200: s.VersionSerializer, **LAYER_WRITE_ERRORS},
+    )
+    def destroy(self, request: Request, layer_id: str, span_id: str) -> Response:
+        span = self.get_object()
+        layer = layer_service.delete_span(
+            span=span, actor=request.user, version=expected_version(request)
+        )
+        return Response({"version": layer.version}, headers=_etag(layer.version))
+
+
+@extend_schema(parameters=[OpenApiParameter("layer_id", OpenApiTypes.INT, OpenApiParameter.PATH)])
+class RelationViewSet(LayerScoped, viewsets.GenericViewSet):
+    """Links between two spans of a layer (head and tail are span ids)."""
+
+    serializer_class = s.RelationSerializer
+    parser_classes = [JSONParser]
+    lookup_url_kwarg = "rel_id"
+    lookup_value_regex = r"[0-9]+"
+
+    def get_queryset(self) -> QuerySet[Relation]:
+        if getattr(self, "swagger_fake_view", False):
+            return Relation.objects.none()
+        return Relation.objects.filter(layer=self.layer).select_related("label")
+
+    def get_object(self) -> Relation:
+        relation = super().get_object()
+        relation.layer = self.layer
+        return relation
+
+    @extend_schema(
+        summary="Link two spans of the layer",
+        request=s.RelationCreateSerializer,
+        parameters=[IF_MATCH, ETAG],
+        responses={201: s.RelationWriteResultSerializer, **LAYER_WRITE_ERRORS},
+    )
+    def create(self, request: Request, layer_id: str) -> Response:
+        data = s.RelationCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        version = expected_version(request, fields.pop("version", None))
+        relation = layer_service.create_relation(
+            layer=self.layer, actor=request.user, version=version, **fields
+        )
+        return Response(
+            {"relation": s.RelationSerializer(relation).data, "version": self.layer.version},
+            status=status.HTTP_201_CREATED,
+            headers=_etag(self.layer.version),
+        )
+
+    @extend_schema(
+        summary="Remove a relation",
+        parameters=[VERSION_QUERY, IF_MATCH, ETAG],
+        responses={200: s.VersionSerializer, **LAYER_WRITE_ERRORS},
+    )
+    def destroy(self, request: Request, layer_id: str, rel_id: str) -> Response:
+        layer = layer_service.delete_relation(
+            relation=self.get_object(), actor=request.user, version=expected_version(request)
+        )
+        return Response({"version": layer.version}, headers=_etag(layer.version))
+
+
+# --- tokens ---------------------------------------------------------------------------
+
+
+class TokenView(ObtainAuthToken):
+    """Trade a username and password for the API token scripts send as
+    ``Authorization: Token <key>``."""
+
+    parser_classes = (JSONParser,)
+
+    @extend_schema(
+        summary="Get the caller's API token",
+        responses={
+            200: OpenApiResponse(
+                {
+                    "type": "object",
+                    "properties": {"token": {"type": "string"}},
+                    "required": ["token"],
+                }
+            ),
+            400: BAD_REQUEST,
+        },
+    )
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().post(request, *args, **kwargs)
