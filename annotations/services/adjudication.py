@@ -1,0 +1,121 @@
+"""Adjudication: settling the annotators' submitted layers into the gold layer.
+
+A reviewer starts from a vote: every span that at least ``min_votes`` annotators marked
+exactly (same start, end and label) goes into gold, with the attributes most of them
+gave; so does every link whose two ends made it and that enough annotators drew. What
+the gold layer held already is kept. The result is written through
+``layers.replace_layer``, so it is checked, versioned and audited like any other write,
+and it is all or nothing. The reviewer then edits gold span by span.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+
+from annotations.interchange import DocumentRecord, Span
+from annotations.models import Document, Layer
+from annotations.selectors import iter_project_records
+from annotations.services.layers import RelationInput, SpanInput, ensure_gold_layer, replace_layer
+
+SpanKey = tuple[int, int, str]
+
+
+@dataclass(frozen=True)
+class Merge:
+    spans: list[SpanInput]
+    relations: list[RelationInput]
+    annotators: int
+    min_votes: int
+
+
+def _key(span: Span) -> SpanKey:
+    return (span.start, span.end, span.label)
+
+
+def _attrs_id(attrs: Mapping[str, Any]) -> str:
+    return json.dumps(attrs, sort_keys=True, ensure_ascii=False)
+
+
+def vote(record: DocumentRecord, min_votes: int | None = None) -> Merge:
+    """The gold content a vote over ``record``'s annotator layers gives (gold kept).
+
+    ``min_votes`` defaults to a strict majority of the annotators who annotated it.
+    """
+    annotators = len(record.annotations)
+    needed = min_votes if min_votes is not None else annotators // 2 + 1
+    if needed < 1:
+        raise ValidationError({"min_votes": ["must be at least 1"]})
+
+    span_votes: Counter[SpanKey] = Counter()
+    attrs_votes: dict[SpanKey, Counter[str]] = {}
+    link_votes: Counter[tuple[str, SpanKey, SpanKey]] = Counter()
+    for name, spans in record.annotations.items():
+        for key in {_key(span) for span in spans}:
+            span_votes[key] += 1
+        for span in spans:
+            attrs_votes.setdefault(_key(span), Counter())[_attrs_id(span.attrs)] += 1
+        links = {
+            (rel.type, _key(spans[rel.head]), _key(spans[rel.tail]))
+            for rel in record.relations.get(name, [])
+        }
+        link_votes.update(links)
+
+    chosen: dict[SpanKey, dict[str, Any]] = {_key(span): dict(span.attrs) for span in record.gold}
+    for key, votes in sorted(span_votes.items()):
+        if votes >= needed and key not in chosen:
+            # Most common attributes; a tie goes to the first in sorted order.
+            counts = attrs_votes[key]
+            best = min(counts, key=lambda attrs: (-counts[attrs], attrs))
+            chosen[key] = json.loads(best)
+
+    order = sorted(chosen)
+    position = {key: index for index, key in enumerate(order)}
+    links = {
+        (rel.type, _key(record.gold[rel.head]), _key(record.gold[rel.tail]))
+        for rel in record.gold_relations
+    }
+    links.update(
+        link
+        for link, votes in link_votes.items()
+        if votes >= needed and link[1] in position and link[2] in position
+    )
+    return Merge(
+        spans=[
+            SpanInput(label=label, start=start, end=end, attrs=chosen[(start, end, label)])
+            for start, end, label in order
+        ],
+        relations=[
+            RelationInput(type=kind, head=position[head], tail=position[tail])
+            for kind, head, tail in sorted(links)
+        ],
+        annotators=annotators,
+        min_votes=needed,
+    )
+
+
+def merge_into_gold(
+    *,
+    document: Document,
+    actor: User,
+    min_votes: int | None = None,
+    version: int | None = None,
+) -> tuple[Layer, Merge]:
+    """Write the vote over the submitted layers into the document's gold layer."""
+    record = next(
+        iter_project_records(document.project, documents=Document.objects.filter(pk=document.pk))
+    )
+    if len(record.annotations) == 0:
+        raise ValidationError({"document": ["no annotator has submitted this document yet"]})
+    gold = ensure_gold_layer(document=document, actor=actor)
+    merge = vote(record, min_votes)
+    layer = replace_layer(
+        layer=gold, actor=actor, spans=merge.spans, relations=merge.relations, version=version
+    )
+    return layer, merge

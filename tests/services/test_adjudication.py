@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from annotations.models import AuditEvent, Document, Layer, Role
+from annotations.services.adjudication import merge_into_gold
+from annotations.services.imports import import_file
+from annotations.services.layers import LayerConflict
+from annotations.services.projects import add_member
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+TEXT = "Saleh said he is in Panjshir. TASS said he left."
+SALEH, CLAIM = (0, 5), (11, 28)
+TASS, LEFT = (30, 34), (40, 47)
+
+
+def span(bounds, label, **attrs):
+    return {"start": bounds[0], "end": bounds[1], "label": label, "attrs": attrs}
+
+
+LINK = {"type": "attributed_to", "head": 0, "tail": 1}
+
+
+@pytest.fixture
+def voted(cast):
+    """Three annotators: two agree on the claim, its source and the link; one differs."""
+    add_member(project=cast.project, user=UserFactory(username="carol"), role=Role.ANNOTATOR)
+    record = {
+        "id": "d1",
+        "text": TEXT,
+        "annotations": {
+            "alice": [span(CLAIM, "claim"), span(SALEH, "source", kind="person")],
+            "bob": [span(CLAIM, "claim"), span(SALEH, "source", kind="person")],
+            "carol": [
+                span(CLAIM, "claim"),
+                span(SALEH, "source", kind="media"),
+                span(LEFT, "claim"),
+            ],
+        },
+        "relations": {"alice": [LINK], "bob": [LINK]},
+    }
+    import_file(
+        project=cast.project, filename="votes.jsonl", data=(json.dumps(record) + "\n").encode()
+    )
+    return Document.objects.get(external_id="d1")
+
+
+def gold_content(document):
+    gold = Layer.objects.get(document=document, is_gold=True)
+    spans = sorted(
+        (s.start, s.end, s.label.name, tuple(sorted(s.attributes.items())))
+        for s in gold.spans.select_related("label")
+    )
+    links = sorted(
+        (r.label.name, (r.head.start, r.head.end), (r.tail.start, r.tail.end))
+        for r in gold.relations.select_related("label", "head", "tail")
+    )
+    return gold, spans, links
+
+
+def test_majority_vote_takes_agreed_spans_majority_attributes_and_links(cast, voted):
+    layer, merge = merge_into_gold(document=voted, actor=cast.reviewer)
+
+    _, spans, links = gold_content(voted)
+    assert merge.min_votes == 2
+    assert spans == [
+        (*SALEH, "source", (("kind", "person"),)),
+        (*CLAIM, "claim", ()),
+    ]
+    assert links == [("attributed_to", CLAIM, SALEH)]
+    assert layer.version == 2
+
+
+def test_one_vote_is_enough_when_the_reviewer_asks_for_the_union(cast, voted):
+    merge_into_gold(document=voted, actor=cast.reviewer, min_votes=1)
+
+    _, spans, _ = gold_content(voted)
+    assert (*LEFT, "claim", ()) in spans
+
+
+def test_unanimous_vote_counts_spans_whatever_their_attributes(cast, voted):
+    merge_into_gold(document=voted, actor=cast.reviewer, min_votes=3)
+
+    _, spans, links = gold_content(voted)
+    assert [s[:3] for s in spans] == [(*SALEH, "source"), (*CLAIM, "claim")]
+    assert links == []  # only two of the three drew the link
+
+
+def test_gold_spans_already_settled_are_kept(cast, voted):
+    merge_into_gold(document=voted, actor=cast.reviewer, min_votes=1)
+    Layer.objects.filter(document=voted, annotator__username="carol").update(status="open")
+
+    merge_into_gold(document=voted, actor=cast.reviewer)
+
+    _, spans, _ = gold_content(voted)
+    assert (*LEFT, "claim", ()) in spans  # carol's withdrawn span stays: gold had it
+
+
+def test_stale_version_is_refused_and_gold_is_unchanged(cast, voted):
+    merge_into_gold(document=voted, actor=cast.reviewer, min_votes=3)
+
+    with pytest.raises(LayerConflict):
+        merge_into_gold(document=voted, actor=cast.reviewer, min_votes=1, version=1)
+
+    _, spans, _ = gold_content(voted)
+    assert len(spans) == 2  # the union would have added carol's third span
+
+
+def test_annotators_cannot_adjudicate(cast, voted):
+    with pytest.raises(PermissionDenied):
+        merge_into_gold(document=voted, actor=cast.alice)
+
+    assert not Layer.objects.filter(document=voted, is_gold=True).exists()
+
+
+def test_a_document_nobody_submitted_cannot_be_adjudicated(cast):
+    import_file(project=cast.project, filename="plain.txt", data=b"Nothing yet.")
+
+    with pytest.raises(ValidationError, match="no annotator has submitted"):
+        merge_into_gold(document=Document.objects.get(external_id="plain"), actor=cast.reviewer)
+
+
+def test_adjudication_is_in_the_audit_trail(cast, voted):
+    merge_into_gold(document=voted, actor=cast.reviewer)
+
+    event = AuditEvent.objects.filter(action="replace", actor=cast.reviewer).get()
+    assert len(event.after["spans"]) == 2
