@@ -1,5 +1,186 @@
+"""Export jobs over the API: managers start them, poll them and download the archive.
+
+Outsiders get 404 for everything here, as everywhere (nothing tells them the project
+exists). Reviewers and annotators are members: they know the project exists, so they get
+403 with the reason, and the role is checked before any job is looked up, so a 403 says
+nothing about which job ids exist. Exports hold every annotator's layer and the gold one,
+which blind annotation hides from annotators; only managers may have them.
+"""
+
 from __future__ import annotations
 
-from django.urls import URLPattern
+from typing import cast
 
-urlpatterns: list[URLPattern] = []
+from django.contrib.auth.models import User
+from django.db.models import QuerySet
+from django.http import FileResponse, Http404
+from django.urls import path
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+from rest_framework.views import APIView
+
+from annotations.exporters import EXPORTERS
+from annotations.models import ExportJob, JobStatus, Project, Role
+from annotations.permissions import get_project_for, role_in
+from annotations.services import export_jobs
+from annotations.services.workers import NO_WORKER_WARNING, workers_answering
+
+MANAGERS_ONLY = "Only the project's managers export its corpus."
+DETAIL = inline_serializer("ExportDetail", {"detail": serializers.CharField()})
+
+
+class ExportStartSerializer(serializers.Serializer):
+    format = serializers.ChoiceField(choices=list(EXPORTERS))
+    options = serializers.JSONField(
+        required=False,
+        default=dict,
+        help_text='e.g. {"layers": "gold", "labels": ["claim"], "include_meta": true, '
+        '"split": {"seed": 1, "train": 0.8, "dev": 0.1, "test": 0.1}, '
+        '"pseudonymise": false, "alignment": "split"}',
+    )
+
+
+class ExportJobSerializer(serializers.ModelSerializer):
+    requested_by = serializers.CharField(source="requested_by.username", default=None)
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ExportJob
+        fields = [
+            "id",
+            "format",
+            "options",
+            "status",
+            "progress",
+            "error",
+            "attempts",
+            "requested_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "checksum",
+            "size",
+            "download_url",
+        ]
+
+    def get_download_url(self, job: ExportJob) -> str | None:
+        if job.status != JobStatus.SUCCEEDED or not job.file:
+            return None
+        return reverse(
+            "export-download",
+            kwargs={"slug": job.project.slug, "pk": job.pk},
+            request=self.context.get("request"),
+        )
+
+
+class ExportStartedSerializer(ExportJobSerializer):
+    warning = serializers.CharField(required=False, allow_blank=True)
+
+    class Meta(ExportJobSerializer.Meta):
+        fields = [*ExportJobSerializer.Meta.fields, "warning"]
+
+
+def managed_project(request: Request, slug: str) -> Project:
+    """The project for its managers: 404 for outsiders, 403 for its other members."""
+    project = get_project_for(request.user, slug)
+    if role_in(request.user, project) != Role.MANAGER:
+        raise PermissionDenied(MANAGERS_ONLY)
+    return project
+
+
+def jobs_of(project: Project) -> QuerySet[ExportJob]:
+    return ExportJob.objects.filter(project=project).select_related("project", "requested_by")
+
+
+def job_of(project: Project, pk: int) -> ExportJob:
+    job = jobs_of(project).filter(pk=pk).first()
+    if job is None:
+        raise Http404("No such export.")
+    return job
+
+
+class ExportListApi(APIView):
+    @extend_schema(
+        summary="Export jobs of a project, newest first (managers)",
+        responses={200: ExportJobSerializer(many=True), 403: DETAIL, 404: DETAIL},
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        jobs = jobs_of(managed_project(request, slug)).order_by("-created_at", "-id")
+        return Response(ExportJobSerializer(jobs, many=True, context={"request": request}).data)
+
+    @extend_schema(
+        summary="Start an export (managers)",
+        description="Queues a Celery job and returns it at once; poll the job for progress. "
+        "`warning` says so when no worker answers.",
+        request=ExportStartSerializer,
+        responses={201: ExportStartedSerializer, 400: DETAIL, 403: DETAIL, 404: DETAIL},
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        project = managed_project(request, slug)
+        data = ExportStartSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = export_jobs.start_export(
+            project=project,
+            actor=cast(User, request.user),  # IsAuthenticated holds by now
+            format=data.validated_data["format"],
+            options=data.validated_data["options"],
+        )
+        body = ExportJobSerializer(job, context={"request": request}).data
+        if not workers_answering():
+            body["warning"] = NO_WORKER_WARNING
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class ExportDetailApi(APIView):
+    @extend_schema(
+        summary="One export job (managers)",
+        responses={200: ExportJobSerializer, 403: DETAIL, 404: DETAIL},
+    )
+    def get(self, request: Request, slug: str, pk: int) -> Response:
+        job = job_of(managed_project(request, slug), pk)
+        return Response(ExportJobSerializer(job, context={"request": request}).data)
+
+
+class ExportDownloadApi(APIView):
+    @extend_schema(
+        summary="Download an export's zip archive (managers)",
+        description="Streams the archive; `X-Checksum-SHA256` and the `ETag` carry its "
+        "SHA-256. 409 while the job has not succeeded.",
+        responses={
+            (200, "application/zip"): bytes,
+            403: DETAIL,
+            404: DETAIL,
+            409: DETAIL,
+        },
+    )
+    def get(self, request: Request, slug: str, pk: int) -> Response | FileResponse:
+        job = job_of(managed_project(request, slug), pk)
+        if job.status != JobStatus.SUCCEEDED or not job.file:
+            return Response(
+                {"detail": f"The export is {job.status}: there is nothing to download yet."},
+                status=status.HTTP_409_CONFLICT,
+            )
+        response = FileResponse(
+            job.file.open("rb"),
+            as_attachment=True,
+            filename=f"{job.project.slug}-{job.format}-{job.pk}.zip",
+            content_type="application/zip",
+        )
+        response["X-Checksum-SHA256"] = job.checksum
+        response["ETag"] = f'"{job.checksum}"'
+        return response
+
+
+urlpatterns = [
+    path("projects/<slug:slug>/exports/", ExportListApi.as_view(), name="export-list"),
+    path("projects/<slug:slug>/exports/<int:pk>/", ExportDetailApi.as_view(), name="export-detail"),
+    path(
+        "projects/<slug:slug>/exports/<int:pk>/download/",
+        ExportDownloadApi.as_view(),
+        name="export-download",
+    ),
+]

@@ -94,39 +94,32 @@ def _number(value: object) -> str:
     return str(value)
 
 
-def metric_text(value: object, interval: object = None) -> str:
-    """A metric as ``0.712 (95% CI 0.650-0.770)``.
+def metric_text(
+    value: object, interval: object = None, reason: object = None, level: str = "95% CI"
+) -> str:
+    """A metric as ``0.712 (95% CI 0.650–0.770)``, or ``undefined (reason)``.
 
-    ``value`` is a number or None, or a dict holding ``value`` and optionally ``ci``
-    ``[low, high]``, ``low``/``high`` and ``reason``; ``interval`` is ``[low, high]`` or a dict
-    with ``low``/``high`` when the interval is stored apart from the value.
+    ``interval`` is ``[low, high]`` (the agreement result's ``intervals`` hold them so).
     """
-    reason = None
-    if isinstance(value, Mapping):
-        interval = value.get("ci", interval)
-        if interval is None and "low" in value:
-            interval = [value.get("low"), value.get("high")]
-        reason = value.get("reason")
-        value = value.get("value", value.get("estimate"))
     text = _number(value)
     if value is None and reason:
         text += f" ({reason})"
-    if isinstance(interval, Mapping):
-        interval = [interval.get("low"), interval.get("high")]
     if isinstance(interval, Sequence) and len(interval) == 2 and None not in interval:
-        text += f" (95% CI {_number(interval[0])}–{_number(interval[1])})"
+        text += f" ({level} {_number(interval[0])}–{_number(interval[1])})"
     return text
 
 
-def _intervals(result: Mapping[str, Any]) -> Mapping[str, Any]:
-    for key in ("intervals", "confidence_intervals", "ci"):
-        found = result.get(key)
-        if isinstance(found, Mapping):
-            return found
-    return {}
+def _metrics(container: Mapping[str, Any]) -> list[str]:
+    """The metric names of a result container: numbers or None, not reasons or tables."""
+    return [
+        key
+        for key, value in container.items()
+        if not key.endswith("_reason") and (value is None or isinstance(value, int | float))
+    ]
 
 
 def _agreement_section(card: CardData, rename: Pseudonyms | None) -> list[str]:
+    """The latest agreement result (``annotations.agreement`` JSON) as tables."""
     lines = ["## Agreement", ""]
     result = card.agreement
     if not result:
@@ -137,45 +130,60 @@ def _agreement_section(card: CardData, rename: Pseudonyms | None) -> list[str]:
 
     when = card.agreement_finished_at.isoformat() if card.agreement_finished_at else "unknown"
     annotators = ", ".join(name(a) for a in result.get("annotators", []))
-    lines += [
-        f"From the latest agreement run (finished {when}) over "
-        f"{result.get('documents', '?')} documents, annotators: {annotators or 'none'}. "
-        "Metrics are defined in the workbench's DESIGN.md; intervals are bootstrap "
-        "intervals over documents.",
-        "",
-    ]
-    intervals = _intervals(result)
-    overall = result.get("overall", {})
-    if isinstance(overall, Mapping) and overall:
-        overall_ci = intervals.get("overall", {})
+    intervals = result.get("intervals") or {}
+    level = f"{float(intervals.get('confidence', 0.95)):.0%} CI"
+    lines.append(
+        f"From the latest agreement run (finished {when}) over {result.get('documents', '?')} "
+        f"documents; annotators: {annotators or 'none'}. Measures as defined in the "
+        "workbench's DESIGN.md."
+    )
+    if intervals:
+        lines.append(
+            f"Intervals: {intervals.get('method', 'bootstrap')}, "
+            f"{intervals.get('resamples', '?')} resamples, seed {intervals.get('seed', '?')}."
+        )
+    else:
+        lines.append(f"No intervals: {result.get('intervals_reason', 'none were computed')}.")
+    lines.append("")
+
+    def show(container: Mapping[str, Any], key: str, bounds: Mapping[str, Any]) -> str:
+        reason = container.get(f"{key}_reason")
+        return metric_text(container.get(key), bounds.get(key), reason, level)
+
+    overall = result.get("overall") or {}
+    if overall:
+        bounds = intervals.get("overall") or {}
+        rows = [[metric, show(overall, metric, bounds)] for metric in _metrics(overall)]
+        lines += ["Overall:", "", *_table(["measure", "value"], rows), ""]
+    labels = result.get("labels") or {}
+    if labels:
+        columns = sorted({m for values in labels.values() for m in _metrics(values)})
+        label_bounds = intervals.get("labels") or {}
         rows = [
-            [metric, metric_text(value, overall_ci.get(metric))]
-            for metric, value in overall.items()
+            [label, *(show(values, m, label_bounds.get(label) or {}) for m in columns)]
+            for label, values in labels.items()
         ]
-        lines += ["Overall:", "", *_table(["metric", "value"], rows), ""]
-    labels = result.get("labels", {})
-    if isinstance(labels, Mapping) and labels:
-        metrics = sorted({m for values in labels.values() for m in values})
-        label_ci = intervals.get("labels", {})
-        rows = []
-        for label, values in labels.items():
-            cis = label_ci.get(label, {})
-            rows.append([label, *(metric_text(values.get(m), cis.get(m)) for m in metrics)])
-        lines += ["Per label:", "", *_table(["label", *metrics], rows), ""]
-    pairs = result.get("pairs", [])
-    if isinstance(pairs, Sequence) and pairs:
-        rows = []
-        for pair in pairs:
-            rows.append(
-                [
-                    name(pair.get("a")),
-                    name(pair.get("b")),
-                    metric_text(pair.get("span_f1_exact")),
-                    metric_text(pair.get("span_f1_overlap")),
-                ]
-            )
-        header = ["annotator a", "annotator b", "span F1 exact", "span F1 overlap"]
-        lines += ["Pairs:", "", *_table(header, rows), ""]
+        lines += ["Per label:", "", *_table(["label", *columns], rows), ""]
+    pairs = result.get("pairs") or []
+    if pairs:
+        pair_bounds = {(p.get("a"), p.get("b")): p for p in intervals.get("pairs") or []}
+        columns = [
+            m
+            for m in ("span_f1_exact", "span_f1_overlap", "relation_f1")
+            if any(m in pair for pair in pairs)
+        ]
+        rows = [
+            [
+                name(pair.get("a")),
+                name(pair.get("b")),
+                *(
+                    show(pair, m, pair_bounds.get((pair.get("a"), pair.get("b")), {}))
+                    for m in columns
+                ),
+            ]
+            for pair in pairs
+        ]
+        lines += ["Pairs:", "", *_table(["annotator a", "annotator b", *columns], rows), ""]
     return lines
 
 

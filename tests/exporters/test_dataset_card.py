@@ -2,27 +2,22 @@ from __future__ import annotations
 
 import pytest
 
+from annotations.agreement import compute
 from annotations.exporters.base import ExportOptions
 from annotations.exporters.dataset_card import demote_headings, metric_text
 from tests.exporters.conftest import Export, make_card
 
-AGREEMENT = {
-    "documents": 2,
-    "annotators": ["alice", "bob"],
-    "overall": {
-        "alpha_char_macro": {"value": 0.7123, "ci": [0.65, 0.77]},
-        "span_f1_exact_mean": 0.5,
-    },
-    "labels": {"claim": {"alpha_char": None, "span_f1_exact_mean": 0.6}},
-    "pairs": [{"a": "alice", "b": "bob", "span_f1_exact": 0.5, "span_f1_overlap": 0.8}],
-    "intervals": {"overall": {"span_f1_exact_mean": [0.4, 0.6]}},
-}
+
+@pytest.fixture
+def agreement(records: list) -> dict:
+    """A real agreement result on the fixture records, with bootstrap intervals."""
+    return compute(records, {"bootstrap_resamples": 50, "bootstrap_seed": 1})
 
 
 def test_card_holds_schema_counts_annotators_agreement_guidelines_and_version(
-    export: Export,
+    export: Export, agreement: dict
 ) -> None:
-    card = make_card(agreement=AGREEMENT)
+    card = make_card(agreement=agreement)
     archive, _ = export("jsonl", card=card)
     text = archive.read("README.md").decode()
     assert "# Panjshir" in text
@@ -32,9 +27,12 @@ def test_card_holds_schema_counts_annotators_agreement_guidelines_and_version(
     assert "| `claim` spans | 6 | 3 | 2 | 0 |" in text
     assert "| `attributed_to` relations | 2 | 2 | 1 | 0 |" in text
     assert "- carol: 1 document in this export" in text
-    assert "0.712 (95% CI 0.650–0.770)" in text
-    assert "0.500 (95% CI 0.400–0.600)" in text
-    assert "| alice | bob | 0.500 | 0.800 |" in text
+    value = agreement["overall"]["alpha_char_macro"]
+    low, high = agreement["intervals"]["overall"]["alpha_char_macro"]
+    assert f"| alpha_char_macro | {value:.3f} (95% CI {low:.3f}–{high:.3f}) |" in text
+    pair = agreement["pairs"][0]
+    low, high = agreement["intervals"]["pairs"][0]["span_f1_overlap"]
+    assert f"{pair['span_f1_overlap']:.3f} (95% CI {low:.3f}–{high:.3f})" in text
     assert "### Claims\n\nMark every claim." in text
     assert "workbench 0.1.0 on 2026-11-22T12:00:00+00:00" in text
 
@@ -47,8 +45,10 @@ def test_card_says_when_no_agreement_run_has_finished(export: Export) -> None:
 # spaCy and Parquet compress their contents, so a byte search would prove nothing there;
 # pseudonyms are applied before any format sees a record.
 @pytest.mark.parametrize("format", ["jsonl", "conll", "brat", "xmi"])
-def test_pseudonymised_exports_name_no_annotator_anywhere(export: Export, format: str) -> None:
-    card = make_card(agreement=AGREEMENT)
+def test_pseudonymised_exports_name_no_annotator_anywhere(
+    export: Export, format: str, agreement: dict
+) -> None:
+    card = make_card(agreement=agreement)
     archive, _ = export(format, ExportOptions(pseudonymise=True), card=card)
     for name in archive.namelist():
         assert "alice" not in name
@@ -57,12 +57,12 @@ def test_pseudonymised_exports_name_no_annotator_anywhere(export: Export, format
         for username in (b"alice", b"bob", b"carol"):
             assert username not in data, name
     text = archive.read("README.md").decode()
-    assert "| annotator_01 | annotator_02 | 0.500 | 0.800 |" in text
+    assert "| annotator_01 | annotator_02 |" in text
 
 
 def test_undefined_metrics_say_why() -> None:
-    assert metric_text({"value": None, "reason": "no variation"}) == "undefined (no variation)"
-    assert metric_text(0.25, {"low": 0.1, "high": 0.4}) == "0.250 (95% CI 0.100–0.400)"
+    assert metric_text(None, None, "no variation") == "undefined (no variation)"
+    assert metric_text(0.25, [0.1, 0.4], None, "90% CI") == "0.250 (90% CI 0.100–0.400)"
 
 
 def test_guideline_headings_nest_under_the_card_but_code_stays() -> None:

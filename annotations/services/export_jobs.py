@@ -1,0 +1,253 @@
+"""Research exports as jobs: start one, run it, publish its archive with a checksum.
+
+The archive is written by the Django-free ``annotations.exporters`` from the records that
+``selectors.iter_project_records`` streams, so memory stays flat. It goes to a temporary
+name in the configured storage and is renamed into place when complete, so a retried or
+killed job never leaves half a file under the published name. The same ``write_export``
+serves the Celery task and ``manage.py export``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import IO, Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.core.files.storage import Storage, default_storage
+from django.db import transaction
+from django.utils import timezone
+
+from annotations.exporters import EXPORTERS
+from annotations.exporters.archive import ExportStats, write_archive
+from annotations.exporters.base import ExportOptions, LabelInfo, OptionsError
+from annotations.exporters.dataset_card import CardData
+from annotations.interchange import DocumentRecord
+from annotations.models import (
+    AgreementRun,
+    ExportJob,
+    JobStatus,
+    LabelType,
+    Layer,
+    Membership,
+    Project,
+    Role,
+)
+from annotations.selectors import iter_project_records
+from annotations.services.audit import record_event
+
+logger = logging.getLogger(__name__)
+
+# Documents between two progress writes: often enough to watch, rare enough to cost nothing.
+PROGRESS_EVERY = 500
+ProgressCallback = Callable[[int, int], None]
+
+
+def parse_options(format: str, options: Mapping[str, Any] | None) -> ExportOptions:
+    """Checked export options, or ValidationError naming the field (``options.<name>``)."""
+    if format not in EXPORTERS:
+        raise ValidationError({"format": [f"must be one of: {', '.join(EXPORTERS)}"]})
+    try:
+        return ExportOptions.from_json(options or {})
+    except OptionsError as exc:
+        raise ValidationError({f"options.{exc.field}": [exc.reason]}) from None
+
+
+@transaction.atomic
+def start_export(
+    *,
+    project: Project,
+    actor: User | None,
+    format: str,
+    options: Mapping[str, Any] | None = None,
+) -> ExportJob:
+    """Queue an export of ``project``; the worker picks it up once this commits."""
+    from annotations.tasks.exports import run_export_job
+
+    parsed = parse_options(format, options)
+    job = ExportJob.objects.create(
+        project=project, requested_by=actor, format=format, options=parsed.to_json()
+    )
+    record_event(
+        actor=actor,
+        project=project,
+        action="export_start",
+        obj=job,
+        after={"format": format, "options": job.options},
+    )
+    run_export_job.delay_on_commit(job.pk)
+    return job
+
+
+def workbench_version() -> str:
+    return str(settings.SPECTACULAR_SETTINGS.get("VERSION", "unknown"))
+
+
+def card_data(project: Project) -> CardData:
+    """The project's side of the dataset card: schema, annotators, latest agreement."""
+    labels = [
+        LabelInfo(
+            name=label.name,
+            kind=label.kind,
+            description=label.description,
+            attributes=label.attribute_schema or {},
+        )
+        for label in LabelType.objects.filter(project=project).order_by("position", "name")
+    ]
+    annotators = set(
+        Layer.objects.filter(document__project=project, annotator__isnull=False)
+        .values_list("annotator__username", flat=True)
+        .distinct()
+    )
+    annotators |= set(
+        Membership.objects.filter(project=project, role=Role.ANNOTATOR).values_list(
+            "user__username", flat=True
+        )
+    )
+    run = (
+        AgreementRun.objects.filter(project=project, status=JobStatus.SUCCEEDED)
+        .order_by("-finished_at", "-id")
+        .first()
+    )
+    return CardData(
+        project_name=project.name,
+        project_slug=project.slug,
+        exported_at=timezone.now(),
+        workbench_version=workbench_version(),
+        guidelines=project.guidelines,
+        labels=labels,
+        annotators=sorted(annotators),
+        agreement=run.result if run else None,
+        agreement_finished_at=run.finished_at if run else None,
+    )
+
+
+def _counted(
+    records: Iterable[DocumentRecord], total: int, on_progress: ProgressCallback | None
+) -> Iterator[DocumentRecord]:
+    for done, record in enumerate(records, start=1):
+        yield record
+        if on_progress and (done % PROGRESS_EVERY == 0 or done == total):
+            on_progress(done, total)
+
+
+def write_export(
+    *,
+    project: Project,
+    format: str,
+    options: ExportOptions,
+    target: str | Path | IO[bytes],
+    on_progress: ProgressCallback | None = None,
+) -> ExportStats:
+    """Write the zip archive of a project export to ``target``; report progress on the way."""
+    total = project.documents.count()
+    records = _counted(iter_project_records(project), total, on_progress)
+    return write_archive(records, target, format=format, options=options, card=card_data(project))
+
+
+def sha256_of(path: Path) -> tuple[str, int]:
+    """The SHA-256 hex digest and the size of a file, read in chunks."""
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as source:
+        while chunk := source.read(1024 * 1024):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def archive_name(job: ExportJob) -> str:
+    return f"exports/{job.project.slug}/{job.project.slug}-{job.format}-{job.pk}.zip"
+
+
+def _local_path(storage: Storage, name: str) -> Path | None:
+    try:
+        return Path(storage.path(name))
+    except NotImplementedError:  # a remote storage: no local path
+        return None
+
+
+def _publish(storage: Storage, written: Path, name: str) -> str:
+    """Move a finished archive to ``name`` in storage: a rename where storage is local."""
+    final = _local_path(storage, name)
+    if final is None:
+        if storage.exists(name):
+            storage.delete(name)
+        with written.open("rb") as source:
+            saved = storage.save(name, File(source, name=os.path.basename(name)))
+        written.unlink()
+        return saved
+    final.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(written, final)
+    return name
+
+
+def run_export(job: ExportJob, *, storage: Storage | None = None) -> ExportJob:
+    """Run a claimed job: write its archive, publish it, record checksum, size and success.
+
+    Progress is saved on the row every ``PROGRESS_EVERY`` documents. Bad options raise
+    ValidationError (the task marks the job failed); storage or database trouble raises
+    as it comes, for the task to retry.
+    """
+    storage = storage or default_storage
+    options = parse_options(job.format, job.options)
+    name = archive_name(job)
+    local = _local_path(storage, name)
+    # Beside the final file when storage is local, so that publishing is a rename.
+    folder = local.parent if local else Path(tempfile.gettempdir())
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = folder / f".{uuid.uuid4().hex}.zip.part"
+
+    def save_progress(done: int, total: int) -> None:
+        ExportJob.objects.filter(pk=job.pk).update(progress=done / total if total else 1.0)
+
+    try:
+        stats = write_export(
+            project=job.project,
+            format=job.format,
+            options=options,
+            target=partial,
+            on_progress=save_progress,
+        )
+        checksum, size = sha256_of(partial)
+        published = _publish(storage, partial, name)
+    finally:
+        partial.unlink(missing_ok=True)
+    job.file.name = published
+    job.checksum = checksum
+    job.size = size
+    job.status = JobStatus.SUCCEEDED
+    job.progress = 1.0
+    job.error = ""
+    job.finished_at = timezone.now()
+    job.save(
+        update_fields=["file", "checksum", "size", "status", "progress", "error", "finished_at"]
+    )
+    record_event(
+        actor=None,
+        project=job.project,
+        action="export_finish",
+        obj=job,
+        after={
+            "documents": stats.documents,
+            "problems": dict(stats.problems),
+            "checksum": checksum,
+            "size": size,
+        },
+    )
+    return job
+
+
+def fail_export(job_id: int, reason: str) -> None:
+    """Mark a job failed with a message a manager can read."""
+    ExportJob.objects.filter(pk=job_id).update(
+        status=JobStatus.FAILED, error=reason, finished_at=timezone.now()
+    )

@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+import hashlib
+import io
+import zipfile
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from annotations.exporters.base import ExportOptions
+from annotations.models import AgreementRun, ExportJob, JobStatus
+from annotations.services import export_jobs
+from annotations.services.imports import import_file
+from tests.factories import ProjectFactory
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+
+
+def export_jsonl(project, tmp_path: Path, name: str) -> bytes:
+    target = tmp_path / f"{name}.zip"
+    export_jobs.write_export(
+        project=project, format="jsonl", options=ExportOptions(), target=target
+    )
+    return zipfile.ZipFile(target).read("documents.jsonl")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("fixture", ["export_edge_cases.jsonl", "persian_and_emoji.jsonl"])
+def test_jsonl_export_import_export_is_byte_identical(tmp_path: Path, fixture: str) -> None:
+    first_project = ProjectFactory(slug="first")
+    data = (FIXTURES / fixture).read_bytes()
+    import_file(project=first_project, filename=fixture, data=data)
+    first = export_jsonl(first_project, tmp_path, "first")
+
+    second_project = ProjectFactory(slug="second")
+    import_file(project=second_project, filename="first.jsonl", data=first)
+    second = export_jsonl(second_project, tmp_path, "second")
+
+    assert first == second
+    assert len(first.splitlines()) == len(data.splitlines())
+
+
+@pytest.mark.django_db
+def test_run_export_publishes_the_archive_with_its_checksum_and_size(cast) -> None:
+    import_file(
+        project=cast.project,
+        filename="edge.jsonl",
+        data=(FIXTURES / "export_edge_cases.jsonl").read_bytes(),
+    )
+    job = ExportJob.objects.create(project=cast.project, format="conll", status=JobStatus.RUNNING)
+    export_jobs.run_export(job)
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED
+    assert job.progress == 1.0
+    data = job.file.read()
+    assert job.checksum == hashlib.sha256(data).hexdigest()
+    assert job.size == len(data)
+    names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    assert "conll/gold.conll" in names
+    assert "README.md" in names
+    folder = Path(job.file.path).parent
+    assert [p.name for p in folder.iterdir()] == [Path(job.file.name).name]  # no .part left
+
+
+@pytest.mark.django_db
+def test_card_carries_the_latest_succeeded_agreement_run(cast, tmp_path: Path) -> None:
+    now = timezone.now()
+    AgreementRun.objects.create(
+        project=cast.project,
+        status=JobStatus.SUCCEEDED,
+        finished_at=now - timedelta(hours=1),
+        result={"documents": 3, "annotators": ["alice", "bob"], "overall": {"m": 0.25}},
+    )
+    AgreementRun.objects.create(
+        project=cast.project, status=JobStatus.FAILED, finished_at=now, error="boom"
+    )
+    card = export_jobs.card_data(cast.project)
+    assert card.agreement is not None
+    assert card.agreement["overall"] == {"m": 0.25}
+    assert [label.name for label in card.labels] == [
+        "claim",
+        "source",
+        "sentiment",
+        "attributed_to",
+    ]
+    assert card.labels[1].attributes == {"kind": ["person", "organisation", "media", "anonymous"]}
+    assert card.annotators == ["alice", "bob"]
+    target = tmp_path / "card.zip"
+    export_jobs.write_export(
+        project=cast.project, format="jsonl", options=ExportOptions(), target=target
+    )
+    readme = zipfile.ZipFile(target).read("README.md").decode()
+    assert "| m | 0.250 |" in readme
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("format", "options", "field"),
+    [
+        ("csv", {}, "format"),
+        ("jsonl", {"layers": "mine"}, "options.layers"),
+        ("jsonl", {"split": {"seed": 1, "train": 0.9, "dev": 0.9, "test": 0}}, "options.split"),
+    ],
+)
+def test_start_export_refuses_bad_format_or_options(cast, format, options, field) -> None:
+    with pytest.raises(ValidationError) as caught:
+        export_jobs.start_export(
+            project=cast.project, actor=cast.manager, format=format, options=options
+        )
+    assert field in caught.value.message_dict
+    assert not ExportJob.objects.exists()
+
+
+@pytest.mark.django_db
+def test_progress_is_saved_while_the_export_runs(cast, monkeypatch) -> None:
+    import_file(
+        project=cast.project,
+        filename="edge.jsonl",
+        data=(FIXTURES / "export_edge_cases.jsonl").read_bytes(),
+    )
+    monkeypatch.setattr(export_jobs, "PROGRESS_EVERY", 1)
+    seen: list[float] = []
+    original = export_jobs.write_export
+
+    def spy(**kwargs):
+        inner = kwargs["on_progress"]
+
+        def record(done: int, total: int) -> None:
+            inner(done, total)
+            seen.append(ExportJob.objects.get(pk=job.pk).progress)
+
+        return original(**{**kwargs, "on_progress": record})
+
+    monkeypatch.setattr(export_jobs, "write_export", spy)
+    job = ExportJob.objects.create(project=cast.project, format="jsonl", status=JobStatus.RUNNING)
+    export_jobs.run_export(job)
+    assert seen == [0.5, 1.0]
