@@ -31,7 +31,7 @@ class ExportStats:
     relations: Counter[tuple[str, str]] = field(default_factory=Counter)
     documents_per_layer: Counter[str] = field(default_factory=Counter)
     problems: Counter[str] = field(default_factory=Counter)
-    members: list[str] = field(default_factory=list)
+    members: int = 0
 
 
 class Pseudonyms:
@@ -139,5 +139,5 @@ def write_archive(
         stats.problems = Counter(archive.problem_counts)
         readme = render_card(card, exporter, options, stats, rename)
         archive.write_bytes("README.md", readme.encode())
-    stats.members = list(archive.members)
+    stats.members = archive.member_count
     return stats

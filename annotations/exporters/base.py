@@ -17,7 +17,6 @@ import hashlib
 import json
 import shutil
 import tempfile
-import zipfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from types import TracebackType
 from typing import IO, Any, Literal, Protocol, get_args
 from urllib.parse import quote
 
+from annotations.exporters.zipstream import MemberWriter, StreamingZip
 from annotations.interchange import DocumentRecord, Relation, Span
 
 LayerChoice = Literal["gold", "annotators", "all"]
@@ -246,26 +246,27 @@ class ArchiveWriter:
 
     ``open`` streams one member straight into the zip (only one may be open at a time);
     ``spool`` gives a temporary file that is copied in by ``close``, for members that grow
-    together. Problems go to ``report.jsonl``.
+    together. Problems go to ``report.jsonl``. The zip is a :class:`StreamingZip`, whose
+    memory does not grow with the number of members.
     """
 
     REPORT = "report.jsonl"
 
     def __init__(self, target: str | Path | IO[bytes]):
-        self.zip = zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED)
+        self._owned: IO[bytes] | None = None
+        if isinstance(target, str | Path):
+            # Closed by close() or abort(): the archive outlives this call.
+            self._owned = target = Path(target).open("wb")  # noqa: SIM115
+        self.zip = StreamingZip(target)
         self._workdir = Path(tempfile.mkdtemp(prefix="export-"))
         self._spooled: dict[str, tuple[Path, IO[bytes], bool]] = {}
         self._report = (self._workdir / "report.jsonl").open("w", encoding="utf-8")
         self.problem_counts: Counter[str] = Counter()
-        self.members: list[str] = []
+        self.member_count = 0
 
-    def open(self, name: str, *, compress: bool = True) -> IO[bytes]:
-        self.members.append(name)
-        info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-        info.compress_type = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
-        # Readable once unpacked (unzip applies these Unix permission bits).
-        info.external_attr = 0o644 << 16
-        return self.zip.open(info, "w", force_zip64=True)
+    def open(self, name: str, *, compress: bool = True) -> MemberWriter:
+        self.member_count += 1
+        return self.zip.open(name, compress=compress)
 
     def write_bytes(self, name: str, data: bytes, *, compress: bool = True) -> None:
         with self.open(name, compress=compress) as member:
@@ -293,13 +294,18 @@ class ArchiveWriter:
         if self.problem_counts:
             self._copy_in(self._workdir / "report.jsonl", self.REPORT, True)
         self.zip.close()
-        shutil.rmtree(self._workdir, ignore_errors=True)
+        self._finish()
 
     def abort(self) -> None:
         for _path, handle, _compress in self._spooled.values():
             handle.close()
         self._report.close()
-        self.zip.close()
+        self.zip.abort()
+        self._finish()
+
+    def _finish(self) -> None:
+        if self._owned is not None:
+            self._owned.close()
         shutil.rmtree(self._workdir, ignore_errors=True)
 
     def _copy_in(self, path: Path, name: str, compress: bool) -> None:
