@@ -1,5 +1,224 @@
+"""The annotator's pages: the queue, the annotation page, "next", the guidelines.
+
+The annotation page reads the caller's own layer only (blind annotation); every write
+goes from the page's JavaScript to the layer API.
+"""
+
 from __future__ import annotations
 
-from django.urls import URLPattern
+import re
+from typing import Any
 
-urlpatterns: list[URLPattern] = []
+import markdown
+import nh3
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Prefetch, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+
+from annotations.api.serializers import LayerSerializer
+from annotations.models import (
+    Assignment,
+    AssignmentStatus,
+    LabelKind,
+    LabelType,
+    Layer,
+    Project,
+    Relation,
+    Role,
+    Span,
+)
+from annotations.permissions import get_project_for, role_in
+
+OPEN_STATUSES = (AssignmentStatus.ASSIGNED, AssignmentStatus.IN_PROGRESS)
+# One block per line: the "\n" stays at the end of its block's text, so the blocks'
+# text put together is the document's text, character for character.
+_PARAGRAPH = re.compile(r"[^\n]*\n|[^\n]+")
+
+
+def split_paragraphs(text: str) -> list[str]:
+    """``text`` cut after every line feed; ``"".join(result) == text``."""
+    return _PARAGRAPH.findall(text)
+
+
+def _my_assignments(project: Project, user: Any) -> QuerySet[Assignment]:
+    # Document id order, as the API's queue uses.
+    return (
+        Assignment.objects.filter(document__project=project, annotator=user)
+        .select_related("document")
+        .order_by("document_id")
+    )
+
+
+def label_schema(project: Project) -> list[dict[str, Any]]:
+    """The project's labels in the shape of the labels API (head/tail as label names)."""
+    return [
+        {
+            "id": label.pk,
+            "name": label.name,
+            "kind": label.kind,
+            "colour": label.colour,
+            "hotkey": label.hotkey,
+            "description": label.description,
+            "attribute_schema": label.attribute_schema,
+            "head_label": label.head_label.name if label.head_label else None,
+            "tail_label": label.tail_label.name if label.tail_label else None,
+        }
+        for label in LabelType.objects.filter(project=project).select_related(
+            "head_label", "tail_label"
+        )
+    ]
+
+
+def layer_body(layer: Layer) -> dict[str, Any]:
+    """The layer exactly as ``GET /api/layers/<id>/`` returns it, so the page starts
+    without a round trip."""
+    layer = (
+        Layer.objects.select_related("annotator")
+        .prefetch_related(
+            Prefetch("spans", queryset=Span.objects.select_related("label")),
+            Prefetch("relations", queryset=Relation.objects.select_related("label")),
+        )
+        .get(pk=layer.pk)
+    )
+    return dict(LayerSerializer(layer).data)
+
+
+@login_required
+def project_home(request: HttpRequest, slug: str) -> HttpResponse:
+    project = get_project_for(request.user, slug)
+    if role_in(request.user, project) == Role.ANNOTATOR:
+        return redirect("project-queue", slug=project.slug)
+    return redirect("dashboard", slug=project.slug)
+
+
+@login_required
+def queue(request: HttpRequest, slug: str) -> HttpResponse:
+    project = get_project_for(request.user, slug)
+    assignments = list(_my_assignments(project, request.user))
+    span_counts = dict(
+        Layer.objects.filter(document__project=project, annotator=request.user)
+        .annotate(spans_count=Count("spans"))
+        .values_list("document_id", "spans_count")
+    )
+    counts = {status: 0 for status in AssignmentStatus.values}
+    for assignment in assignments:
+        counts[assignment.status] += 1
+        assignment.spans_count = span_counts.get(assignment.document_id, 0)
+    done = counts[AssignmentStatus.SUBMITTED] + counts[AssignmentStatus.SKIPPED]
+    return render(
+        request,
+        "annotations/queue.html",
+        {
+            "project": project,
+            "role": role_in(request.user, project),
+            "assignments": assignments,
+            "counts": counts,
+            "done": done,
+            "open": len(assignments) - done,
+            "percent_done": round(100 * done / len(assignments)) if assignments else 0,
+        },
+    )
+
+
+@login_required
+def annotate(request: HttpRequest, slug: str, doc_id: int) -> HttpResponse:
+    project = get_project_for(request.user, slug)
+    assignments = list(_my_assignments(project, request.user))
+    position = next(
+        (i for i, assignment in enumerate(assignments) if assignment.document_id == doc_id), None
+    )
+    # Only the documents handed to the caller: anything else does not exist for them.
+    if position is None:
+        raise Http404("No such document.")
+    assignment = assignments[position]
+    document = assignment.document
+    layer = (
+        Layer.objects.filter(document=document, annotator=request.user)
+        .select_related("annotator")
+        .first()
+    )
+    config = {
+        "project": project.slug,
+        "document": document.pk,
+        "externalId": document.external_id,
+        "assignmentStatus": assignment.status,
+        "api": {
+            "mine": f"/api/projects/{project.slug}/documents/{document.pk}/layers/mine/",
+            "layers": "/api/layers/",
+            "skip": f"/api/projects/{project.slug}/documents/{document.pk}/skip/",
+        },
+        "next": reverse("annotate-next", kwargs={"slug": project.slug}),
+        "queue": reverse("project-queue", kwargs={"slug": project.slug}),
+    }
+    labels = label_schema(project)
+    return render(
+        request,
+        "annotations/annotate.html",
+        {
+            "project": project,
+            "document": document,
+            "assignment": assignment,
+            "paragraphs": split_paragraphs(document.text),
+            "span_labels": [label for label in labels if label["kind"] == LabelKind.SPAN],
+            "labels": labels,
+            "layer": layer_body(layer) if layer is not None else None,
+            "config": config,
+            "position": position + 1,
+            "total": len(assignments),
+            "previous_doc": assignments[position - 1].document if position > 0 else None,
+            "following_doc": (
+                assignments[position + 1].document if position + 1 < len(assignments) else None
+            ),
+        },
+    )
+
+
+@login_required
+def annotate_next(request: HttpRequest, slug: str) -> HttpResponse:
+    project = get_project_for(request.user, slug)
+    # As GET /api/projects/<slug>/queue/next/: documents in progress first, then by id.
+    following = (
+        _my_assignments(project, request.user)
+        .filter(status__in=OPEN_STATUSES)
+        .order_by("-status", "document_id")
+        .first()
+    )
+    if following is not None:
+        return redirect("annotate", slug=project.slug, doc_id=following.document_id)
+    messages.success(request, "Nothing left to annotate in this project: your queue is done.")
+    return redirect("project-queue", slug=project.slug)
+
+
+@login_required
+def guidelines(request: HttpRequest, slug: str) -> HttpResponse:
+    project = get_project_for(request.user, slug)
+    # Markdown lets raw HTML through; nh3 keeps only harmless tags and attributes.
+    html = nh3.clean(markdown.markdown(project.guidelines, extensions=["extra", "sane_lists"]))
+    schema = label_schema(project)
+    return render(
+        request,
+        "annotations/guidelines.html",
+        {
+            "project": project,
+            "role": role_in(request.user, project),
+            "guidelines_html": html,
+            "span_labels": [label for label in schema if label["kind"] == LabelKind.SPAN],
+            "relation_labels": [label for label in schema if label["kind"] == LabelKind.RELATION],
+        },
+    )
+
+
+urlpatterns = [
+    path("projects/<slug:slug>/", project_home, name="project-home"),
+    path("projects/<slug:slug>/queue/", queue, name="project-queue"),
+    path(
+        "projects/<slug:slug>/documents/<int:doc_id>/annotate/",
+        annotate,
+        name="annotate",
+    ),
+    path("projects/<slug:slug>/next/", annotate_next, name="annotate-next"),
+    path("projects/<slug:slug>/guidelines/", guidelines, name="guidelines"),
+]

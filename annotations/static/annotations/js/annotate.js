@@ -1,0 +1,966 @@
+// The annotation page: select text, label it by key or click, set attributes, link claims
+// to sources, undo and redo. Every edit is painted at once and saved through the layer
+// API in order; offsets go to the server as code points (offsets.js converts).
+
+import { ApiError, SaveQueue, request, setCsrfToken } from "./api.js";
+import { OffsetMap, domPoint, step, textOffset } from "./offsets.js";
+import { assignLanes, paintBlock, paragraphRanges } from "./paint.js";
+
+const byId = (id) => document.getElementById(id);
+const readJson = (id) => JSON.parse(byId(id).textContent);
+
+/** A DOM element; strings among the children become text nodes (never markup). */
+function h(tag, attributes = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name.startsWith("on")) element.addEventListener(name.slice(2), value);
+    else if (name === "class") element.className = value;
+    else if (name === "dataset") Object.assign(element.dataset, value);
+    else element.setAttribute(name, value === true ? "" : value);
+  }
+  element.append(...children.flat().filter((child) => child !== null && child !== false));
+  return element;
+}
+
+function shorten(value, limit = 60) {
+  return value.length > limit ? `${value.slice(0, limit - 1)}…` : value;
+}
+
+const config = readJson("annotate-config");
+const text = readJson("doc-text-data");
+const labels = readJson("labels-data");
+const root = byId("doc-text");
+const offsets = new OffsetMap(text);
+const spanLabels = labels.filter((label) => label.kind === "span");
+const relationLabels = labels.filter((label) => label.kind === "relation");
+const labelByName = new Map(labels.map((label) => [label.name, label]));
+const colours = new Map(labels.map((label) => [label.name, label.colour]));
+const hotkeys = new Map(
+  spanLabels.filter((label) => label.hotkey).map((label) => [label.hotkey.toLowerCase(), label]),
+);
+const dynamicStyle = document.head.appendChild(document.createElement("style"));
+
+const state = {
+  layerId: null,
+  readOnly: false,
+  spans: new Map(), // key -> {key, id, label, start, end, s16, e16, attrs, quote, lane}
+  relations: new Map(), // key -> {key, id, type, head: span, tail: span}
+  selected: null, // key of the selected span
+  pending: null, // {s16, e16}: text selected in the document, not labelled yet
+  linkFrom: null, // key of the span a link starts from
+  candidate: null, // key of the span a keyboard link would go to
+  undo: [],
+  redo: [],
+};
+let nextKey = 1;
+let blocks = []; // {start, end, element}: one per line of the text
+const dirty = new Set(); // indexes of blocks to repaint
+let queue = null;
+let resize = null; // a keyboard resize in progress: {span, before, timer}
+
+// --- spans and relations --------------------------------------------------------------
+
+function makeSpan({ id = null, label, start, end, attrs = {} }, key = nextKey++) {
+  const s16 = offsets.toUtf16(start);
+  const e16 = offsets.toUtf16(end);
+  return { key, id, label, start, end, s16, e16, attrs: { ...attrs }, quote: text.slice(s16, e16), lane: 0 };
+}
+
+function relationsOf(span) {
+  return [...state.relations.values()].filter((rel) => rel.head === span || rel.tail === span);
+}
+
+function sortedSpans() {
+  return [...state.spans.values()].sort((a, b) => a.s16 - b.s16 || a.e16 - b.e16 || a.key - b.key);
+}
+
+/** The relation label that links `a` to `b`, in either direction, as {type, head, tail}. */
+function linkBetween(a, b) {
+  if (a === b) return null;
+  const fits = (label, head, tail) =>
+    (!label.head_label || label.head_label === head.label) &&
+    (!label.tail_label || label.tail_label === tail.label);
+  for (const label of relationLabels) {
+    if (fits(label, a, b)) return { type: label.name, head: a, tail: b };
+  }
+  for (const label of relationLabels) {
+    if (fits(label, b, a)) return { type: label.name, head: b, tail: a };
+  }
+  return null;
+}
+
+function loadLayer(layer) {
+  state.layerId = layer.id;
+  state.readOnly = layer.status !== "open";
+  state.spans.clear();
+  state.relations.clear();
+  const spanById = new Map();
+  for (const raw of layer.spans) {
+    const span = makeSpan(raw);
+    state.spans.set(span.key, span);
+    spanById.set(span.id, span);
+  }
+  for (const raw of layer.relations) {
+    const head = spanById.get(raw.head);
+    const tail = spanById.get(raw.tail);
+    if (!head || !tail) continue;
+    const key = nextKey++;
+    state.relations.set(key, { key, id: raw.id, type: raw.type, head, tail });
+  }
+  blocks.forEach((_, index) => dirty.add(index));
+  return spanById;
+}
+
+// --- painting -------------------------------------------------------------------------
+
+function blockAt(u16) {
+  let lo = 0;
+  let hi = blocks.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >>> 1;
+    if (blocks[mid].start <= u16) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+function markDirty(s16, e16) {
+  const last = blockAt(Math.max(s16, e16 - 1));
+  for (let index = blockAt(s16); index <= last; index++) dirty.add(index);
+}
+
+function bindBlocks() {
+  const ranges = paragraphRanges(text);
+  let elements = [...root.children];
+  // The server renders the same blocks; should they differ, build them here.
+  if (elements.length !== ranges.length || root.textContent !== text) {
+    elements = ranges.map((range) => h("p", { class: "para", dir: "auto" }, text.slice(range.start, range.end)));
+    root.replaceChildren(...elements);
+  }
+  blocks = ranges.map((range, index) => {
+    elements[index].dataset.offset = range.start;
+    return { ...range, element: elements[index] };
+  });
+}
+
+function repaint() {
+  const spans = [...state.spans.values()];
+  const lanes = new Map(spans.map((span) => [span.key, span.lane]));
+  assignLanes(spans);
+  for (const span of spans) {
+    if (lanes.get(span.key) !== span.lane) markDirty(span.s16, span.e16);
+  }
+  if (!dirty.size) return;
+  const here = new Map([...dirty].map((index) => [index, []]));
+  for (const span of spans) {
+    const last = blockAt(Math.max(span.s16, span.e16 - 1));
+    for (let index = blockAt(span.s16); index <= last; index++) here.get(index)?.push(span);
+  }
+  for (const [index, covering] of here) {
+    paintBlock(blocks[index].element, text, blocks[index], covering, colours);
+  }
+  dirty.clear();
+  restorePendingSelection();
+}
+
+function rgba(hex, alpha) {
+  const value = parseInt(hex.slice(1), 16);
+  return `rgba(${value >> 16}, ${(value >> 8) & 255}, ${value & 255}, ${alpha})`;
+}
+
+function renderHighlights() {
+  const rules = [];
+  const selected = state.spans.get(state.selected);
+  if (selected) {
+    const colour = colours.get(selected.label) ?? "#888888";
+    rules.push(
+      `.seg[data-k~="${selected.key}"] { background-color: ${rgba(colour, 0.5)} !important; box-shadow: 0 0 0 1px ${colour}; }`,
+    );
+    for (const rel of relationsOf(selected)) {
+      const other = rel.head === selected ? rel.tail : rel.head;
+      rules.push(`.seg[data-k~="${other.key}"] { outline: 1px dashed ${colours.get(other.label)}; }`);
+    }
+  }
+  const from = state.spans.get(state.linkFrom);
+  root.classList.toggle("linking", Boolean(from));
+  if (from) {
+    for (const label of spanLabels) {
+      if (linkBetween(from, { label: label.name })) {
+        rules.push(`#doc-text.linking .seg[data-l~="${CSS.escape(label.name)}"] { cursor: crosshair; outline: 1px dotted ${label.colour}; }`);
+      }
+    }
+  }
+  if (state.spans.has(state.candidate)) {
+    rules.push(`.seg[data-k~="${state.candidate}"] { outline: 2px solid #1d2433 !important; }`);
+  }
+  dynamicStyle.textContent = rules.join("\n");
+}
+
+// --- the pending text selection ----------------------------------------------------
+
+/** The UTF-16 range of the document that `range` covers, or null if it misses the text. */
+function rangeOffsets(range) {
+  if (!range.intersectsNode(root)) return null;
+  const whole = document.createRange();
+  whole.selectNodeContents(root);
+  const s16 =
+    range.compareBoundaryPoints(Range.START_TO_START, whole) <= 0
+      ? 0
+      : textOffset(root, range.startContainer, range.startOffset);
+  const e16 =
+    range.compareBoundaryPoints(Range.END_TO_END, whole) >= 0
+      ? text.length
+      : textOffset(root, range.endContainer, range.endOffset);
+  if (s16 === null || e16 === null || e16 <= s16) return null;
+  return { s16, e16 };
+}
+
+function readSelection() {
+  const selection = getSelection();
+  if (!selection.rangeCount || selection.isCollapsed) return null;
+  return rangeOffsets(selection.getRangeAt(0));
+}
+
+function restorePendingSelection() {
+  if (!state.pending) return;
+  const current = readSelection();
+  if (current && current.s16 === state.pending.s16 && current.e16 === state.pending.e16) return;
+  const start = domPoint(root, state.pending.s16);
+  const end = domPoint(root, state.pending.e16);
+  getSelection().setBaseAndExtent(start.node, start.offset, end.node, end.offset);
+}
+
+let selectionFrame = 0;
+
+function onSelectionChange() {
+  if (selectionFrame) return;
+  selectionFrame = requestAnimationFrame(() => {
+    selectionFrame = 0;
+    const pending = readSelection();
+    const same =
+      pending === state.pending ||
+      (pending && state.pending && pending.s16 === state.pending.s16 && pending.e16 === state.pending.e16);
+    if (same) return;
+    state.pending = pending;
+    renderSelectionPanel();
+  });
+}
+
+function clearTextSelection() {
+  state.pending = null;
+  getSelection().removeAllRanges();
+}
+
+// --- saving ---------------------------------------------------------------------------
+
+function layerUrl(path = "") {
+  return `${config.api.layers}${state.layerId}/${path}`;
+}
+
+function addSpan(span) {
+  state.spans.set(span.key, span);
+  markDirty(span.s16, span.e16);
+  const body = { label: span.label, start: span.start, end: span.end, attrs: { ...span.attrs }, quote: span.quote };
+  queue.push(async (version) => {
+    const data = await request("POST", layerUrl("spans/"), { ...body, version });
+    span.id = data.span.id;
+    span.onSaved?.();
+    span.onSaved = null;
+    return data.version;
+  });
+}
+
+function removeSpan(span) {
+  state.spans.delete(span.key);
+  markDirty(span.s16, span.e16);
+  // The server drops the span's links with it.
+  for (const rel of relationsOf(span)) state.relations.delete(rel.key);
+  if (state.selected === span.key) state.selected = null;
+  if (state.linkFrom === span.key) state.linkFrom = null;
+  queue.push(async (version) => {
+    const data = await request("DELETE", layerUrl(`spans/${span.id}/?version=${version}`));
+    return data.version;
+  });
+}
+
+function setSpanFields(span, changes) {
+  markDirty(span.s16, span.e16);
+  Object.assign(span, changes);
+  span.s16 = offsets.toUtf16(span.start);
+  span.e16 = offsets.toUtf16(span.end);
+  span.quote = text.slice(span.s16, span.e16);
+  markDirty(span.s16, span.e16);
+}
+
+function saveSpanFields(span, fields) {
+  const body = {};
+  for (const field of fields) body[field] = span[field];
+  if (fields.includes("start") || fields.includes("end")) body.quote = span.quote;
+  queue.push(async (version) => {
+    const data = await request("PATCH", layerUrl(`spans/${span.id}/`), { ...body, version });
+    return data.version;
+  });
+}
+
+function updateSpan(span, changes) {
+  setSpanFields(span, changes);
+  saveSpanFields(span, Object.keys(changes));
+}
+
+function addRelation(rel) {
+  state.relations.set(rel.key, rel);
+  queue.push(async (version) => {
+    const data = await request("POST", layerUrl("relations/"), {
+      type: rel.type,
+      head: rel.head.id,
+      tail: rel.tail.id,
+      version,
+    });
+    rel.id = data.relation.id;
+    return data.version;
+  });
+}
+
+function removeRelation(rel) {
+  state.relations.delete(rel.key);
+  queue.push(async (version) => {
+    const data = await request("DELETE", layerUrl(`relations/${rel.id}/?version=${version}`));
+    return data.version;
+  });
+}
+
+const SAVE_TEXT = {
+  saved: "All changes saved",
+  saving: "Saving…",
+  retrying: "Not saved: retrying…",
+  error: "Not saved",
+  conflict: "Reloaded after a conflict",
+  readonly: "Read-only",
+};
+
+function setSaveState(name, detail) {
+  const element = byId("save-state");
+  element.dataset.state = name;
+  let label = SAVE_TEXT[name];
+  if (name === "retrying") {
+    const why = detail.error instanceof ApiError ? detail.error.message : "the server cannot be reached";
+    label = `Not saved (${why}): retrying in ${Math.round(detail.delay / 1000)} s`;
+  }
+  element.textContent = label;
+  byId("retry-button").hidden = name !== "retrying";
+}
+
+function showNotice(kind, message) {
+  const notice = byId("notice");
+  notice.dataset.kind = kind;
+  notice.replaceChildren(
+    h("span", {}, message),
+    h("button", { type: "button", class: "link", "aria-label": "Dismiss", onclick: () => (notice.hidden = true) }, "×"),
+  );
+  notice.hidden = false;
+}
+
+/** A write failed for good: reload the layer, keep what the user had in hand. */
+async function onSaveFailure(error) {
+  clearTimeout(resize?.timer);
+  resize = null;
+  const selectedId = state.spans.get(state.selected)?.id;
+  const linkFromId = state.spans.get(state.linkFrom)?.id;
+  let layer;
+  try {
+    layer = await request("GET", layerUrl());
+  } catch (reloadError) {
+    setSaveState("error");
+    showNotice("error", `Not saved: ${error.message} The layer could not be reloaded either (${reloadError.message}); reload the page.`);
+    return;
+  }
+  queue.reset(layer.version);
+  const spanById = loadLayer(layer);
+  state.undo = [];
+  state.redo = [];
+  state.selected = spanById.get(selectedId)?.key ?? null;
+  state.linkFrom = spanById.get(linkFromId)?.key ?? null;
+  state.candidate = null;
+  refresh();
+  if (error instanceof ApiError && error.status === 409) {
+    setSaveState("conflict");
+    showNotice("conflict", `Someone else changed this layer (version ${layer.version}); your view was refreshed.`);
+  } else {
+    setSaveState(state.readOnly ? "readonly" : "error");
+    showNotice("error", `Not saved: ${error.message} Your view was refreshed from the server.`);
+  }
+}
+
+// --- commands (undoable) ----------------------------------------------------------------
+
+function perform(command) {
+  if (state.readOnly) return;
+  flushResize();
+  command.apply();
+  state.undo.push(command);
+  state.redo = [];
+  refresh();
+}
+
+function undo() {
+  if (state.readOnly) return;
+  flushResize();
+  const command = state.undo.pop();
+  if (!command) return;
+  command.revert();
+  state.redo.push(command);
+  refresh();
+}
+
+function redo() {
+  if (state.readOnly) return;
+  const command = state.redo.pop();
+  if (!command) return;
+  command.apply();
+  state.undo.push(command);
+  refresh();
+}
+
+function createSpanCommand(span) {
+  return {
+    apply: () => {
+      addSpan(span);
+      state.selected = span.key;
+    },
+    revert: () => removeSpan(span),
+  };
+}
+
+function deleteSpanCommand(span) {
+  const links = relationsOf(span);
+  return {
+    apply: () => removeSpan(span),
+    revert: () => {
+      addSpan(span);
+      links.forEach(addRelation);
+      state.selected = span.key;
+    },
+  };
+}
+
+function updateSpanCommand(span, before, after) {
+  return {
+    apply: () => {
+      updateSpan(span, after);
+      state.selected = span.key;
+    },
+    revert: () => {
+      updateSpan(span, before);
+      state.selected = span.key;
+    },
+  };
+}
+
+function createRelationCommand(rel) {
+  return { apply: () => addRelation(rel), revert: () => removeRelation(rel) };
+}
+
+function deleteRelationCommand(rel) {
+  return { apply: () => removeRelation(rel), revert: () => addRelation(rel) };
+}
+
+// --- actions ----------------------------------------------------------------------------
+
+function afterPaint(callback) {
+  requestAnimationFrame(() => setTimeout(callback, 0));
+}
+
+/** Label the selected text, or relabel the selected span. `t0`: when the key went down. */
+function applyLabel(name, t0 = performance.now()) {
+  if (state.readOnly) return;
+  const label = labelByName.get(name);
+  const range = readSelection() ?? state.pending;
+  if (range) {
+    const start = offsets.toCodePoint(range.s16);
+    const end = offsets.toCodePoint(range.e16);
+    if (end <= start) return;
+    const twin = [...state.spans.values()].find((s) => s.label === name && s.start === start && s.end === end);
+    clearTextSelection();
+    if (twin) {
+      state.selected = twin.key;
+      refresh();
+      showNotice("info", `This text is already marked as ${name}.`);
+      return;
+    }
+    const span = makeSpan({ label: name, start, end });
+    span.onSaved = () => performance.measure("wb:save", { start: t0, end: performance.now() });
+    perform(createSpanCommand(span));
+    afterPaint(() => performance.measure("wb:paint", { start: t0, end: performance.now() }));
+    return;
+  }
+  const span = state.spans.get(state.selected);
+  if (!span || span.label === name) return;
+  // Attributes that the new label does not have are dropped.
+  const allowed = label.attribute_schema ?? {};
+  const attrs = Object.fromEntries(Object.entries(span.attrs).filter(([key, value]) => allowed[key]?.includes(value)));
+  perform(updateSpanCommand(span, { label: span.label, attrs: span.attrs }, { label: name, attrs }));
+}
+
+function setAttribute(span, name, value) {
+  const attrs = { ...span.attrs };
+  if (value === null) delete attrs[name];
+  else attrs[name] = value;
+  perform(updateSpanCommand(span, { attrs: span.attrs }, { attrs }));
+}
+
+function deleteSelected() {
+  const span = state.spans.get(state.selected);
+  if (span) perform(deleteSpanCommand(span));
+}
+
+function select(key) {
+  state.selected = key;
+  state.candidate = null;
+  refresh();
+  if (key !== null) revealSpan(key);
+}
+
+function revealSpan(key) {
+  root.querySelector(`.seg[data-k~="${key}"]`)?.scrollIntoView({ block: "nearest" });
+}
+
+function startLink() {
+  const from = state.spans.get(state.selected);
+  if (!from || state.readOnly) return;
+  if (!sortedSpans().some((span) => linkBetween(from, span))) {
+    showNotice("info", `Nothing in this document can be linked to a ${from.label}: mark one first.`);
+    return;
+  }
+  state.linkFrom = from.key;
+  state.candidate = null;
+  refresh();
+}
+
+function cancelLink() {
+  state.linkFrom = null;
+  state.candidate = null;
+  refresh();
+}
+
+function linkTo(target) {
+  const from = state.spans.get(state.linkFrom);
+  const link = from && linkBetween(from, target);
+  state.linkFrom = null;
+  state.candidate = null;
+  if (!link) {
+    refresh();
+    showNotice("info", `A ${from?.label} cannot be linked to a ${target.label}.`);
+    return;
+  }
+  const exists = [...state.relations.values()].some(
+    (rel) => rel.type === link.type && rel.head === link.head && rel.tail === link.tail,
+  );
+  if (exists) {
+    refresh();
+    showNotice("info", "These two spans are linked already.");
+    return;
+  }
+  perform(createRelationCommand({ key: nextKey++, id: null, ...link }));
+}
+
+/** Move the selection (or the link candidate) to the next or previous span in reading order. */
+function cycle(direction) {
+  const from = state.spans.get(state.linkFrom);
+  const pool = sortedSpans().filter((span) => !from || linkBetween(from, span));
+  if (!pool.length) return;
+  const current = from ? state.candidate : state.selected;
+  const index = pool.findIndex((span) => span.key === current);
+  let next;
+  if (index === -1) next = direction > 0 ? pool[0] : pool[pool.length - 1];
+  else next = pool[(index + direction + pool.length) % pool.length];
+  if (from) {
+    state.candidate = next.key;
+    refresh();
+    revealSpan(next.key);
+  } else {
+    select(next.key);
+  }
+}
+
+/** Move one edge of the selected span by a grapheme (or a word); saved after a pause. */
+function resizeSelected(edge, direction, granularity) {
+  const span = state.spans.get(state.selected);
+  if (!span || state.readOnly) return;
+  let { s16, e16 } = span;
+  if (edge === "end") e16 = step(text, e16, direction, granularity);
+  else s16 = step(text, s16, direction, granularity);
+  if (e16 <= s16 || s16 < 0 || e16 > text.length) return;
+  if (!resize || resize.span !== span) {
+    flushResize();
+    resize = { span, before: { start: span.start, end: span.end }, timer: null };
+  }
+  setSpanFields(span, { start: offsets.toCodePoint(s16), end: offsets.toCodePoint(e16) });
+  clearTimeout(resize.timer);
+  resize.timer = setTimeout(flushResize, 400);
+  refresh();
+}
+
+function flushResize() {
+  if (!resize) return;
+  const { span, before, timer } = resize;
+  clearTimeout(timer);
+  resize = null;
+  if (span.start === before.start && span.end === before.end) return;
+  const after = { start: span.start, end: span.end };
+  saveSpanFields(span, ["start", "end"]);
+  state.undo.push(updateSpanCommand(span, before, after));
+  state.redo = [];
+  refresh();
+}
+
+/** Shift+arrows with no span selected extend the text selection, as in an editor. */
+function extendTextSelection(direction, granularity) {
+  const selection = getSelection();
+  if (!selection.rangeCount || !root.contains(selection.anchorNode)) {
+    const point = domPoint(root, 0);
+    selection.collapse(point.node, point.offset);
+  }
+  selection.modify("extend", direction > 0 ? "forward" : "backward", granularity === "word" ? "word" : "character");
+}
+
+async function submit() {
+  if (state.readOnly) return;
+  flushResize();
+  const button = byId("submit-button");
+  button.disabled = true;
+  try {
+    await queue.idle();
+    await request("POST", layerUrl("submit/"), { version: queue.version });
+    window.location.assign(config.next);
+  } catch (error) {
+    button.disabled = false;
+    if (error instanceof ApiError && error.status === 409) await onSaveFailure(error);
+    else showNotice("error", `Not submitted: ${error.message}`);
+  }
+}
+
+async function skip(reason) {
+  flushResize();
+  try {
+    await queue.idle();
+    await request("POST", config.api.skip, { reason });
+    window.location.assign(config.next);
+  } catch (error) {
+    showNotice("error", `Not skipped: ${error.message}`);
+  }
+}
+
+// --- panels -------------------------------------------------------------------------------
+
+function chip(label) {
+  return h("span", { class: "chip", style: `--c: ${colours.get(label) ?? "#888888"}` }, label);
+}
+
+function quoteOf(span, limit) {
+  return h("q", { dir: "auto" }, shorten(span.quote.replace(/\s+/g, " "), limit));
+}
+
+function renderSelectionPanel() {
+  const panel = byId("selection-panel");
+  const range = state.pending;
+  if (!range || state.readOnly) {
+    panel.hidden = true;
+    return;
+  }
+  const start = offsets.toCodePoint(range.s16);
+  const end = offsets.toCodePoint(range.e16);
+  panel.hidden = false;
+  panel.replaceChildren(
+    h("h2", {}, "Selected text"),
+    h("blockquote", { dir: "auto" }, shorten(text.slice(range.s16, range.e16), 300)),
+    h("p", { class: "muted small" }, `[${start}, ${end}) · ${end - start} characters`),
+    h("p", { class: "small" }, "Press a label key or click a label:"),
+    h(
+      "div",
+      { class: "label-choices" },
+      spanLabels.map((label) =>
+        h(
+          "button",
+          {
+            type: "button",
+            class: "label-button",
+            style: `--c: ${label.colour}`,
+            onmousedown: (event) => event.preventDefault(),
+            onclick: () => applyLabel(label.name),
+          },
+          label.hotkey ? h("kbd", {}, label.hotkey) : null,
+          ` ${label.name}`,
+        ),
+      ),
+    ),
+  );
+}
+
+function attributeEditor(span) {
+  const schema = labelByName.get(span.label)?.attribute_schema ?? {};
+  return Object.entries(schema).map(([name, values], position) =>
+    h(
+      "fieldset",
+      { class: "attribute", "data-attribute": name },
+      h("legend", {}, name),
+      values.map((value, index) =>
+        h(
+          "button",
+          {
+            type: "button",
+            class: "toggle",
+            "aria-pressed": span.attrs[name] === value ? "true" : "false",
+            disabled: state.readOnly,
+            "data-value": value,
+            onclick: () => setAttribute(span, name, span.attrs[name] === value ? null : value),
+          },
+          position === 0 && index < 9 ? h("kbd", {}, String(index + 1)) : null,
+          ` ${value}`,
+        ),
+      ),
+    ),
+  );
+}
+
+function renderSpanPanel() {
+  const panel = byId("span-panel");
+  const span = state.spans.get(state.selected);
+  if (!span) {
+    panel.hidden = true;
+    return;
+  }
+  const from = state.spans.get(state.linkFrom);
+  const links = relationsOf(span);
+  const overlapping = sortedSpans().filter((other) => other !== span && other.s16 < span.e16 && span.s16 < other.e16);
+  panel.hidden = false;
+  panel.replaceChildren(
+    h("h2", {}, "Span ", chip(span.label)),
+    h("blockquote", { dir: "auto" }, shorten(span.quote, 300)),
+    h("p", { class: "muted small" }, `[${span.start}, ${span.end}) · ${span.end - span.start} characters${span.id === null ? " · saving…" : ""}`),
+    state.readOnly
+      ? null
+      : h(
+          "div",
+          { class: "label-choices", "aria-label": "Change the label" },
+          spanLabels.map((label) =>
+            h(
+              "button",
+              {
+                type: "button",
+                class: "label-button",
+                style: `--c: ${label.colour}`,
+                "aria-pressed": label.name === span.label ? "true" : "false",
+                onclick: () => applyLabel(label.name),
+              },
+              label.hotkey ? h("kbd", {}, label.hotkey) : null,
+              ` ${label.name}`,
+            ),
+          ),
+        ),
+    attributeEditor(span),
+    h(
+      "div",
+      { class: "links" },
+      h("h3", {}, `Links (${links.length})`),
+      links.length
+        ? h(
+            "ul",
+            {},
+            links.map((rel) => {
+              const other = rel.head === span ? rel.tail : rel.head;
+              return h(
+                "li",
+                {},
+                h("span", { class: "muted" }, rel.head === span ? `${rel.type} →` : `← ${rel.type}`),
+                " ",
+                h("button", { type: "button", class: "link", onclick: () => select(other.key) }, chip(other.label), " ", quoteOf(other, 40)),
+                state.readOnly
+                  ? null
+                  : h("button", { type: "button", class: "remove", "aria-label": "Remove this link", title: "Remove this link", onclick: () => perform(deleteRelationCommand(rel)) }, "×"),
+              );
+            }),
+          )
+        : h("p", { class: "muted small" }, "No links yet."),
+    ),
+    overlapping.length
+      ? h(
+          "div",
+          { class: "overlaps" },
+          h("h3", {}, "Overlapping spans"),
+          h(
+            "ul",
+            {},
+            overlapping.map((other) =>
+              h("li", {}, h("button", { type: "button", class: "link", onclick: () => select(other.key) }, chip(other.label), " ", quoteOf(other, 40))),
+            ),
+          ),
+        )
+      : null,
+    state.readOnly
+      ? null
+      : h(
+          "div",
+          { class: "actions" },
+          from
+            ? h("p", { class: "linking-hint", role: "status" }, `Pick what to link this ${from.label} to: click it, or Alt+↓ then Enter. Esc cancels.`)
+            : h("button", { type: "button", id: "link-button", onclick: startLink }, "Link… ", h("kbd", {}, "l")),
+          h("button", { type: "button", class: "danger", id: "delete-button", onclick: deleteSelected }, "Delete ", h("kbd", {}, "Del")),
+        ),
+  );
+}
+
+function renderLinksPanel() {
+  const relations = [...state.relations.values()].sort((a, b) => a.head.s16 - b.head.s16 || a.tail.s16 - b.tail.s16);
+  byId("links-count").textContent = String(relations.length);
+  byId("links-list").replaceChildren(
+    ...relations.map((rel) =>
+      h(
+        "li",
+        { dataset: { type: rel.type } },
+        h("button", { type: "button", class: "link", onclick: () => select(rel.head.key) }, chip(rel.head.label), " ", quoteOf(rel.head, 30)),
+        h("span", { class: "muted" }, ` ${rel.type} → `),
+        h("button", { type: "button", class: "link", onclick: () => select(rel.tail.key) }, chip(rel.tail.label), " ", quoteOf(rel.tail, 30)),
+        state.readOnly
+          ? null
+          : h("button", { type: "button", class: "remove", "aria-label": "Remove this link", title: "Remove this link", onclick: () => perform(deleteRelationCommand(rel)) }, "×"),
+      ),
+    ),
+  );
+}
+
+function renderCounts() {
+  const counts = new Map();
+  for (const span of state.spans.values()) counts.set(span.label, (counts.get(span.label) ?? 0) + 1);
+  for (const element of document.querySelectorAll("[data-count]")) {
+    element.textContent = String(counts.get(element.dataset.count) ?? 0);
+  }
+  byId("undo-button").disabled = state.readOnly || !state.undo.length;
+  byId("redo-button").disabled = state.readOnly || !state.redo.length;
+}
+
+function refresh() {
+  repaint();
+  renderHighlights();
+  renderSelectionPanel();
+  renderSpanPanel();
+  renderLinksPanel();
+  renderCounts();
+  document.body.classList.toggle("read-only", state.readOnly);
+}
+
+// --- input ----------------------------------------------------------------------------------
+
+function onTextClick(event) {
+  if (!getSelection().isCollapsed) return; // the end of a drag, not a click
+  const segment = event.target.closest?.(".seg");
+  const here = segment
+    ? segment.dataset.k
+        .split(" ")
+        .map((key) => state.spans.get(Number(key)))
+        .filter(Boolean)
+        .sort((a, b) => a.e16 - a.s16 - (b.e16 - b.s16))
+    : [];
+  const from = state.spans.get(state.linkFrom);
+  if (from) {
+    const target = here.find((span) => linkBetween(from, span));
+    if (target) linkTo(target);
+    return;
+  }
+  if (!here.length) {
+    if (state.selected !== null) select(null);
+    return;
+  }
+  // Innermost first; clicking again on the same spot picks the next span around it.
+  const index = here.findIndex((span) => span.key === state.selected);
+  select(here[(index + 1) % here.length].key);
+}
+
+function isTyping(target) {
+  return Boolean(target.closest?.("input, textarea, select, [contenteditable=''], [contenteditable='true']"));
+}
+
+function onKeyDown(event) {
+  if (event.defaultPrevented || isTyping(event.target) || document.querySelector("dialog[open]")) return;
+  const { key } = event;
+  const ctrl = event.ctrlKey || event.metaKey;
+  const lower = key.length === 1 ? key.toLowerCase() : key;
+  let handled = true;
+  if (ctrl && !event.altKey && lower === "z") event.shiftKey ? redo() : undo();
+  else if (ctrl && !event.altKey && lower === "y") redo();
+  else if (ctrl && key === "Enter") submit();
+  else if (key === "?") byId("help-dialog").showModal();
+  else if (key === "Escape") {
+    if (state.linkFrom !== null) cancelLink();
+    else if (state.pending) {
+      clearTextSelection();
+      refresh();
+    } else select(null);
+  } else if (event.altKey && (key === "ArrowDown" || key === "ArrowUp")) cycle(key === "ArrowDown" ? 1 : -1);
+  else if (event.shiftKey && (key === "ArrowLeft" || key === "ArrowRight")) {
+    const direction = key === "ArrowRight" ? 1 : -1;
+    const granularity = ctrl ? "word" : "grapheme";
+    if (state.selected !== null && !readSelection()) resizeSelected(event.altKey ? "start" : "end", direction, granularity);
+    else extendTextSelection(direction, granularity);
+  } else if (ctrl || event.altKey) handled = false;
+  else if (key === "Delete" || key === "Backspace") deleteSelected();
+  else if (key === "Enter" && state.linkFrom !== null && state.candidate !== null) linkTo(state.spans.get(state.candidate));
+  else if (/^[1-9]$/.test(key) && state.selected !== null && !state.readOnly) {
+    const span = state.spans.get(state.selected);
+    const [name, values] = Object.entries(labelByName.get(span.label)?.attribute_schema ?? {})[0] ?? [];
+    const value = values?.[Number(key) - 1];
+    if (value === undefined) handled = false;
+    else setAttribute(span, name, value);
+  } else if (hotkeys.has(lower)) applyLabel(hotkeys.get(lower).name, event.timeStamp);
+  else if (lower === "l") startLink();
+  else handled = false;
+  if (handled) event.preventDefault();
+}
+
+function bindControls() {
+  root.addEventListener("click", onTextClick);
+  document.addEventListener("selectionchange", onSelectionChange);
+  document.addEventListener("keydown", onKeyDown);
+  for (const button of document.querySelectorAll(".label-bar .label-button")) {
+    // Keep the text selection: a click on a label labels it.
+    button.addEventListener("mousedown", (event) => event.preventDefault());
+    button.addEventListener("click", () => applyLabel(button.dataset.label));
+  }
+  byId("undo-button").addEventListener("click", undo);
+  byId("redo-button").addEventListener("click", redo);
+  byId("retry-button").addEventListener("click", () => queue.retryNow());
+  byId("help-button").addEventListener("click", () => byId("help-dialog").showModal());
+  byId("submit-button").addEventListener("click", submit);
+  const skipDialog = byId("skip-dialog");
+  byId("skip-button").addEventListener("click", () => skipDialog.showModal());
+  byId("skip-cancel").addEventListener("click", () => skipDialog.close());
+  byId("skip-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const reason = byId("skip-reason").value.trim();
+    if (!reason) return;
+    skipDialog.close();
+    skip(reason);
+  });
+  window.addEventListener("beforeunload", (event) => {
+    if (queue.pending || resize) event.preventDefault();
+  });
+}
+
+async function start() {
+  setCsrfToken(document.querySelector("meta[name='csrf-token']").content);
+  bindBlocks();
+  let layer = readJson("layer-data");
+  if (layer === null) layer = await request("GET", config.api.mine);
+  queue = new SaveQueue({ version: layer.version, onState: setSaveState, onFailure: onSaveFailure });
+  loadLayer(layer);
+  bindControls();
+  refresh();
+  if (state.readOnly) setSaveState("readonly");
+  document.body.dataset.annotator = "ready";
+  performance.mark("wb:ready");
+}
+
+start().catch((error) => {
+  document.body.dataset.annotator = "failed";
+  showNotice("error", `The page could not start: ${error.message}`);
+});

@@ -1,0 +1,95 @@
+"""Browser fixtures: documents for the cast, logging in, selecting text with the mouse."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from annotations.services.assignments import assign_documents
+from tests.factories import DocumentFactory
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-results" / "screenshots"
+PASSWORD = "correct horse battery"
+# An emoji (2 UTF-16 units), a flag (2 code points, 4 units), a combining accent.
+EMOJI_TEXT = (
+    "Kabul 😀 reported calm on Friday. The flag 🇦🇫 flew over the ministry.\n"
+    "A cafe\u0301 owner said the Taliban 👍🏽 checkpoints had moved north."
+)
+HOSTILE_TEXT = (
+    'Before <script>window.__xss = "script"</script> between '
+    '<img src="x" onerror="window.__xss = \'img\'"> after & "quoted" <b>bold</b>.'
+)
+
+
+def utf16(text: str, cp: int) -> int:
+    """UTF-16 offset of code point offset ``cp``: worked out here, not by the page."""
+    return len(text[:cp].encode("utf-16-le")) // 2
+
+
+@pytest.fixture
+def screenshot_dir() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
+
+
+@pytest.fixture
+def documents(cast, seed_text):
+    """Seed 000, an emoji document and a hostile one, each assigned to alice and bob."""
+    made = {
+        "seed": DocumentFactory(
+            project=cast.project, external_id="000", text=seed_text, meta={"outlet": "WION"}
+        ),
+        "emoji": DocumentFactory(project=cast.project, external_id="001", text=EMOJI_TEXT),
+        "hostile": DocumentFactory(project=cast.project, external_id="002", text=HOSTILE_TEXT),
+    }
+    assign_documents(project=cast.project)
+    return made
+
+
+def login(page, live_server, username: str) -> None:
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/")
+
+
+def open_document(page, live_server, project, document) -> None:
+    page.goto(f"{live_server.url}/projects/{project.slug}/documents/{document.pk}/annotate/")
+    page.wait_for_selector("body[data-annotator=ready]")
+
+
+# Client rectangles of the text between two UTF-16 offsets of #doc-text.
+_RECTS = """([start, end]) => {
+  const root = document.getElementById("doc-text");
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  const range = document.createRange();
+  let seen = 0;
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const next = seen + node.data.length;
+    if (seen <= start && start < next) range.setStart(node, start - seen);
+    if (seen < end && end <= next) { range.setEnd(node, end - seen); break; }
+    seen = next;
+  }
+  range.startContainer.parentElement.scrollIntoView({block: "center"});
+  return [...range.getClientRects()].map((r) => ({left: r.left, right: r.right,
+    top: r.top, bottom: r.bottom}));
+}"""
+
+
+def drag_select(page, text: str, start: int, end: int, *, rtl: bool = False) -> str:
+    """Select text[start:end] (code points, on one line) with the mouse; return what the
+    browser says is selected."""
+    rects = page.evaluate(_RECTS, [utf16(text, start), utf16(text, end)])
+    first, last = rects[0], rects[-1]
+    y = (first["top"] + first["bottom"]) / 2
+    if rtl:  # Right to left: the first character is the rightmost one.
+        begin, finish = max(r["right"] for r in rects) - 1, min(r["left"] for r in rects) + 1
+    else:
+        begin, finish = first["left"] + 1, last["right"] - 1
+    page.mouse.move(begin, y)
+    page.mouse.down()
+    page.mouse.move(finish, y, steps=6)
+    page.mouse.up()
+    return page.evaluate("getSelection().getRangeAt(0).toString()")
