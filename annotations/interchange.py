@@ -254,10 +254,18 @@ def _sorted_with_relations(
     spans: list[Span], relations: list[Relation]
 ) -> tuple[list[Span], list[Relation]]:
     """Sort spans canonically and renumber the relations that point into them."""
-    order = sorted(
-        range(len(spans)),
-        key=lambda i: (spans[i].start, spans[i].end, spans[i].label, _attrs_key(spans[i])),
-    )
+    def position(i: int) -> tuple[int, int, str]:
+        return spans[i].start, spans[i].end, spans[i].label
+
+    order = sorted(range(len(spans)), key=position)
+    # The attributes only break ties of offsets and label: encoding them for every span
+    # was most of an export's time. Sorting is stable, so the order is the same.
+    run = 0
+    for k in range(1, len(order) + 1):
+        if k == len(order) or position(order[k]) != position(order[run]):
+            if k - run > 1:
+                order[run:k] = sorted(order[run:k], key=lambda i: _attrs_key(spans[i]))
+            run = k
     new_index = {old: new for new, old in enumerate(order)}
     sorted_relations = sorted(
         (Relation(r.type, new_index[r.head], new_index[r.tail]) for r in relations),
