@@ -104,17 +104,22 @@ def _selected(
     rename: Pseudonyms | None,
     stats: ExportStats,
 ) -> Iterator[DocumentRecord]:
+    unfiltered = (
+        options.layers == "all" and options.labels is None and options.include_meta and not rename
+    )
     for record in records:
-        chosen = select(record, options, rename)
+        chosen = record if unfiltered else select(record, options, rename)
         stats.documents += 1
         if options.split:
             stats.documents_per_split[options.split.split_of(chosen.id)] += 1
         for layer in layers_of(chosen, options):
-            stats.documents_per_layer[layer.key] += 1
-            for span in layer.spans:
-                stats.spans[layer.key, span.label] += 1
+            key = layer.key
+            stats.documents_per_layer[key] += 1
+            labels = Counter(span.label for span in layer.spans)
+            for label, count in labels.items():
+                stats.spans[key, label] += count
             for relation in layer.relations:
-                stats.relations[layer.key, relation.type] += 1
+                stats.relations[key, relation.type] += 1
         yield chosen
 
 

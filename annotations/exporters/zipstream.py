@@ -18,6 +18,8 @@ import shutil
 import struct
 import tempfile
 import zlib
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
 from typing import IO
 
@@ -30,6 +32,9 @@ _DOS_TIME = 0
 _PERMISSIONS = 0o100644 << 16
 DEFLATED = 8
 STORED = 0
+# Large members are compressed in a thread, a chunk at a time, a few chunks ahead at most.
+CHUNK = 1 << 20
+IN_FLIGHT = 4
 
 
 class MemberWriter:
@@ -64,30 +69,51 @@ class MemberWriter:
         )
         self._out.write(self._name)
         self._out.write(struct.pack("<HHQQ", 0x0001, 16, 0, 0))
+        self._pending = bytearray()
+        self._jobs: deque[Future[None]] = deque()
         self.closed = False
 
     def write(self, data: bytes) -> int:
-        self._crc = zlib.crc32(data, self._crc)
+        self._pending += data
         self._size += len(data)
-        chunk = self._compressor.compress(data) if self._compressor else bytes(data)
-        self._out.write(chunk)
-        self._compressed += len(chunk)
+        if len(self._pending) >= CHUNK:
+            self._hand_over(bytes(self._pending))
+            self._pending.clear()
         return len(data)
 
     def writable(self) -> bool:
         return True
 
     def flush(self) -> None:
-        """Nothing to do: data reaches the archive as it is compressed."""
+        """Nothing to do: close() writes what is pending."""
+
+    def _consume(self, chunk: bytes, last: bool) -> None:
+        # zlib lets go of the GIL while it works: in the compressing thread this overlaps
+        # with the Python that makes the next chunk.
+        self._crc = zlib.crc32(chunk, self._crc)
+        out = self._compressor.compress(chunk) if self._compressor else chunk
+        if last and self._compressor:
+            out += self._compressor.flush()
+        self._out.write(out)
+        self._compressed += len(out)
+
+    def _hand_over(self, chunk: bytes) -> None:
+        self._jobs.append(self._archive.compressing_thread().submit(self._consume, chunk, False))
+        while len(self._jobs) > IN_FLIGHT:
+            self._jobs.popleft().result()
 
     def close(self) -> None:
         if self.closed:
             return
         self.closed = True
-        if self._compressor:
-            tail = self._compressor.flush()
-            self._out.write(tail)
-            self._compressed += len(tail)
+        rest = bytes(self._pending)
+        self._pending.clear()
+        if self._jobs:  # a large member: finish in order, in the same thread
+            self._jobs.append(self._archive.compressing_thread().submit(self._consume, rest, True))
+            while self._jobs:
+                self._jobs.popleft().result()
+        else:  # a small member: no thread needed
+            self._consume(rest, True)
         end = self._out.tell()
         self._out.seek(self._header_at + 14)
         self._out.write(struct.pack("<I", self._crc))
@@ -119,6 +145,12 @@ class StreamingZip:
         self._directory = tempfile.TemporaryFile()  # noqa: SIM115
         self._count = 0
         self._current: MemberWriter | None = None
+        self._thread: ThreadPoolExecutor | None = None
+
+    def compressing_thread(self) -> ThreadPoolExecutor:
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zip")
+        return self._thread
 
     def open(self, name: str, *, compress: bool = True) -> MemberWriter:
         if self._current is not None and not self._current.closed:
@@ -192,6 +224,13 @@ class StreamingZip:
             )
         )
         self.out.flush()
+        self._stop_thread()
 
     def abort(self) -> None:
         self._directory.close()
+        self._stop_thread()
+
+    def _stop_thread(self) -> None:
+        if self._thread is not None:
+            self._thread.shutdown(wait=True, cancel_futures=True)
+            self._thread = None

@@ -27,6 +27,25 @@ def test_streamed_zip_reads_back_with_zipfile_crc_and_names_intact(tmp_path: Pat
         assert read.read("raw.bin") == bytes(range(256))
 
 
+def test_large_members_compressed_in_the_background_arrive_whole_and_in_order(
+    tmp_path: Path,
+) -> None:
+    pieces = [f"{number:08d} کتاب 😀\n".encode() * 40 for number in range(20_000)]
+    path = tmp_path / "big.zip"
+    with path.open("wb") as out:
+        archive = StreamingZip(out)
+        with archive.open("big.txt") as member:
+            for piece in pieces:
+                member.write(piece)
+        with archive.open("after.txt") as member:
+            member.write(b"after")
+        archive.close()
+    with zipfile.ZipFile(path) as read:
+        assert read.testzip() is None
+        assert read.read("big.txt") == b"".join(pieces)
+        assert read.read("after.txt") == b"after"
+
+
 def test_streamed_zip_holds_more_members_than_plain_zip_headers_can_count(
     tmp_path: Path,
 ) -> None:
