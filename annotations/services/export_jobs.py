@@ -13,17 +13,19 @@ import hashlib
 import logging
 import os
 import tempfile
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any
+from queue import Full, Queue
+from typing import IO, Any, cast
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import Storage, default_storage
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from annotations.exporters import EXPORTERS
@@ -139,6 +141,48 @@ def _counted(
             on_progress(done, total)
 
 
+_DONE = object()
+
+
+def read_ahead(records: Iterator[DocumentRecord], depth: int = 1000) -> Iterator[DocumentRecord]:
+    """Iterate ``records`` in a thread of its own, up to ``depth`` records ahead.
+
+    The selector waits on PostgreSQL for every chunk; in its own thread (and connection)
+    those waits overlap with the exporter's work instead of adding to it. The thread sees
+    only committed rows, so inside a transaction use the records as they are.
+    """
+    queue: Queue[object] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for record in records:
+                while not stop.is_set():
+                    try:
+                        queue.put(record, timeout=0.5)
+                        break
+                    except Full:
+                        continue
+                if stop.is_set():
+                    return
+            queue.put(_DONE)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            queue.put(exc)
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    thread = threading.Thread(target=produce, name="export-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while (item := queue.get()) is not _DONE:
+            if isinstance(item, BaseException):
+                raise item
+            yield cast(DocumentRecord, item)
+    finally:
+        stop.set()
+        thread.join()
+
+
 def write_export(
     *,
     project: Project,
@@ -149,7 +193,10 @@ def write_export(
 ) -> ExportStats:
     """Write the zip archive of a project export to ``target``; report progress on the way."""
     total = project.documents.count()
-    records = _counted(iter_project_records(project), total, on_progress)
+    records = iter_project_records(project)
+    if not transaction.get_connection().in_atomic_block:
+        records = read_ahead(records)
+    records = _counted(records, total, on_progress)
     return write_archive(records, target, format=format, options=options, card=card_data(project))
 
 

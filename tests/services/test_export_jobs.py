@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import threading
 import zipfile
 from datetime import timedelta
 from pathlib import Path
@@ -11,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from annotations.exporters.base import ExportOptions
+from annotations.interchange import DocumentRecord
 from annotations.models import AgreementRun, ExportJob, JobStatus
 from annotations.services import export_jobs
 from annotations.services.imports import import_file
@@ -138,3 +140,32 @@ def test_progress_is_saved_while_the_export_runs(cast, monkeypatch) -> None:
     job = ExportJob.objects.create(project=cast.project, format="jsonl", status=JobStatus.RUNNING)
     export_jobs.run_export(job)
     assert seen == [0.5, 1.0]
+
+
+def test_read_ahead_yields_every_record_in_order_and_passes_errors_on() -> None:
+    records = [DocumentRecord(id=str(n), text="x") for n in range(50)]
+    assert [r.id for r in export_jobs.read_ahead(iter(records), depth=3)] == [
+        str(n) for n in range(50)
+    ]
+
+    def broken():
+        yield records[0]
+        raise OSError("disk gone")
+
+    reader = export_jobs.read_ahead(broken(), depth=3)
+    assert next(reader).id == "0"
+    with pytest.raises(OSError, match="disk gone"):
+        next(reader)
+
+
+def test_read_ahead_stops_its_thread_when_the_export_stops_early() -> None:
+    def endless():
+        n = 0
+        while True:
+            n += 1
+            yield DocumentRecord(id=str(n), text="x")
+
+    reader = export_jobs.read_ahead(endless(), depth=2)
+    assert next(reader).id == "1"
+    reader.close()  # what a failing exporter does to its input
+    assert not any(t.name == "export-read-ahead" for t in threading.enumerate())
