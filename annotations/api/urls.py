@@ -4,7 +4,7 @@ their own modules."""
 
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
 from annotations.api import agreement, exports, views
@@ -27,4 +27,6 @@ urlpatterns = [
     *router.urls,
     *agreement.urlpatterns,
     *exports.urlpatterns,
+    # Last: any other /api/ address is a JSON 404, not the site's HTML page.
+    re_path(r"^.*$", views.no_such_endpoint, name="api-not-found"),
 ]

@@ -25,9 +25,10 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, status, viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
-from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.decorators import action, api_view, permission_classes
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -64,6 +65,8 @@ CONFLICT = OpenApiResponse(
     s.ConflictSerializer, description="The layer changed since the client loaded it."
 )
 READ_ERRORS = {403: FORBIDDEN, 404: NOT_FOUND}
+# Lists also answer 400 to a bad filter value and 404 to a page past the end.
+LIST_ERRORS = {400: BAD_REQUEST, 403: FORBIDDEN, 404: NOT_FOUND}
 WRITE_ERRORS = {400: BAD_REQUEST, 403: FORBIDDEN, 404: NOT_FOUND}
 LAYER_WRITE_ERRORS = {**WRITE_ERRORS, 409: CONFLICT}
 ETAG = OpenApiParameter(
@@ -158,7 +161,7 @@ class ProjectScoped:
 @extend_schema_view(
     list=extend_schema(
         summary="Projects the caller is a member of",
-        responses={200: s.ProjectSerializer, 403: FORBIDDEN},
+        responses={200: s.ProjectSerializer, **LIST_ERRORS},
     ),
     retrieve=extend_schema(
         summary="One project", responses={200: s.ProjectSerializer, **READ_ERRORS}
@@ -197,7 +200,7 @@ MANAGERS_ONLY = "Only the project's managers manage its members."
 @extend_schema_view(
     list=extend_schema(
         summary="Members of a project (managers)",
-        responses={200: s.MemberSerializer, **READ_ERRORS},
+        responses={200: s.MemberSerializer, **LIST_ERRORS},
     ),
 )
 class MemberViewSet(ProjectScoped, mixins.ListModelMixin, viewsets.GenericViewSet):
@@ -300,7 +303,7 @@ def documents_for(project: Project, user: Any, role: str) -> QuerySet[Document]:
 
 @extend_schema_view(
     list=extend_schema(
-        summary="Documents the caller may see", responses={200: s.DocumentSerializer, **READ_ERRORS}
+        summary="Documents the caller may see", responses={200: s.DocumentSerializer, **LIST_ERRORS}
     ),
     retrieve=extend_schema(
         summary="One document, with its text",
@@ -420,7 +423,11 @@ class ImportView(ProjectScoped, APIView):
         description="One transaction: a bad line rejects the whole file, "
         'e.g. {"file": ["corpus.jsonl, line 3: ..."]}.',
         request={"multipart/form-data": s.ImportInputSerializer},
-        responses={201: s.ImportResultSerializer, **WRITE_ERRORS},
+        responses={
+            201: s.ImportResultSerializer,
+            **WRITE_ERRORS,
+            415: OpenApiResponse(s.DetailSerializer, description="Not a multipart upload."),
+        },
     )
     def post(self, request: Request, slug: str) -> Response:
         self.require_role((Role.MANAGER,), "Only the project's managers import documents.")
@@ -666,6 +673,16 @@ class RelationViewSet(LayerScoped, viewsets.GenericViewSet):
             relation=self.get_object(), actor=request.user, version=expected_version(request)
         )
         return Response({"version": layer.version}, headers=_etag(layer.version))
+
+
+# --- the rest ------------------------------------------------------------------------
+
+
+@extend_schema(exclude=True)
+@api_view(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+@permission_classes([AllowAny])
+def no_such_endpoint(request: Request) -> Response:
+    raise NotFound("No such endpoint.")
 
 
 # --- tokens ---------------------------------------------------------------------------
