@@ -1,0 +1,96 @@
+"""Plain types shared by the agreement modules: parameters and measure values.
+
+A measure is ``(value, reason)``: ``(0.71, None)`` when defined, ``(None, "no variation:
+...")`` when not. In the result JSON the value sits under its key (a number, or ``null``)
+and, only when it is ``null``, the reason sits beside it under ``<key>_reason``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+Number = int | float
+Measure = tuple[float | None, str | None]
+
+DEFAULT_RESAMPLES = 1000
+
+
+class ParameterError(ValueError):
+    """Parameters that cannot be used; the message says which and why."""
+
+
+def _names(raw: Mapping[str, Any], key: str) -> tuple[str, ...] | None:
+    value = raw.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, list | tuple) or not all(
+        isinstance(item, str) and item for item in value
+    ):
+        raise ParameterError(f"{key} must be a list of non-empty strings")
+    return tuple(sorted(set(value)))
+
+
+def _integer(raw: Mapping[str, Any], key: str, default: int | None, low: int) -> int | None:
+    value = raw.get(key, default)
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        raise ParameterError(f"{key} must be an integer of at least {low}")
+    return value
+
+
+@dataclass(frozen=True)
+class Params:
+    """What a run measures. Every field has a default, so ``Params()`` is a full run.
+
+    - ``labels``: the span labels to measure (others are ignored); default: every label
+      that occurs in the measured documents.
+    - ``annotators``: whose layers count (others are ignored); default: everyone's.
+    - ``relation_types``: the relation types of M5; default: every type.
+    - ``bootstrap_resamples``: resamples of the documents for confidence intervals; 0 skips
+      them. ``bootstrap_seed`` makes them repeatable; ``confidence`` is their level.
+    - ``per_document_limit``: keep only the worst N documents in ``per_document``.
+    """
+
+    labels: tuple[str, ...] | None = None
+    annotators: tuple[str, ...] | None = None
+    relation_types: tuple[str, ...] | None = None
+    bootstrap_resamples: int = DEFAULT_RESAMPLES
+    bootstrap_seed: int = 0
+    confidence: float = 0.95
+    per_document_limit: int | None = None
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any] | None) -> Params:
+        """Read parameters from JSON-like data, or raise ParameterError."""
+        raw = raw or {}
+        unknown = set(raw) - set(cls.__dataclass_fields__)
+        if unknown:
+            known = ", ".join(sorted(cls.__dataclass_fields__))
+            raise ParameterError(f"unknown parameters {sorted(unknown)} (known: {known})")
+        confidence = raw.get("confidence", 0.95)
+        if (
+            not isinstance(confidence, int | float)
+            or isinstance(confidence, bool)
+            or not math.isfinite(confidence)
+            or not 0 < confidence < 1
+        ):
+            raise ParameterError("confidence must be a number between 0 and 1")
+        return cls(
+            labels=_names(raw, "labels"),
+            annotators=_names(raw, "annotators"),
+            relation_types=_names(raw, "relation_types"),
+            bootstrap_resamples=_integer(raw, "bootstrap_resamples", DEFAULT_RESAMPLES, 0) or 0,
+            bootstrap_seed=_integer(raw, "bootstrap_seed", 0, 0) or 0,
+            confidence=float(confidence),
+            per_document_limit=_integer(raw, "per_document_limit", None, 1),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            key: list(value) if isinstance(value, tuple) else value
+            for key, value in asdict(self).items()
+        }
