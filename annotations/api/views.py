@@ -458,24 +458,29 @@ class ImportView(ProjectScoped, APIView):
 
 
 class LayerScoped:
-    # Resolves the layer named in the URL; 404 unless the caller may see it.
+    # Resolves the layer named in the URL, with the caller's role in its project read in
+    # the same query; 404 unless the caller may see it.
 
     kwargs: dict[str, Any]
     request: Request
 
     @cached_property
     def layer(self) -> Layer:
+        user = self.request.user
+        role = Membership.objects.filter(project=OuterRef("document__project"), user_id=user.pk)
         layer = (
             Layer.objects.select_related("document__project", "annotator")
+            .annotate(caller_role=Subquery(role.values("role")[:1]))
             .filter(pk=self.kwargs["layer_id"])
             .first()
         )
-        user = self.request.user
-        if layer is None or not layer_service.can_see(
-            layer, user=user, role=role_in(user, layer.document.project)
-        ):
+        if layer is None or not layer_service.can_see(layer, user=user, role=layer.caller_role):
             raise Http404("No such layer.")
         return layer
+
+    @property
+    def role(self) -> str:
+        return self.layer.caller_role  # type: ignore[attr-defined]
 
 
 @extend_schema(parameters=[OpenApiParameter("layer_id", OpenApiTypes.INT, OpenApiParameter.PATH)])
@@ -511,6 +516,7 @@ class LayerViewSet(LayerScoped, viewsets.GenericViewSet):
         layer_service.replace_layer(
             layer=layer,
             actor=request.user,
+            role=self.role,
             spans=[layer_service.SpanInput(**item) for item in data.validated_data["spans"]],
             relations=[
                 layer_service.RelationInput(**item) for item in data.validated_data["relations"]
@@ -532,6 +538,7 @@ class LayerViewSet(LayerScoped, viewsets.GenericViewSet):
         layer = layer_service.submit_layer(
             layer=self.layer,
             actor=request.user,
+            role=self.role,
             version=expected_version(request, data.validated_data.get("version")),
         )
         return layer_response(layer)
@@ -549,6 +556,7 @@ class LayerViewSet(LayerScoped, viewsets.GenericViewSet):
         layer = layer_service.reopen_layer(
             layer=self.layer,
             actor=request.user,
+            role=self.role,
             version=expected_version(request, data.validated_data.get("version")),
         )
         return layer_response(layer)
@@ -585,7 +593,7 @@ class SpanViewSet(LayerScoped, viewsets.GenericViewSet):
         fields = dict(data.validated_data)
         version = expected_version(request, fields.pop("version", None))
         span = layer_service.create_span(
-            layer=self.layer, actor=request.user, version=version, **fields
+            layer=self.layer, actor=request.user, role=self.role, version=version, **fields
         )
         return Response(
             {"span": s.SpanSerializer(span).data, "version": self.layer.version},
@@ -605,7 +613,9 @@ class SpanViewSet(LayerScoped, viewsets.GenericViewSet):
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         version = expected_version(request, fields.pop("version", None))
-        span = layer_service.update_span(span=span, actor=request.user, version=version, **fields)
+        span = layer_service.update_span(
+            span=span, actor=request.user, role=self.role, version=version, **fields
+        )
         return Response(
             {"span": s.SpanSerializer(span).data, "version": self.layer.version},
             headers=_etag(self.layer.version),
@@ -619,7 +629,7 @@ class SpanViewSet(LayerScoped, viewsets.GenericViewSet):
     def destroy(self, request: Request, layer_id: str, span_id: str) -> Response:
         span = self.get_object()
         layer = layer_service.delete_span(
-            span=span, actor=request.user, version=expected_version(request)
+            span=span, actor=request.user, role=self.role, version=expected_version(request)
         )
         return Response({"version": layer.version}, headers=_etag(layer.version))
 
@@ -655,7 +665,7 @@ class RelationViewSet(LayerScoped, viewsets.GenericViewSet):
         fields = dict(data.validated_data)
         version = expected_version(request, fields.pop("version", None))
         relation = layer_service.create_relation(
-            layer=self.layer, actor=request.user, version=version, **fields
+            layer=self.layer, actor=request.user, role=self.role, version=version, **fields
         )
         return Response(
             {"relation": s.RelationSerializer(relation).data, "version": self.layer.version},
@@ -670,7 +680,10 @@ class RelationViewSet(LayerScoped, viewsets.GenericViewSet):
     )
     def destroy(self, request: Request, layer_id: str, rel_id: str) -> Response:
         layer = layer_service.delete_relation(
-            relation=self.get_object(), actor=request.user, version=expected_version(request)
+            relation=self.get_object(),
+            actor=request.user,
+            role=self.role,
+            version=expected_version(request),
         )
         return Response({"version": layer.version}, headers=_etag(layer.version))
 

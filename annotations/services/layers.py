@@ -11,6 +11,10 @@ Who may write what (DESIGN.md, Roles): an annotator writes their own layer while
 open; reviewers and managers write the gold layer; a manager may also write an open
 annotator layer. A submitted layer is read-only for everyone until a reviewer or a
 manager reopens it. Every write records an audit event with before and after snapshots.
+
+The write functions take an optional ``role``: the actor's role in the project when the
+caller has read it already (the API has, to decide what the caller may see); without it
+they read it themselves.
 """
 
 from __future__ import annotations
@@ -93,8 +97,9 @@ def write_refusal(layer: Layer, *, user: User, role: str | None) -> str | None:
     return REVIEWER_GOLD_ONLY_MESSAGE
 
 
-def _authorise_write(layer: Layer, actor: User) -> str:
-    role = role_in(actor, layer.document.project)
+def _authorise_write(layer: Layer, actor: User, role: str | None) -> str:
+    if role is None:
+        role = role_in(actor, layer.document.project)
     if role is None:
         raise PermissionDenied("You are not a member of this project.")
     refusal = write_refusal(layer, user=actor, role=role)
@@ -320,9 +325,10 @@ def create_span(
     attrs: Mapping[str, Any] | None = None,
     quote: str | None = None,
     version: int | None = None,
+    role: str | None = None,
 ) -> Span:
     """Add a span to ``layer``; ``layer.version`` becomes the new version."""
-    _authorise_write(layer, actor)
+    _authorise_write(layer, actor, role)
     attrs = dict(attrs or {})
     text = layer.document.text
     schema = _Schema(layer.document.project_id)
@@ -349,6 +355,7 @@ def update_span(
     span: Span,
     actor: User,
     version: int | None = None,
+    role: str | None = None,
     label: str | None = None,
     start: int | None = None,
     end: int | None = None,
@@ -361,7 +368,7 @@ def update_span(
     the offsets. Changing the label must keep the links that touch the span valid.
     """
     layer = span.layer
-    _authorise_write(layer, actor)
+    _authorise_write(layer, actor, role)
     before = span_snapshot(span)
     new_label = span.label.name if label is None else label
     new_start = span.start if start is None else start
@@ -400,10 +407,12 @@ def update_span(
 
 
 @transaction.atomic
-def delete_span(*, span: Span, actor: User, version: int | None = None) -> Layer:
+def delete_span(
+    *, span: Span, actor: User, version: int | None = None, role: str | None = None
+) -> Layer:
     """Remove a span and the links that touch it; returns the layer at its new version."""
     layer = span.layer
-    _authorise_write(layer, actor)
+    _authorise_write(layer, actor, role)
     _bump_version(layer, version)
     links = Relation.objects.filter(layer=layer, head=span) | Relation.objects.filter(
         layer=layer, tail=span
@@ -431,9 +440,10 @@ def create_relation(
     head: int,
     tail: int,
     version: int | None = None,
+    role: str | None = None,
 ) -> Relation:
     """Link two spans of ``layer`` (by span id) with a relation label of the project."""
-    _authorise_write(layer, actor)
+    _authorise_write(layer, actor, role)
     schema = _Schema(layer.document.project_id)
     problems = _Problems()
     relation_label = schema.relations.get(type)
@@ -471,10 +481,12 @@ def create_relation(
 
 
 @transaction.atomic
-def delete_relation(*, relation: Relation, actor: User, version: int | None = None) -> Layer:
+def delete_relation(
+    *, relation: Relation, actor: User, version: int | None = None, role: str | None = None
+) -> Layer:
     """Remove one link; returns the layer at its new version."""
     layer = relation.layer
-    _authorise_write(layer, actor)
+    _authorise_write(layer, actor, role)
     _bump_version(layer, version)
     before = relation_snapshot(relation)
     relation.delete()
@@ -512,12 +524,13 @@ def replace_layer(
     spans: Sequence[SpanInput],
     relations: Sequence[RelationInput] = (),
     version: int | None = None,
+    role: str | None = None,
 ) -> Layer:
     """Replace every span and relation of ``layer`` at once, or change nothing.
 
     Errors name the item: ``spans[3].end``, ``relations[0].head``.
     """
-    _authorise_write(layer, actor)
+    _authorise_write(layer, actor, role)
     text = layer.document.text
     schema = _Schema(layer.document.project_id)
     problems = _Problems()
@@ -590,9 +603,11 @@ def replace_layer(
 
 
 @transaction.atomic
-def submit_layer(*, layer: Layer, actor: User, version: int | None = None) -> Layer:
+def submit_layer(
+    *, layer: Layer, actor: User, version: int | None = None, role: str | None = None
+) -> Layer:
     """Hand a layer in: it becomes read-only and the annotator's assignment submitted."""
-    _authorise_write(layer, actor)
+    _authorise_write(layer, actor, role)
     now = timezone.now()
     _bump_version(layer, version, status=LayerStatus.SUBMITTED, submitted_at=now)
     layer.status, layer.submitted_at = LayerStatus.SUBMITTED, now
@@ -605,9 +620,13 @@ def submit_layer(*, layer: Layer, actor: User, version: int | None = None) -> La
 
 
 @transaction.atomic
-def reopen_layer(*, layer: Layer, actor: User, version: int | None = None) -> Layer:
+def reopen_layer(
+    *, layer: Layer, actor: User, version: int | None = None, role: str | None = None
+) -> Layer:
     """Give a submitted layer back to its annotator (or reopen the gold layer)."""
-    if role_in(actor, layer.document.project) not in STAFF_ROLES:
+    if role is None:
+        role = role_in(actor, layer.document.project)
+    if role not in STAFF_ROLES:
         raise LayerReadOnly(REOPEN_STAFF_ONLY_MESSAGE)
     rows = Layer.objects.filter(pk=layer.pk, status=LayerStatus.SUBMITTED)
     if version is not None:

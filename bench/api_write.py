@@ -1,0 +1,300 @@
+"""Span writes through the REST API under concurrency: latency, throughput, lost writes.
+
+Creates (or recreates) a dedicated PostgreSQL database, migrates it, seeds a project
+where each client is an annotator with one document of its own, starts gunicorn on a
+free loopback port, then runs N concurrent clients that POST spans (with the version
+they last saw, as the page does) for a fixed time. Prints p50/p95/p99 latency, writes
+per second and lost writes: acknowledged writes (201) minus the span rows found in the
+database afterwards. Stops gunicorn and drops the database at the end.
+
+    .venv/bin/python bench/api_write.py                     # 16 clients, 30 s
+    .venv/bin/python bench/api_write.py --seconds 5 --clients 4 --think 0.5
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import random
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+SLUG = "bench"
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=30.0, help="how long clients write")
+    parser.add_argument("--clients", type=int, default=16, help="concurrent clients")
+    parser.add_argument(
+        "--think", type=float, default=0.0, help="pause between a client's writes, seconds"
+    )
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument("--database", default="wb_bench_api", help="PostgreSQL database name")
+    parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432", help="server URL")
+    parser.add_argument("--keep-db", action="store_true", help="leave the database behind")
+    return parser.parse_args()
+
+
+def recreate_database(server: str, name: str) -> None:
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        # UTF8 whatever the cluster's default, so that lengths count characters.
+        conn.execute(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0")
+
+
+def drop_database(server: str, name: str) -> None:
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@dataclass
+class Seat:
+    """One client: an annotator, their token, their layer and its document's text."""
+
+    username: str
+    token: str
+    layer_id: int
+    text: str
+
+
+def seed(clients: int) -> list[Seat]:
+    """Migrate, then make a project where each of ``clients`` annotators has one document."""
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from rest_framework.authtoken.models import Token
+
+    from annotations.models import Document, Layer, Role
+    from annotations.services.assignments import assign_documents
+    from annotations.services.projects import add_member, create_project
+
+    call_command("migrate", verbosity=0)
+    users = get_user_model()
+    manager = users.objects.create_user("bench-manager")
+    project = create_project(name="Bench", slug=SLUG, created_by=manager, overlap=1)
+    seeds = sorted((ROOT / "seeds").glob("*.txt"))
+    for index in range(clients):
+        add_member(
+            project=project,
+            user=users.objects.create_user(f"annotator{index:02d}"),
+            role=Role.ANNOTATOR,
+        )
+        Document.objects.create(
+            project=project,
+            external_id=f"doc{index:02d}",
+            text=seeds[index % len(seeds)].read_text(encoding="utf-8"),
+        )
+    assign_documents(project=project, actor=manager)
+    seats = []
+    for layer in Layer.objects.filter(document__project=project).select_related(
+        "annotator", "document"
+    ):
+        token, _ = Token.objects.get_or_create(user=layer.annotator)
+        seats.append(Seat(layer.annotator.username, token.key, layer.pk, layer.document.text))
+    return sorted(seats, key=lambda seat: seat.username)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_gunicorn(port: int, workers: int, threads: int, env: dict[str, str]) -> subprocess.Popen:
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "workbench.wsgi:application",
+        f"--bind=127.0.0.1:{port}",
+        f"--workers={workers}",
+        f"--threads={threads}",
+        "--worker-class=gthread",
+        "--log-level=warning",
+    ]
+    return subprocess.Popen(command, cwd=ROOT, env=env)
+
+
+def wait_until_up(base_url: str, server: subprocess.Popen, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"gunicorn exited with {server.returncode}")
+        try:
+            if httpx.get(f"{base_url}/healthz", timeout=1.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit("gunicorn did not answer in time")
+
+
+@dataclass
+class Tally:
+    latencies: list[float] = field(default_factory=list)
+    acknowledged: dict[int, int] = field(default_factory=dict)  # layer id -> 201s
+    statuses: dict[int, int] = field(default_factory=dict)
+    transport_errors: int = 0
+
+
+async def client(
+    seat: Seat, base_url: str, until: float, think: float, tally: Tally, rng: random.Random
+) -> None:
+    headers = {"Authorization": f"Token {seat.token}"}
+    url = f"/api/layers/{seat.layer_id}/spans/"
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=10.0) as http:
+        version = (await http.get(f"/api/layers/{seat.layer_id}/")).json()["version"]
+        tally.acknowledged[seat.layer_id] = 0
+        while time.monotonic() < until:
+            start = rng.randrange(0, len(seat.text) - 40)
+            end = start + rng.randrange(1, 40)
+            body = {
+                "label": "claim",
+                "start": start,
+                "end": end,
+                "quote": seat.text[start:end],
+                "version": version,
+            }
+            began = time.perf_counter()
+            try:
+                response = await http.post(url, json=body)
+            except httpx.TransportError:
+                tally.transport_errors += 1
+                continue
+            tally.latencies.append(time.perf_counter() - began)
+            tally.statuses[response.status_code] = tally.statuses.get(response.status_code, 0) + 1
+            if response.status_code == 201:
+                tally.acknowledged[seat.layer_id] += 1
+                version = response.json()["version"]
+            elif response.status_code == 409:
+                version = response.json()["current_version"]
+            if think:
+                await asyncio.sleep(think)
+
+
+async def drive(seats: list[Seat], base_url: str, seconds: float, think: float) -> Tally:
+    tally = Tally()
+    until = time.monotonic() + seconds
+    rng = random.Random(7)
+    await asyncio.gather(
+        *(
+            client(seat, base_url, until, think, tally, random.Random(rng.random()))
+            for seat in seats
+        )
+    )
+    return tally
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return f"{os.cpu_count()} CPUs ({model}), Python {platform.python_version()}"
+
+
+def main() -> None:
+    args = parse_args()
+    database_url = f"{args.pg}/{args.database}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(40),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        # Persistent connections: one per gunicorn thread, reused across requests.
+        "CONN_MAX_AGE": "60",
+        "LOG_LEVEL": "WARNING",
+        "DJANGO_SETTINGS_MODULE": "workbench.settings",
+    }
+    env.pop("CELERY_BROKER_URL", None)  # span writes enqueue nothing
+    os.environ.update(env)
+    sys.path.insert(0, str(ROOT))
+
+    recreate_database(args.pg, args.database)
+    seats = seed(args.clients)
+    from django.db import connections
+
+    connections.close_all()
+
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    server = start_gunicorn(port, args.workers, args.threads, env)
+    load_before = os.getloadavg()
+    try:
+        wait_until_up(base_url, server)
+        began = time.monotonic()
+        tally = asyncio.run(drive(seats, base_url, args.seconds, args.think))
+        elapsed = time.monotonic() - began
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    load_after = os.getloadavg()
+
+    from django.db.models import Count
+
+    from annotations.models import Layer
+
+    rows = dict(
+        Layer.objects.filter(pk__in=[seat.layer_id for seat in seats])
+        .annotate(n=Count("spans"))
+        .values_list("pk", "n")
+    )
+    versions = dict(
+        Layer.objects.filter(pk__in=[seat.layer_id for seat in seats]).values_list("pk", "version")
+    )
+    acknowledged = sum(tally.acknowledged.values())
+    stored = sum(rows.values())
+    lost = sum(max(0, tally.acknowledged[pk] - rows.get(pk, 0)) for pk in tally.acknowledged)
+    version_gaps = sum(1 for pk, n in rows.items() if versions[pk] != n + 1)
+    connections.close_all()
+    if not args.keep_db:
+        drop_database(args.pg, args.database)
+
+    ms = [value * 1000 for value in tally.latencies]
+    print(f"machine         {machine()}")
+    print(f"load average    {load_before[0]:.2f} before, {load_after[0]:.2f} after")
+    print(
+        f"server          gunicorn gthread, {args.workers} workers x {args.threads} threads, "
+        "CONN_MAX_AGE=60, DEBUG off, PostgreSQL"
+    )
+    print(f"clients         {args.clients}, think time {args.think:g} s, {elapsed:.1f} s")
+    print(f"requests        {len(ms)}  statuses {dict(sorted(tally.statuses.items()))}")
+    if ms:
+        print(
+            f"latency ms      p50 {percentile(ms, 0.50):.1f}  p95 {percentile(ms, 0.95):.1f}  "
+            f"p99 {percentile(ms, 0.99):.1f}  max {max(ms):.1f}  mean {statistics.fmean(ms):.1f}"
+        )
+    print(f"writes/s        {acknowledged / elapsed:.1f}")
+    print(f"acknowledged    {acknowledged}  rows {stored}  lost writes {lost}")
+    print(f"versions        {version_gaps} layers whose version is not rows + 1")
+    print(f"transport errs  {tally.transport_errors}")
+
+
+if __name__ == "__main__":
+    main()
