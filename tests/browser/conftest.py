@@ -79,17 +79,30 @@ _RECTS = """([start, end]) => {
 
 
 def drag_select(page, text: str, start: int, end: int, *, rtl: bool = False) -> str:
-    """Select text[start:end] (code points, on one line) with the mouse; return what the
-    browser says is selected."""
+    """Select text[start:end] (code points) with the mouse; return what the browser says
+    is selected. Right-to-left text must sit on one line."""
     rects = page.evaluate(_RECTS, [utf16(text, start), utf16(text, end)])
     first, last = rects[0], rects[-1]
-    y = (first["top"] + first["bottom"]) / 2
+    y_begin = (first["top"] + first["bottom"]) / 2
+    y_finish = (last["top"] + last["bottom"]) / 2
     if rtl:  # Right to left: the first character is the rightmost one.
         begin, finish = max(r["right"] for r in rects) - 1, min(r["left"] for r in rects) + 1
     else:
         begin, finish = first["left"] + 1, last["right"] - 1
-    page.mouse.move(begin, y)
+    page.mouse.move(begin, y_begin)
     page.mouse.down()
-    page.mouse.move(finish, y, steps=6)
+    page.mouse.move(finish, y_finish, steps=6)
     page.mouse.up()
     return page.evaluate("getSelection().getRangeAt(0).toString()")
+
+
+def click_text(page, text: str, start: int, end: int) -> None:
+    """Click the middle of the first line of text[start:end] (code points)."""
+    rect = page.evaluate(_RECTS, [utf16(text, start), utf16(text, end)])[0]
+    page.mouse.click((rect["left"] + rect["right"]) / 2, (rect["top"] + rect["bottom"]) / 2)
+
+
+def put_caret(page, text: str, cp: int) -> None:
+    """Click just inside the left edge of character ``cp`` (left to right text)."""
+    rect = page.evaluate(_RECTS, [utf16(text, cp), utf16(text, cp + 1)])[0]
+    page.mouse.click(rect["left"] + 1, (rect["top"] + rect["bottom"]) / 2)

@@ -23,6 +23,11 @@ function h(tag, attributes = {}, ...children) {
   return element;
 }
 
+/** Replace an element's children; arrays are flattened, null and false left out. */
+function fill(element, ...children) {
+  element.replaceChildren(...children.flat(2).filter((child) => child !== null && child !== false));
+}
+
 function shorten(value, limit = 60) {
   return value.length > limit ? `${value.slice(0, limit - 1)}…` : value;
 }
@@ -175,7 +180,8 @@ function renderHighlights() {
   if (selected) {
     const colour = colours.get(selected.label) ?? "#888888";
     rules.push(
-      `.seg[data-k~="${selected.key}"] { background-color: ${rgba(colour, 0.5)} !important; box-shadow: 0 0 0 1px ${colour}; }`,
+      // A line along the top, not a box: touching segments read as one span.
+      `.seg[data-k~="${selected.key}"] { background-color: ${rgba(colour, 0.5)} !important; box-shadow: inset 0 2px 0 ${colour}; }`,
     );
     for (const rel of relationsOf(selected)) {
       const other = rel.head === selected ? rel.tail : rel.head;
@@ -354,7 +360,7 @@ function setSaveState(name, detail) {
 function showNotice(kind, message) {
   const notice = byId("notice");
   notice.dataset.kind = kind;
-  notice.replaceChildren(
+  fill(notice,
     h("span", {}, message),
     h("button", { type: "button", class: "link", "aria-label": "Dismiss", onclick: () => (notice.hidden = true) }, "×"),
   );
@@ -367,6 +373,9 @@ async function onSaveFailure(error) {
   resize = null;
   const selectedId = state.spans.get(state.selected)?.id;
   const linkFromId = state.spans.get(state.linkFrom)?.id;
+  // A span the server never took is what the user was doing: its text is selected again.
+  const unsaved = [...state.spans.values()].filter((span) => span.id === null).pop();
+  if (unsaved && !state.pending) state.pending = { s16: unsaved.s16, e16: unsaved.e16 };
   let layer;
   try {
     layer = await request("GET", layerUrl());
@@ -671,7 +680,7 @@ function renderSelectionPanel() {
   const start = offsets.toCodePoint(range.s16);
   const end = offsets.toCodePoint(range.e16);
   panel.hidden = false;
-  panel.replaceChildren(
+  fill(panel,
     h("h2", {}, "Selected text"),
     h("blockquote", { dir: "auto" }, shorten(text.slice(range.s16, range.e16), 300)),
     h("p", { class: "muted small" }, `[${start}, ${end}) · ${end - start} characters`),
@@ -734,10 +743,10 @@ function renderSpanPanel() {
   const links = relationsOf(span);
   const overlapping = sortedSpans().filter((other) => other !== span && other.s16 < span.e16 && span.s16 < other.e16);
   panel.hidden = false;
-  panel.replaceChildren(
+  fill(panel,
     h("h2", {}, "Span ", chip(span.label)),
     h("blockquote", { dir: "auto" }, shorten(span.quote, 300)),
-    h("p", { class: "muted small" }, `[${span.start}, ${span.end}) · ${span.end - span.start} characters${span.id === null ? " · saving…" : ""}`),
+    h("p", { class: "muted small" }, `[${span.start}, ${span.end}) · ${span.end - span.start} characters`),
     state.readOnly
       ? null
       : h(
@@ -762,7 +771,7 @@ function renderSpanPanel() {
     h(
       "div",
       { class: "links" },
-      h("h3", {}, `Links (${links.length})`),
+      h("h3", {}, `Its links (${links.length})`),
       links.length
         ? h(
             "ul",
@@ -813,7 +822,7 @@ function renderSpanPanel() {
 function renderLinksPanel() {
   const relations = [...state.relations.values()].sort((a, b) => a.head.s16 - b.head.s16 || a.tail.s16 - b.tail.s16);
   byId("links-count").textContent = String(relations.length);
-  byId("links-list").replaceChildren(
+  fill(byId("links-list"),
     ...relations.map((rel) =>
       h(
         "li",
