@@ -106,8 +106,12 @@ class LabelSerializer(serializers.ModelSerializer):
         read_only=True,
         help_text='Attribute name -> allowed values, e.g. {"polarity": ["positive", ...]}.',
     )
-    head_label = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
-    tail_label = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
+    head_label: serializers.SlugRelatedField[LabelType] = serializers.SlugRelatedField(
+        slug_field="name", read_only=True, allow_null=True
+    )
+    tail_label: serializers.SlugRelatedField[LabelType] = serializers.SlugRelatedField(
+        slug_field="name", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = LabelType
@@ -166,7 +170,8 @@ class SkipResultSerializer(serializers.Serializer):
 
 
 class SpanSerializer(serializers.ModelSerializer):
-    label = serializers.CharField(source="label.name", read_only=True)
+    # "label" shadows Field.label in the type stubs only: the metaclass collects it.
+    label = serializers.CharField(source="label.name", read_only=True)  # type: ignore[assignment]
     attrs = serializers.DictField(source="attributes", read_only=True)
 
     class Meta:
@@ -259,7 +264,7 @@ def version_field() -> serializers.IntegerField:
 
 
 class SpanFields(serializers.Serializer):
-    label = serializers.CharField(max_length=100)
+    label = serializers.CharField(max_length=100)  # type: ignore[assignment]
     start = serializers.IntegerField(help_text="Code point offset, inclusive.")
     end = serializers.IntegerField(help_text="Code point offset, exclusive.")
     attrs = serializers.DictField(required=False, default=dict)
@@ -277,7 +282,7 @@ class SpanCreateSerializer(SpanFields):
 
 
 class SpanUpdateSerializer(serializers.Serializer):
-    label = serializers.CharField(max_length=100, required=False)
+    label = serializers.CharField(max_length=100, required=False)  # type: ignore[assignment]
     start = serializers.IntegerField(required=False)
     end = serializers.IntegerField(required=False)
     attrs = serializers.DictField(required=False)
@@ -313,7 +318,7 @@ class VersionInputSerializer(serializers.Serializer):
 
 class ImportInputSerializer(serializers.Serializer):
     file = serializers.FileField(help_text=".txt (one document), .jsonl (interchange) or .csv")
-    format = serializers.ChoiceField(
+    file_format = serializers.ChoiceField(
         choices=FORMATS, required=False, help_text="Overrides the file name's extension."
     )
 

@@ -10,10 +10,12 @@ layer) gets 403 with the reason. Writes to a layer carry the version the client 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cached_property
 from typing import Any
 
-from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
+from django.contrib.auth.models import User
+from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Length
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
@@ -26,7 +28,12 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, status, viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action, api_view, permission_classes
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import (
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+)
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -91,6 +98,14 @@ VERSION_QUERY = OpenApiParameter(
 )
 
 
+def signed_in(request: Request) -> User:
+    """The caller; every view here requires a signed-in user (IsAuthenticated)."""
+    user = request.user
+    if not isinstance(user, User):
+        raise NotAuthenticated()
+    return user
+
+
 def _etag(version: int) -> dict[str, str]:
     return {"ETag": f'"{version}"'}
 
@@ -136,11 +151,8 @@ def layer_response(layer: Layer) -> Response:
 # --- projects -------------------------------------------------------------------------
 
 
-class ProjectScoped:
+class ProjectScoped(APIView):
     # Resolves the project named in the URL; outsiders get 404 (annotations.permissions).
-
-    kwargs: dict[str, Any]
-    request: Request
 
     @cached_property
     def project(self) -> Project:
@@ -175,8 +187,8 @@ class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     lookup_value_regex = r"[-a-zA-Z0-9_]+"
 
     def get_queryset(self) -> QuerySet[Project]:
-        user = self.request.user
-        role = Membership.objects.filter(project=OuterRef("pk"), user_id=user.pk).values("role")
+        user = signed_in(self.request)
+        role = Membership.objects.filter(project=OuterRef("pk"), user=user).values("role")
         return projects_for(user).annotate(role=Subquery(role[:1])).order_by("name")
 
     @extend_schema(
@@ -189,7 +201,9 @@ class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             raise PermissionDenied("Only staff create projects.")
         data = s.ProjectCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        project = project_service.create_project(created_by=request.user, **data.validated_data)
+        project = project_service.create_project(
+            created_by=signed_in(request), **data.validated_data
+        )
         project.role = Role.MANAGER  # type: ignore[attr-defined]
         return Response(s.ProjectSerializer(project).data, status=status.HTTP_201_CREATED)
 
@@ -238,7 +252,10 @@ class MemberViewSet(ProjectScoped, mixins.ListModelMixin, viewsets.GenericViewSe
                 {"username": [f"is a member already ({existing.role}): PATCH to change the role"]}
             )
         membership = project_service.add_member(
-            project=self.project, user=user, role=data.validated_data["role"], actor=request.user
+            project=self.project,
+            user=user,
+            role=data.validated_data["role"],
+            actor=signed_in(request),
         )
         return Response(s.MemberSerializer(membership).data, status=status.HTTP_201_CREATED)
 
@@ -252,7 +269,7 @@ class MemberViewSet(ProjectScoped, mixins.ListModelMixin, viewsets.GenericViewSe
         data = s.MemberUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         membership = project_service.change_member_role(
-            membership=membership, role=data.validated_data["role"], actor=request.user
+            membership=membership, role=data.validated_data["role"], actor=signed_in(request)
         )
         return Response(s.MemberSerializer(membership).data)
 
@@ -261,7 +278,7 @@ class MemberViewSet(ProjectScoped, mixins.ListModelMixin, viewsets.GenericViewSe
         responses={204: None, **WRITE_ERRORS},
     )
     def destroy(self, request: Request, slug: str, username: str) -> Response:
-        project_service.remove_member(membership=self.get_object(), actor=request.user)
+        project_service.remove_member(membership=self.get_object(), actor=signed_in(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -289,13 +306,19 @@ class LabelViewSet(ProjectScoped, mixins.ListModelMixin, viewsets.GenericViewSet
 # --- documents ------------------------------------------------------------------------
 
 
-def documents_for(project: Project, user: Any, role: str) -> QuerySet[Document]:
-    """The project's documents the caller may see (annotators: the assigned ones), with
-    their length in code points and the caller's own assignment status."""
+def documents_for(
+    project: Project, user: User, role: str, statuses: Sequence[str] | None = None
+) -> QuerySet[Document]:
+    """The project's documents the caller may see (annotators: the assigned ones, in one of
+    ``statuses`` if given), with their length in code points and the caller's own
+    assignment status."""
     documents = Document.objects.filter(project=project)
     if role == Role.ANNOTATOR:
-        documents = documents.filter(assignments__annotator=user)
-    mine = Assignment.objects.filter(document=OuterRef("pk"), annotator_id=user.pk)
+        assigned = Q(assignments__annotator=user)
+        if statuses is not None:
+            assigned &= Q(assignments__status__in=statuses)
+        documents = documents.filter(assigned)
+    mine = Assignment.objects.filter(document=OuterRef("pk"), annotator=user)
     return documents.annotate(
         length=Length("text"), status=Subquery(mine.values("status")[:1])
     ).order_by("id")
@@ -321,7 +344,7 @@ class DocumentViewSet(ProjectScoped, viewsets.ReadOnlyModelViewSet):
     def get_queryset(self) -> QuerySet[Document]:
         if getattr(self, "swagger_fake_view", False):
             return Document.objects.none()
-        documents = documents_for(self.project, self.request.user, self.role)
+        documents = documents_for(self.project, signed_in(self.request), self.role)
         return documents.defer("text") if self.action == "list" else documents
 
     def get_serializer_class(self) -> type[s.DocumentSerializer]:
@@ -341,7 +364,7 @@ class DocumentViewSet(ProjectScoped, viewsets.ReadOnlyModelViewSet):
             .annotate(span_count=Count("spans"))
             .order_by("is_gold", "annotator__username")
         )
-        user = request.user
+        user = signed_in(request)
         visible = [
             layer for layer in candidates if layer_service.can_see(layer, user=user, role=self.role)
         ]
@@ -357,7 +380,7 @@ class DocumentViewSet(ProjectScoped, viewsets.ReadOnlyModelViewSet):
     def mine(self, request: Request, slug: str, doc_id: str) -> Response:
         document = self.get_object()
         try:
-            layer = layer_service.ensure_own_layer(document=document, annotator=request.user)
+            layer = layer_service.ensure_own_layer(document=document, annotator=signed_in(request))
         except Layer.DoesNotExist:
             raise Http404("You have no layer of this document.") from None
         return layer_response(layer)
@@ -374,7 +397,7 @@ class DocumentViewSet(ProjectScoped, viewsets.ReadOnlyModelViewSet):
         if self.role not in STAFF_ROLES:
             raise Http404("No such layer.")
         return layer_response(
-            layer_service.ensure_gold_layer(document=document, actor=request.user)
+            layer_service.ensure_gold_layer(document=document, actor=signed_in(request))
         )
 
     @extend_schema(
@@ -388,12 +411,12 @@ class DocumentViewSet(ProjectScoped, viewsets.ReadOnlyModelViewSet):
         data = s.SkipInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         assignment = layer_service.skip_document(
-            document=document, annotator=request.user, reason=data.validated_data["reason"]
+            document=document, annotator=signed_in(request), reason=data.validated_data["reason"]
         )
         return Response({"status": assignment.status})
 
 
-class QueueNextView(ProjectScoped, APIView):
+class QueueNextView(ProjectScoped):
     """The annotator's queue."""
 
     @extend_schema(
@@ -402,18 +425,18 @@ class QueueNextView(ProjectScoped, APIView):
         responses={200: s.QueueNextSerializer, **READ_ERRORS},
     )
     def get(self, request: Request, slug: str) -> Response:
+        waiting = [AssignmentStatus.IN_PROGRESS, AssignmentStatus.ASSIGNED]
         document = (
-            documents_for(self.project, request.user, Role.ANNOTATOR)
+            documents_for(self.project, signed_in(request), Role.ANNOTATOR, waiting)
             .defer("text")
-            .filter(status__in=[AssignmentStatus.IN_PROGRESS, AssignmentStatus.ASSIGNED])
             # Descending puts "in_progress" before "assigned": resume before starting anew.
-            .order_by("-status", "id")
+            .order_by(F("status").desc(), "id")
             .first()
         )
         return Response(s.QueueNextSerializer({"document": document}).data)
 
 
-class ImportView(ProjectScoped, APIView):
+class ImportView(ProjectScoped):
     """Uploads into the import service: .txt, .jsonl (interchange) or .csv."""
 
     parser_classes = [MultiPartParser]
@@ -439,8 +462,8 @@ class ImportView(ProjectScoped, APIView):
                 project=self.project,
                 filename=upload.name,
                 data=upload.read(),
-                actor=request.user,
-                file_format=data.validated_data.get("format"),
+                actor=signed_in(request),
+                file_format=data.validated_data.get("file_format"),
             )
         except ImportRejected as exc:
             raise ValidationError({"file": exc.messages}) from None
@@ -457,17 +480,14 @@ class ImportView(ProjectScoped, APIView):
 # --- layers ---------------------------------------------------------------------------
 
 
-class LayerScoped:
+class LayerScoped(APIView):
     # Resolves the layer named in the URL, with the caller's role in its project read in
     # the same query; 404 unless the caller may see it.
 
-    kwargs: dict[str, Any]
-    request: Request
-
     @cached_property
     def layer(self) -> Layer:
-        user = self.request.user
-        role = Membership.objects.filter(project=OuterRef("document__project"), user_id=user.pk)
+        user = signed_in(self.request)
+        role = Membership.objects.filter(project=OuterRef("document__project"), user=user)
         layer = (
             Layer.objects.select_related("document__project", "annotator")
             .annotate(caller_role=Subquery(role.values("role")[:1]))
@@ -515,7 +535,7 @@ class LayerViewSet(LayerScoped, viewsets.GenericViewSet):
         data.is_valid(raise_exception=True)
         layer_service.replace_layer(
             layer=layer,
-            actor=request.user,
+            actor=signed_in(request),
             role=self.role,
             spans=[layer_service.SpanInput(**item) for item in data.validated_data["spans"]],
             relations=[
@@ -537,7 +557,7 @@ class LayerViewSet(LayerScoped, viewsets.GenericViewSet):
         data.is_valid(raise_exception=True)
         layer = layer_service.submit_layer(
             layer=self.layer,
-            actor=request.user,
+            actor=signed_in(request),
             role=self.role,
             version=expected_version(request, data.validated_data.get("version")),
         )
@@ -555,7 +575,7 @@ class LayerViewSet(LayerScoped, viewsets.GenericViewSet):
         data.is_valid(raise_exception=True)
         layer = layer_service.reopen_layer(
             layer=self.layer,
-            actor=request.user,
+            actor=signed_in(request),
             role=self.role,
             version=expected_version(request, data.validated_data.get("version")),
         )
@@ -593,7 +613,7 @@ class SpanViewSet(LayerScoped, viewsets.GenericViewSet):
         fields = dict(data.validated_data)
         version = expected_version(request, fields.pop("version", None))
         span = layer_service.create_span(
-            layer=self.layer, actor=request.user, role=self.role, version=version, **fields
+            layer=self.layer, actor=signed_in(request), role=self.role, version=version, **fields
         )
         return Response(
             {"span": s.SpanSerializer(span).data, "version": self.layer.version},
@@ -614,7 +634,7 @@ class SpanViewSet(LayerScoped, viewsets.GenericViewSet):
         fields = dict(data.validated_data)
         version = expected_version(request, fields.pop("version", None))
         span = layer_service.update_span(
-            span=span, actor=request.user, role=self.role, version=version, **fields
+            span=span, actor=signed_in(request), role=self.role, version=version, **fields
         )
         return Response(
             {"span": s.SpanSerializer(span).data, "version": self.layer.version},
@@ -629,7 +649,7 @@ class SpanViewSet(LayerScoped, viewsets.GenericViewSet):
     def destroy(self, request: Request, layer_id: str, span_id: str) -> Response:
         span = self.get_object()
         layer = layer_service.delete_span(
-            span=span, actor=request.user, role=self.role, version=expected_version(request)
+            span=span, actor=signed_in(request), role=self.role, version=expected_version(request)
         )
         return Response({"version": layer.version}, headers=_etag(layer.version))
 
@@ -665,7 +685,7 @@ class RelationViewSet(LayerScoped, viewsets.GenericViewSet):
         fields = dict(data.validated_data)
         version = expected_version(request, fields.pop("version", None))
         relation = layer_service.create_relation(
-            layer=self.layer, actor=request.user, role=self.role, version=version, **fields
+            layer=self.layer, actor=signed_in(request), role=self.role, version=version, **fields
         )
         return Response(
             {"relation": s.RelationSerializer(relation).data, "version": self.layer.version},
@@ -681,7 +701,7 @@ class RelationViewSet(LayerScoped, viewsets.GenericViewSet):
     def destroy(self, request: Request, layer_id: str, rel_id: str) -> Response:
         layer = layer_service.delete_relation(
             relation=self.get_object(),
-            actor=request.user,
+            actor=signed_in(request),
             role=self.role,
             version=expected_version(request),
         )

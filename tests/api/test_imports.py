@@ -62,7 +62,10 @@ def test_a_bad_line_rejects_the_file_naming_the_line(cast, api):
 def test_format_field_overrides_the_extension(cast, api):
     response = api(cast.manager).post(
         IMPORTS,
-        {"file": SimpleUploadedFile("notes.data", b"id,text\nn1,Saleh stays.\n"), "format": "csv"},
+        {
+            "file": SimpleUploadedFile("notes.data", b"id,text\nn1,Saleh stays.\n"),
+            "file_format": "csv",
+        },
         format="multipart",
     )
 
