@@ -1,5 +1,176 @@
+"""The agreement report page (managers, reviewers): latest figures, history, a run button.
+
+The page shows the latest succeeded run: overall figures with their intervals, a table
+per label, pair-by-pair heatmaps, the documents worst first (each linking to it), the
+label confusion table and the trend of past runs. A run under way shows a progress bar
+that ``static/annotations/js/agreement.js`` keeps current by polling the API.
+"""
+
 from __future__ import annotations
 
-from django.urls import URLPattern
+from typing import Any
 
-urlpatterns: list[URLPattern] = []
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import path
+
+from annotations.models import AgreementRun, Document, JobStatus
+from annotations.permissions import STAFF_ROLES, get_project_for, role_in
+from annotations.services import agreement_runs
+from annotations.services.workers import NO_WORKER_WARNING, workers_answering
+from annotations.views.charts import heatmap, trend
+
+DOCUMENTS_SHOWN = 100
+HISTORY = 30
+OVERALL = [
+    ("alpha_char_macro", "Krippendorff's alpha, characters (macro over labels)"),
+    ("span_f1_exact_mean", "Span F1, exact (mean over pairs)"),
+    ("span_f1_overlap_mean", "Span F1, overlap (mean over pairs)"),
+    ("cohen_kappa_char_macro", "Cohen's kappa, characters (macro)"),
+    ("fleiss_kappa_char_macro", "Fleiss' kappa, characters (macro)"),
+    ("relation_f1_mean", "Relation F1 (mean over pairs)"),
+]
+LABEL_COLUMNS = [
+    ("alpha_char", "alpha"),
+    ("cohen_kappa_char_mean", "Cohen κ"),
+    ("fleiss_kappa_char", "Fleiss κ"),
+    ("span_f1_exact_mean", "F1 exact"),
+    ("span_f1_overlap_mean", "F1 overlap"),
+]
+TREND_SERIES = ["alpha_char_macro", "span_f1_exact_mean", "span_f1_overlap_mean"]
+
+
+def _figure(container: dict[str, Any], key: str, bounds: dict[str, Any] | None) -> dict[str, Any]:
+    interval = (bounds or {}).get(key)
+    return {
+        "value": container.get(key),
+        "reason": container.get(f"{key}_reason", ""),
+        "low": interval[0] if interval else None,
+        "high": interval[1] if interval else None,
+    }
+
+
+def _report(
+    project_slug: str, result: dict[str, Any], document_ids: dict[str, int]
+) -> dict[str, Any]:
+    intervals = result.get("intervals") or {}
+    overall = result.get("overall", {})
+    labels = result.get("labels", {})
+    annotators = result.get("annotators", [])
+    pairs = result.get("pairs", [])
+    heatmaps = []
+    for key, title in (
+        ("span_f1_exact", "Span F1, exact"),
+        ("span_f1_overlap", "Span F1, overlap"),
+    ):
+        values = {(p["a"], p["b"]): p.get(key) for p in pairs}
+        heatmaps.append({"title": title, "svg": heatmap(annotators, values, title)})
+    for label in result.get("label_names", []):
+        values = {(p["a"], p["b"]): (p.get("cohen_kappa_char") or {}).get(label) for p in pairs}
+        title = f"Cohen's kappa, {label}"
+        heatmaps.append({"title": title, "svg": heatmap(annotators, values, title)})
+    confusion = result.get("confusion") or {"labels": [], "counts": []}
+    return {
+        "overall": [
+            {"name": name, **_figure(overall, key, intervals.get("overall"))}
+            for key, name in OVERALL
+            if key in overall
+        ],
+        "label_columns": [name for _, name in LABEL_COLUMNS],
+        "labels": [
+            {
+                "name": label,
+                "spans": values.get("spans"),
+                "figures": [
+                    _figure(values, key, (intervals.get("labels") or {}).get(label))
+                    for key, _ in LABEL_COLUMNS
+                ],
+            }
+            for label, values in labels.items()
+        ],
+        "heatmaps": heatmaps,
+        "documents": [
+            {**item, "pk": document_ids.get(item["id"])}
+            for item in result.get("per_document", [])[:DOCUMENTS_SHOWN]
+        ],
+        "documents_total": len(result.get("per_document", [])),
+        "confusion": {
+            "labels": [name if name is not None else "(none)" for name in confusion["labels"]],
+            "rows": [
+                {
+                    "label": name if name is not None else "(none)",
+                    "counts": counts,
+                }
+                for name, counts in zip(confusion["labels"], confusion["counts"], strict=True)
+            ],
+        },
+        "attributes": result.get("attributes", {}),
+        "intervals": intervals,
+        "intervals_reason": result.get("intervals_reason", ""),
+    }
+
+
+@login_required
+def agreement_report(request: HttpRequest, slug: str) -> HttpResponse:
+    project = get_project_for(request.user, slug, roles=STAFF_ROLES)
+    latest = agreement_runs.latest_result(project)
+    report = None
+    if latest is not None and latest.result:
+        shown = [item["id"] for item in latest.result.get("per_document", [])[:DOCUMENTS_SHOWN]]
+        document_ids = dict(
+            Document.objects.filter(project=project, external_id__in=shown).values_list(
+                "external_id", "id"
+            )
+        )
+        report = _report(project.slug, latest.result, document_ids)
+
+    history = list(
+        AgreementRun.objects.filter(project=project, status=JobStatus.SUCCEEDED)
+        .order_by("-finished_at", "-id")
+        .values_list("id", "finished_at", "result__overall")[:HISTORY]
+    )
+    history.reverse()
+    points = [(f"#{pk}", overall or {}) for pk, _, overall in history]
+    active = (
+        AgreementRun.objects.filter(
+            project=project, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]
+        )
+        .order_by("-created_at", "-id")
+        .defer("result")
+        .first()
+    )
+    last_failed = (
+        AgreementRun.objects.filter(project=project, status=JobStatus.FAILED)
+        .order_by("-created_at", "-id")
+        .defer("result")
+        .first()
+    )
+    warning = ""
+    if active is not None and active.status == JobStatus.QUEUED and not workers_answering():
+        warning = NO_WORKER_WARNING
+    return render(
+        request,
+        "annotations/agreement.html",
+        {
+            "project": project,
+            "role": role_in(request.user, project),
+            "current": "agreement",
+            "latest": latest,
+            "report": report,
+            "trend": trend(points, TREND_SERIES, "Agreement over runs")
+            if len(points) > 1
+            else None,
+            "history": list(reversed(history)),
+            "active": active,
+            "last_failed": last_failed
+            if latest is None or (last_failed and last_failed.created_at > latest.created_at)
+            else None,
+            "warning": warning,
+        },
+    )
+
+
+urlpatterns = [
+    path("projects/<slug:slug>/agreement/", agreement_report, name="agreement"),
+]

@@ -1,0 +1,236 @@
+"""Agreement runs as jobs: start one, measure a project in chunks, store the result once.
+
+The measuring is the Django-free ``annotations.agreement``: each chunk of documents (in id
+order) is streamed from ``selectors.iter_project_records`` into sufficient statistics,
+the chunks' statistics are merged, and ``finalize`` writes the result JSON. The Celery
+tasks (``annotations.tasks.agreement``) run the chunks in parallel; ``run_inline`` runs
+them one after the other in this process, for ``manage.py agreement`` and the eager demo.
+
+Every claim of a run bumps its ``attempts``, and the number it reaches is the claim's
+token: progress and the final result are written only ``WHERE attempts = token``. A run
+taken over after its worker died therefore completes once, whatever the dead worker's
+leftover tasks do later.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, Q, Value
+from django.db.models.functions import Least
+from django.utils import timezone
+
+from annotations import agreement
+from annotations.agreement import ParameterError, Params, Partial
+from annotations.models import AgreementRun, JobStatus, LabelKind, LabelType, Project
+from annotations.selectors import iter_project_records
+from annotations.services.audit import record_event
+
+logger = logging.getLogger(__name__)
+
+# Documents per chunk: a chunk is one Celery task, and its statistics travel through the
+# result backend. 1,000 documents take well under a second to measure.
+DEFAULT_CHUNK_DOCUMENTS = 1000
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Documents ``first_id..last_id`` (by id); ``start`` is the first one's position."""
+
+    index: int
+    start: int
+    first_id: int
+    last_id: int
+
+    def to_json(self) -> list[int]:
+        return [self.index, self.start, self.first_id, self.last_id]
+
+    @classmethod
+    def from_json(cls, raw: Iterable[int]) -> Chunk:
+        index, start, first_id, last_id = raw
+        return cls(index=index, start=start, first_id=first_id, last_id=last_id)
+
+
+def chunk_documents() -> int:
+    return int(getattr(settings, "AGREEMENT_CHUNK_DOCUMENTS", DEFAULT_CHUNK_DOCUMENTS))
+
+
+def parse_parameters(project: Project, raw: Mapping[str, Any] | None) -> Params:
+    """Checked parameters, or ValidationError naming the problem (``parameters``).
+
+    Unless the caller names labels, the run measures the project's span labels, so that a
+    label nobody used still shows (undefined, with its reason).
+    """
+    raw = dict(raw or {})
+    if "labels" not in raw:
+        raw["labels"] = list(
+            LabelType.objects.filter(project=project, kind=LabelKind.SPAN).values_list(
+                "name", flat=True
+            )
+        )
+    try:
+        return Params.from_mapping(raw)
+    except ParameterError as exc:
+        raise ValidationError({"parameters": [str(exc)]}) from None
+
+
+@transaction.atomic
+def start_run(
+    *,
+    project: Project,
+    actor: User | None,
+    parameters: Mapping[str, Any] | None = None,
+    chunk_size: int | None = None,
+) -> AgreementRun:
+    """Queue a run of ``project``; a worker picks it up once this commits."""
+    from annotations.tasks.agreement import run_agreement
+
+    params = parse_parameters(project, parameters)
+    run = AgreementRun.objects.create(
+        project=project, requested_by=actor, parameters=params.to_json()
+    )
+    record_event(
+        actor=actor, project=project, action="agreement_start", obj=run, after=run.parameters
+    )
+    run_agreement.delay_on_commit(run.pk, chunk_size)
+    return run
+
+
+def claim(run_id: int, *, take_over: bool = False) -> int | None:
+    """Move the run to running and return the claim's token (its new ``attempts``).
+
+    A normal delivery claims only a queued run. ``take_over`` (the task's message was
+    redelivered: its worker died, or it outlived the broker's visibility timeout) also
+    claims a running one; the old claim's writes stop counting.
+    """
+    allowed = Q(status=JobStatus.QUEUED)
+    if take_over:
+        allowed |= Q(status=JobStatus.RUNNING)
+    with transaction.atomic():
+        updated = AgreementRun.objects.filter(allowed, pk=run_id).update(
+            status=JobStatus.RUNNING,
+            started_at=timezone.now(),
+            attempts=F("attempts") + 1,
+            error="",
+            progress=0.0,
+        )
+        if not updated:
+            return None
+        return int(AgreementRun.objects.values_list("attempts", flat=True).get(pk=run_id))
+
+
+def _current(run_id: int, token: int) -> Q:
+    return Q(pk=run_id, status=JobStatus.RUNNING, attempts=token)
+
+
+def is_current(run_id: int, token: int) -> bool:
+    """Whether the claim ``token`` still owns the running run."""
+    return AgreementRun.objects.filter(_current(run_id, token)).exists()
+
+
+def plan_chunks(project: Project, size: int | None = None) -> list[Chunk]:
+    """Split the project's documents, in id order, into chunks of ``size``."""
+    size = size or chunk_documents()
+    ids = list(project.documents.order_by("id").values_list("id", flat=True))
+    return [
+        Chunk(
+            index=n, start=start, first_id=ids[start], last_id=ids[min(start + size, len(ids)) - 1]
+        )
+        for n, start in enumerate(range(0, len(ids), size))
+    ]
+
+
+def measure_chunk(run: AgreementRun, chunk: Chunk) -> Partial:
+    """The sufficient statistics of one chunk's documents (submitted layers only)."""
+    params = Params.from_mapping(run.parameters)
+    documents = run.project.documents.filter(id__gte=chunk.first_id, id__lte=chunk.last_id)
+    records = iter_project_records(run.project, documents=documents)
+    return agreement.accumulate(records, params, start=chunk.start)
+
+
+def add_progress(run_id: int, token: int, step: float) -> None:
+    """Advance progress; 1.0 is left for the stored result (a chunk run twice stays below)."""
+    AgreementRun.objects.filter(_current(run_id, token)).update(
+        progress=Least(F("progress") + step, Value(0.99))
+    )
+
+
+def store_result(
+    run: AgreementRun, token: int, partials: Mapping[int, Partial], chunks: list[Chunk]
+) -> bool:
+    """Merge the chunks' statistics, finalize and store the result, once.
+
+    A chunk missing from ``partials`` is measured here. Returns False when the claim
+    ``token`` no longer owns the run (another attempt stores, or already has).
+    """
+    if not is_current(run.pk, token):
+        return False
+    started = time.perf_counter()
+    merged = []
+    for chunk in chunks:
+        partial = partials.get(chunk.index)
+        if partial is None:
+            logger.warning("agreement run %s: measuring missing chunk %s", run.pk, chunk.index)
+            partial = measure_chunk(run, chunk)
+        merged.append(partial)
+    result = agreement.finalize(agreement.merge(merged), run.parameters)
+    now = timezone.now()
+    result["run"] = {
+        "chunks": len(chunks),
+        "finalize_seconds": round(time.perf_counter() - started, 3),
+        "seconds": round((now - run.started_at).total_seconds(), 3) if run.started_at else None,
+    }
+    with transaction.atomic():
+        stored = AgreementRun.objects.filter(_current(run.pk, token)).update(
+            status=JobStatus.SUCCEEDED, result=result, progress=1.0, finished_at=now, error=""
+        )
+        if stored:
+            record_event(
+                actor=None,
+                project=run.project,
+                action="agreement_finish",
+                obj=run,
+                after={"documents": result["documents"], "overall": result["overall"]},
+            )
+    return bool(stored)
+
+
+def run_inline(run: AgreementRun, token: int, chunk_size: int | None = None) -> bool:
+    """Measure a claimed run chunk after chunk in this process, with progress; store it."""
+    chunks = plan_chunks(run.project, chunk_size)
+    partials: dict[int, Partial] = {}
+    for chunk in chunks:
+        partials[chunk.index] = measure_chunk(run, chunk)
+        add_progress(run.pk, token, 1 / len(chunks))
+    return store_result(run, token, partials, chunks)
+
+
+def fail_run(run_id: int, reason: str, token: int | None = None) -> None:
+    """Mark a run failed with a reason a manager can read (only the owning claim's)."""
+    runs = AgreementRun.objects.filter(pk=run_id).exclude(status=JobStatus.SUCCEEDED)
+    if token is not None:
+        runs = runs.filter(attempts=token)
+    runs.update(status=JobStatus.FAILED, error=reason[:2000], finished_at=timezone.now())
+
+
+def requeue(run_id: int, token: int, reason: str) -> None:
+    """Give a claimed run back to the queue (before a retry of its task)."""
+    AgreementRun.objects.filter(_current(run_id, token)).update(
+        status=JobStatus.QUEUED, error=f"retrying after: {reason}"[:2000]
+    )
+
+
+def latest_result(project: Project) -> AgreementRun | None:
+    return (
+        AgreementRun.objects.filter(project=project, status=JobStatus.SUCCEEDED)
+        .order_by("-finished_at", "-id")
+        .first()
+    )

@@ -1,0 +1,142 @@
+"""Small SVG charts drawn by our own code: a pair-by-pair heatmap and a trend of runs.
+
+Each function returns SVG markup as a safe string for a template. Every piece of text
+that comes from data (annotator names, labels) is escaped here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+# Series colours (colour-blind safe, Okabe-Ito).
+PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"]
+
+
+def _cell_colour(value: float | None) -> str:
+    """White at 0 or below, deep blue at 1; grey when undefined."""
+    if value is None:
+        return "#e5e5e5"
+    share = max(0.0, min(1.0, value))
+    low, high = (255, 255, 255), (8, 81, 156)
+    red, green, blue = (round(a + (b - a) * share) for a, b in zip(low, high, strict=True))
+    return f"#{red:02x}{green:02x}{blue:02x}"
+
+
+def _number(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
+def heatmap(
+    annotators: Sequence[str], values: Mapping[tuple[str, str], float | None], title: str
+) -> SafeString:
+    """A symmetric annotator x annotator grid coloured by ``values[(a, b)]`` (a < b)."""
+    cell = 46
+    margin = max(60, 8 * max((len(name) for name in annotators), default=4))
+    size = margin + cell * len(annotators)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart heatmap" role="img" '
+        f'width="{size + 10}" height="{size + 10}" viewBox="0 0 {size + 10} {size + 10}">',
+        f"<title>{escape(title)}</title>",
+    ]
+    for index, name in enumerate(annotators):
+        middle = margin + cell * index + cell / 2
+        parts.append(
+            f'<text x="{margin - 6}" y="{middle + 4:.0f}" text-anchor="end" '
+            f'font-size="12">{escape(name)}</text>'
+        )
+        parts.append(
+            f'<text x="{middle:.0f}" y="{margin - 6}" text-anchor="start" font-size="12" '
+            f'transform="rotate(-45 {middle:.0f} {margin - 6})">{escape(name)}</text>'
+        )
+    for row, a in enumerate(annotators):
+        for column, b in enumerate(annotators):
+            x, y = margin + cell * column, margin + cell * row
+            if a == b:
+                parts.append(
+                    f'<rect x="{x}" y="{y}" width="{cell}" height="{cell}" fill="#fafafa" '
+                    f'stroke="#fff"/>'
+                )
+                continue
+            value = values.get((a, b), values.get((b, a)))
+            colour = _cell_colour(value)
+            ink = "#fff" if value is not None and value > 0.6 else "#222"
+            parts.append(
+                f'<rect x="{x}" y="{y}" width="{cell}" height="{cell}" fill="{colour}" '
+                f'stroke="#fff"><title>{escape(a)} / {escape(b)}: {_number(value)}</title></rect>'
+            )
+            parts.append(
+                f'<text x="{x + cell / 2:.0f}" y="{y + cell / 2 + 4:.0f}" text-anchor="middle" '
+                f'font-size="12" fill="{ink}">{_number(value)}</text>'
+            )
+    parts.append("</svg>")
+    # Safe: every piece of data in the markup above went through escape().
+    return mark_safe("".join(parts))
+
+
+def trend(
+    points: Sequence[tuple[str, Mapping[str, float | None]]], series: Sequence[str], title: str
+) -> SafeString:
+    """One line per series over the runs (oldest left); the y axis spans -0.2..1 or more."""
+    width, height = 640, 240
+    left, right, top, bottom = 44, 150, 14, 36
+    plot_w, plot_h = width - left - right, height - top - bottom
+    found = [
+        values[name] for _, values in points for name in series if values.get(name) is not None
+    ]
+    low = min([0.0, *[v for v in found if v is not None]])
+    high = max([1.0, *[v for v in found if v is not None]])
+
+    def x_of(index: int) -> float:
+        return left + (plot_w * index / (len(points) - 1) if len(points) > 1 else plot_w / 2)
+
+    def y_of(value: float) -> float:
+        return top + plot_h * (high - value) / (high - low)
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart trend" role="img" '
+        f'width="{width}" height="{height}" viewBox="0 0 {width} {height}">',
+        f"<title>{escape(title)}</title>",
+    ]
+    for tick in (low, 0.0, 0.5, 1.0) if low < 0 else (0.0, 0.25, 0.5, 0.75, 1.0):
+        y = y_of(tick)
+        parts.append(
+            f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" '
+            f'stroke="#ddd"/><text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" '
+            f'font-size="11">{tick:.2f}</text>'
+        )
+    for index, (label, _) in enumerate(points):
+        if len(points) <= 12 or index % max(1, len(points) // 12) == 0:
+            parts.append(
+                f'<text x="{x_of(index):.1f}" y="{top + plot_h + 16}" text-anchor="middle" '
+                f'font-size="11">{escape(label)}</text>'
+            )
+    for number, name in enumerate(series):
+        colour = PALETTE[number % len(PALETTE)]
+        line: list[str] = []
+        for index, (label, values) in enumerate(points):
+            value = values.get(name)
+            if value is None:
+                continue
+            x, y = x_of(index), y_of(value)
+            line.append(f"{x:.1f},{y:.1f}")
+            parts.append(
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}">'
+                f"<title>{escape(label)} {escape(name)}: {value:.3f}</title></circle>"
+            )
+        if len(line) > 1:
+            parts.append(
+                f'<polyline fill="none" stroke="{colour}" stroke-width="2" '
+                f'points="{" ".join(line)}"/>'
+            )
+        legend_y = top + 16 * number + 8
+        parts.append(
+            f'<rect x="{left + plot_w + 12}" y="{legend_y - 8}" width="10" height="10" '
+            f'fill="{colour}"/><text x="{left + plot_w + 26}" y="{legend_y + 1}" '
+            f'font-size="11">{escape(name)}</text>'
+        )
+    parts.append("</svg>")
+    # Safe: every piece of data in the markup above went through escape().
+    return mark_safe("".join(parts))

@@ -1,0 +1,115 @@
+"""Agreement runs through the service: chunks, claims, one stored result, failures."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from annotations.agreement import compute
+from annotations.models import AgreementRun, AuditEvent, JobStatus, LayerStatus
+from annotations.selectors import iter_project_records
+from annotations.services import agreement_runs
+from annotations.services.imports import import_documents
+from tests.agreement.corpus import corpus
+
+
+def without_run(result: dict) -> dict:
+    return {key: value for key, value in result.items() if key != "run"}
+
+
+@pytest.fixture
+def measured_project(cast):
+    import_documents(project=cast.project, records=corpus(23, ["alice", "bob", "carol"], seed=4))
+    return cast.project
+
+
+@pytest.mark.django_db
+def test_started_run_measures_the_submitted_layers_once_committed(
+    cast, measured_project, celery_eager, django_capture_on_commit_callbacks
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        run = agreement_runs.start_run(
+            project=measured_project, actor=cast.manager, parameters={"bootstrap_resamples": 50}
+        )
+    run.refresh_from_db()
+    assert run.status == JobStatus.SUCCEEDED, run.error
+    assert run.progress == 1.0
+    assert run.attempts == 1
+    expected = compute(iter_project_records(measured_project), run.parameters)
+    assert without_run(run.result) == expected
+    assert run.result["label_names"] == ["claim", "sentiment", "source"]
+    assert AuditEvent.objects.filter(action="agreement_finish", object_id=str(run.pk)).count() == 1
+
+
+@pytest.mark.django_db
+def test_chunks_give_the_same_result_as_one_pass(cast, measured_project) -> None:
+    results = []
+    for size in (1, 5, 1000):
+        run = AgreementRun.objects.create(
+            project=measured_project, parameters={"bootstrap_resamples": 30, "bootstrap_seed": 3}
+        )
+        token = agreement_runs.claim(run.pk)
+        run.refresh_from_db()
+        assert agreement_runs.run_inline(run, token, chunk_size=size)
+        run.refresh_from_db()
+        assert run.result["run"]["chunks"] == -(-23 // size)
+        results.append(without_run(run.result))
+    assert results[0] == results[1] == results[2]
+
+
+@pytest.mark.django_db
+def test_open_layers_do_not_count(cast, measured_project) -> None:
+    from annotations.models import Layer
+
+    Layer.objects.filter(document__project=measured_project, annotator__username="carol").update(
+        status=LayerStatus.OPEN
+    )
+    run = AgreementRun.objects.create(project=measured_project, parameters={})
+    token = agreement_runs.claim(run.pk)
+    run.refresh_from_db()
+    agreement_runs.run_inline(run, token)
+    run.refresh_from_db()
+    assert run.result["annotators"] == ["alice", "bob"]
+
+
+@pytest.mark.django_db
+def test_a_run_is_claimed_once_unless_taken_over(cast, measured_project) -> None:
+    run = AgreementRun.objects.create(project=measured_project, parameters={})
+    first = agreement_runs.claim(run.pk)
+    assert first == 1
+    assert agreement_runs.claim(run.pk) is None  # a second delivery finds it running
+    second = agreement_runs.claim(run.pk, take_over=True)  # a redelivered message
+    assert second == 2
+    run.refresh_from_db()
+    chunks = agreement_runs.plan_chunks(measured_project, 10)
+    # The old claim's work no longer counts; the new one stores, once.
+    assert not agreement_runs.store_result(run, first, {}, chunks)
+    assert agreement_runs.store_result(run, second, {}, chunks)
+    assert not agreement_runs.store_result(run, second, {}, chunks)
+    assert agreement_runs.claim(run.pk, take_over=True) is None  # finished runs stay finished
+    run.refresh_from_db()
+    assert run.status == JobStatus.SUCCEEDED
+    assert run.result["documents"] + run.result["documents_skipped"] == 23
+    assert AuditEvent.objects.filter(action="agreement_finish", object_id=str(run.pk)).count() == 1
+
+
+@pytest.mark.django_db
+def test_bad_parameters_are_refused_with_the_reason(cast) -> None:
+    with pytest.raises(ValidationError) as caught:
+        agreement_runs.start_run(
+            project=cast.project, actor=cast.manager, parameters={"bootstrap_resamples": -5}
+        )
+    assert "bootstrap_resamples" in caught.value.message_dict["parameters"][0]
+    assert not AgreementRun.objects.exists()
+
+
+@pytest.mark.django_db
+def test_an_empty_project_gives_a_result_with_reasons(cast) -> None:
+    run = AgreementRun.objects.create(project=cast.project, parameters={})
+    token = agreement_runs.claim(run.pk)
+    run.refresh_from_db()
+    assert agreement_runs.run_inline(run, token)
+    run.refresh_from_db()
+    assert run.result["documents"] == 0
+    assert run.result["overall"]["alpha_char_macro"] is None
+    assert run.result["overall"]["alpha_char_macro_reason"]

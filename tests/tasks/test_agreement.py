@@ -1,0 +1,202 @@
+"""Agreement runs in Celery: a live worker over Redis and PostgreSQL, a killed worker,
+retries and failures."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from celery.exceptions import Retry
+from django.db import OperationalError, connection
+from rest_framework.test import APIClient
+
+from annotations.agreement import compute
+from annotations.models import AgreementRun, AuditEvent, JobStatus
+from annotations.selectors import iter_project_records
+from annotations.services import agreement_runs
+from annotations.services.imports import import_documents
+from annotations.tasks.agreement import run_agreement
+from tests.agreement.corpus import corpus
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def without_run(result: dict) -> dict:
+    return {key: value for key, value in result.items() if key != "run"}
+
+
+def finishes(run: AgreementRun, seconds: float) -> AgreementRun:
+    deadline = time.monotonic() + seconds
+    while True:
+        run.refresh_from_db()
+        if run.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
+            return run
+        assert time.monotonic() < deadline, f"run still {run.status} at {run.progress:.0%}"
+        time.sleep(0.1)
+
+
+def finish_events(run: AgreementRun) -> int:
+    return AuditEvent.objects.filter(action="agreement_finish", object_id=str(run.pk)).count()
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_live_worker_runs_a_chunked_run_started_over_the_api(cast, live_worker, settings) -> None:
+    settings.AGREEMENT_CHUNK_DOCUMENTS = 4  # 23 documents: a chord of 6 chunks
+    import_documents(project=cast.project, records=corpus(23, ["alice", "bob", "carol"], seed=8))
+    client = APIClient()
+    client.force_authenticate(cast.reviewer)
+    response = client.post(
+        "/api/projects/panjshir/agreement-runs/",
+        {"parameters": {"bootstrap_resamples": 100}},
+        format="json",
+    )
+    assert response.status_code == 201, response.data
+    assert "warning" not in response.data
+    run = finishes(AgreementRun.objects.get(pk=response.data["id"]), 60)
+    assert run.status == JobStatus.SUCCEEDED, run.error
+    assert run.result["run"]["chunks"] == 6
+    detail = client.get(response.data["url"]).data
+    assert detail["progress"] == 1.0
+    assert detail["result"]["intervals"]["resamples"] == 100
+    assert without_run(detail["result"]) == compute(
+        iter_project_records(cast.project), run.parameters
+    )
+    assert finish_events(run) == 1
+
+
+def _worker(log: Path, name: str) -> subprocess.Popen[bytes]:
+    """A real `celery worker` process on the test database, in its own process group."""
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "CELERY_BROKER_URL": settings_broker(),
+        # Hand back a dead worker's unacknowledged messages one second after delivery.
+        "CELERY_VISIBILITY_TIMEOUT": "1",
+    }
+    command = [sys.executable, "-m", "celery", "-A", "workbench", "worker"]
+    command += ["--pool", "prefork", "--concurrency", "1", "--loglevel", "INFO"]
+    command += ["--hostname", f"{name}@%h", "--without-gossip", "--without-mingle"]
+    return subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def settings_broker() -> str:
+    from django.conf import settings
+
+    return settings.CELERY_BROKER_URL
+
+
+def _kill(worker: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait(timeout=10)
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_run_whose_worker_is_killed_completes_once_after_a_new_worker_starts(
+    cast, tmp_path
+) -> None:
+    from workbench.celery import app
+
+    app.control.purge()
+    import_documents(project=cast.project, records=corpus(300, ["alice", "bob", "carol"], seed=9))
+    log = tmp_path / "workers.log"
+    first = _worker(log, "doomed")
+    try:
+        run = agreement_runs.start_run(
+            project=cast.project,
+            actor=cast.manager,
+            parameters={"bootstrap_resamples": 0},
+            chunk_size=5,  # 60 chunks: a run long enough to be cut in the middle
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            run.refresh_from_db()
+            if run.progress > 0:  # a chunk is done: the run is under way
+                break
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.01)
+    finally:
+        _kill(first)
+    run.refresh_from_db()
+    assert run.status == JobStatus.RUNNING, "the worker finished before it could be killed"
+    assert run.progress < 1.0
+    time.sleep(1.5)  # past the visibility timeout of the dead worker's messages
+
+    second = _worker(log, "rescuer")
+    try:
+        run = finishes(run, 120)
+    finally:
+        _kill(second)
+    assert run.status == JobStatus.SUCCEEDED, run.error
+    assert finish_events(run) == 1
+    expected = compute(iter_project_records(cast.project), run.parameters)
+    assert without_run(run.result) == expected  # no chunk lost, none counted twice
+    assert run.result["documents"] + run.result["documents_skipped"] == 300
+
+
+@pytest.mark.django_db
+def test_a_run_is_measured_once_however_often_its_task_is_delivered(cast, celery_eager) -> None:
+    import_documents(project=cast.project, records=corpus(5, ["alice", "bob"], seed=1))
+    run = AgreementRun.objects.create(project=cast.project, parameters={})
+    assert run_agreement.apply(args=[run.pk]).get() == 1
+    assert run_agreement.apply(args=[run.pk]).get() is None
+    run.refresh_from_db()
+    assert run.status == JobStatus.SUCCEEDED
+    assert run.attempts == 1
+    assert finish_events(run) == 1
+
+
+@pytest.mark.django_db
+def test_bad_stored_parameters_fail_the_run_with_the_reason(cast, celery_eager) -> None:
+    run = AgreementRun.objects.create(project=cast.project, parameters={"confidence": 7})
+    run_agreement.apply(args=[run.pk])
+    run.refresh_from_db()
+    assert run.status == JobStatus.FAILED
+    assert "confidence must be a number between 0 and 1" in run.error
+
+
+@pytest.mark.django_db
+def test_a_transient_error_puts_the_run_back_in_the_queue_for_a_retry(
+    cast, celery_eager, monkeypatch
+) -> None:
+    def unreachable(*args, **kwargs):
+        raise OperationalError("the database went away")
+
+    monkeypatch.setattr(agreement_runs, "run_inline", unreachable)
+    run = AgreementRun.objects.create(project=cast.project, parameters={})
+    with pytest.raises(Retry):
+        run_agreement.apply(args=[run.pk])
+    run.refresh_from_db()
+    assert run.status == JobStatus.QUEUED
+    assert run.error.startswith("retrying after: the database went away")
+
+
+@pytest.mark.django_db
+def test_an_unexpected_error_fails_the_run_with_the_reason(cast, celery_eager, monkeypatch) -> None:
+    def broken(*args, **kwargs):
+        raise RuntimeError("something odd")
+
+    import_documents(project=cast.project, records=corpus(3, ["alice", "bob"], seed=1))
+    monkeypatch.setattr(agreement_runs, "measure_chunk", broken)
+    run = AgreementRun.objects.create(project=cast.project, parameters={})
+    run_agreement.apply(args=[run.pk])
+    run.refresh_from_db()
+    assert run.status == JobStatus.FAILED
+    assert run.error == "agreement failed: RuntimeError: something odd"

@@ -1,0 +1,76 @@
+"""The agreement report page: figures, heatmaps, documents worst first, confusion, trend."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client
+
+from annotations.models import AgreementRun, Document, JobStatus
+from annotations.services import agreement_runs
+from annotations.services.imports import import_documents
+from tests.agreement.corpus import corpus
+
+PAGE = "/projects/panjshir/agreement/"
+
+
+def run_now(project) -> AgreementRun:
+    run = AgreementRun.objects.create(project=project, parameters={"bootstrap_resamples": 20})
+    token = agreement_runs.claim(run.pk)
+    run.refresh_from_db()
+    agreement_runs.run_inline(run, token)
+    run.refresh_from_db()
+    return run
+
+
+def page_for(user) -> str:
+    client = Client()
+    client.force_login(user)
+    response = client.get(PAGE)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_report_shows_the_latest_run_with_charts_and_links(cast) -> None:
+    import_documents(project=cast.project, records=corpus(12, ["alice", "bob", "carol"], seed=5))
+    run_now(cast.project)
+    latest = run_now(cast.project)
+    html = page_for(cast.reviewer)
+    assert f"Run #{latest.pk}" in html
+    assert 'id="overall"' in html
+    assert "Krippendorff" in html
+    assert html.count('class="chart heatmap"') == 2 + 3  # F1 exact, overlap, kappa per label
+    assert 'class="chart trend"' in html  # two runs: a trend
+    worst = latest.result["per_document"][0]
+    doc = Document.objects.get(project=cast.project, external_id=worst["id"])
+    first_row = re.search(
+        r'<table class="table" id="documents">.*?<tbody>\s*<tr>(.*?)</tr>', html, re.S
+    )
+    assert first_row
+    assert f"/projects/panjshir/documents/{doc.pk}/annotate/" in first_row.group(1)
+    assert 'id="confusion"' in html
+    assert "(none)" in html
+    assert "agreement.js" in html
+
+
+@pytest.mark.django_db
+def test_a_run_under_way_shows_a_progress_bar(cast, monkeypatch) -> None:
+    monkeypatch.setattr("annotations.views.agreement.workers_answering", lambda: [])
+    run = AgreementRun.objects.create(project=cast.project, parameters={})
+    html = page_for(cast.manager)
+    assert "No agreement run has finished" in html
+    assert f'data-run-url="/api/projects/panjshir/agreement-runs/{run.pk}/"' in html
+    assert '<progress id="run-bar"' in html
+    assert "No Celery worker is answering" in html  # queued, and nobody to run it
+    AgreementRun.objects.filter(pk=run.pk).update(status=JobStatus.FAILED, error="it broke")
+    assert "failed: it broke" in page_for(cast.manager)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("who", ["alice", "outsider"])
+def test_annotators_and_outsiders_get_404(cast, who) -> None:
+    client = Client()
+    client.force_login(getattr(cast, who))
+    assert client.get(PAGE).status_code == 404
