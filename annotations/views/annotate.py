@@ -13,12 +13,11 @@ import markdown
 import nh3
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 
-from annotations.api.serializers import LayerSerializer
 from annotations.models import (
     Assignment,
     AssignmentStatus,
@@ -74,16 +73,30 @@ def label_schema(project: Project) -> list[dict[str, Any]]:
 
 def layer_body(layer: Layer) -> dict[str, Any]:
     """The layer exactly as ``GET /api/layers/<id>/`` returns it, so the page starts
-    without a round trip."""
-    layer = (
-        Layer.objects.select_related("annotator")
-        .prefetch_related(
-            Prefetch("spans", queryset=Span.objects.select_related("label")),
-            Prefetch("relations", queryset=Relation.objects.select_related("label")),
-        )
-        .get(pk=layer.pk)
-    )
-    return dict(LayerSerializer(layer).data)
+    without a round trip. Built from value rows: a layer of 500 spans through the API's
+    serializer costs several times more (a view test checks the two agree)."""
+    spans = [
+        {"id": pk, "label": label, "start": start, "end": end, "attrs": attrs, "quote": quote}
+        for pk, label, start, end, attrs, quote in Span.objects.filter(layer=layer)
+        .order_by("start", "end", "id")
+        .values_list("id", "label__name", "start", "end", "attributes", "quote")
+    ]
+    relations = [
+        {"id": pk, "type": kind, "head": head, "tail": tail}
+        for pk, kind, head, tail in Relation.objects.filter(layer=layer)
+        .order_by("id")
+        .values_list("id", "label__name", "head_id", "tail_id")
+    ]
+    return {
+        "id": layer.pk,
+        "document": layer.document_id,
+        "annotator": layer.annotator.get_username() if layer.annotator else None,
+        "is_gold": layer.is_gold,
+        "status": layer.status,
+        "version": layer.version,
+        "spans": spans,
+        "relations": relations,
+    }
 
 
 @login_required

@@ -7,7 +7,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from annotations.models import AssignmentStatus, LabelType, Layer, Span
+from annotations.models import AssignmentStatus, LabelType, Layer, Relation, Span
 
 pytestmark = pytest.mark.django_db
 
@@ -210,3 +210,21 @@ def test_guidelines_list_the_labels_with_their_hotkeys(client, cast):
 
     assert "<kbd>e</kbd>" in page
     assert "positive, negative, neutral" in page
+
+
+def test_the_layer_in_the_page_is_the_one_the_api_returns(client, cast, corpus):
+    layer = Layer.objects.get(document=corpus[0], annotator=cast.alice)
+    source = add_span(layer, "source", 6, 13)
+    claim = add_span(layer, "claim", 0, 5)
+    add_span(layer, "sentiment", 0, 13, polarity="negative")
+    Relation.objects.create(
+        layer=layer,
+        label=LabelType.objects.get(project=cast.project, name="attributed_to"),
+        head=claim,
+        tail=source,
+    )
+    client.force_login(cast.alice)
+
+    page = client.get(page_url(cast.project, corpus[0])).content.decode()
+
+    assert json_script(page, "layer-data") == client.get(f"/api/layers/{layer.pk}/").json()

@@ -63,6 +63,8 @@ let blocks = []; // {start, end, element}: one per line of the text
 const dirty = new Set(); // indexes of blocks to repaint
 let queue = null;
 let resize = null; // a keyboard resize in progress: {span, before, timer}
+let linksRevision = 0; // bumped whenever the links list would read differently
+let linksShown = -1;
 
 // --- spans and relations --------------------------------------------------------------
 
@@ -100,6 +102,7 @@ function loadLayer(layer) {
   state.readOnly = layer.status !== "open";
   state.spans.clear();
   state.relations.clear();
+  linksRevision++;
   const spanById = new Map();
   for (const raw of layer.spans) {
     const span = makeSpan(raw);
@@ -174,22 +177,34 @@ function rgba(hex, alpha) {
   return `rgba(${value >> 16}, ${(value >> 8) & 255}, ${value & 255}, ${alpha})`;
 }
 
+let marked = []; // [element, class] pairs set by the last renderHighlights
+
+function mark(key, className, properties = {}) {
+  for (const element of root.querySelectorAll(`.seg[data-k~="${key}"]`)) {
+    element.classList.add(className);
+    for (const [name, value] of Object.entries(properties)) element.style.setProperty(name, value);
+    marked.push([element, className]);
+  }
+}
+
+/** Classes on the segments of the selected span, its linked spans and a link candidate.
+ * Only those elements change, so a new selection costs no style pass over the text. */
 function renderHighlights() {
-  const rules = [];
+  for (const [element, className] of marked) element.classList.remove(className);
+  marked = [];
   const selected = state.spans.get(state.selected);
   if (selected) {
     const colour = colours.get(selected.label) ?? "#888888";
-    rules.push(
-      // A line along the top, not a box: touching segments read as one span.
-      `.seg[data-k~="${selected.key}"] { background-color: ${rgba(colour, 0.5)} !important; box-shadow: inset 0 2px 0 ${colour}; }`,
-    );
+    mark(selected.key, "is-selected", { "--sel-fill": rgba(colour, 0.5), "--sel-line": colour });
     for (const rel of relationsOf(selected)) {
       const other = rel.head === selected ? rel.tail : rel.head;
-      rules.push(`.seg[data-k~="${other.key}"] { outline: 1px dashed ${colours.get(other.label)}; }`);
+      mark(other.key, "is-linked", { "--link-line": colours.get(other.label) ?? "#888888" });
     }
   }
+  if (state.spans.has(state.candidate)) mark(state.candidate, "is-candidate");
   const from = state.spans.get(state.linkFrom);
   root.classList.toggle("linking", Boolean(from));
+  const rules = [];
   if (from) {
     for (const label of spanLabels) {
       if (linkBetween(from, { label: label.name })) {
@@ -197,10 +212,8 @@ function renderHighlights() {
       }
     }
   }
-  if (state.spans.has(state.candidate)) {
-    rules.push(`.seg[data-k~="${state.candidate}"] { outline: 2px solid #1d2433 !important; }`);
-  }
-  dynamicStyle.textContent = rules.join("\n");
+  const css = rules.join("\n");
+  if (dynamicStyle.textContent !== css) dynamicStyle.textContent = css;
 }
 
 // --- the pending text selection ----------------------------------------------------
@@ -281,7 +294,10 @@ function removeSpan(span) {
   state.spans.delete(span.key);
   markDirty(span.s16, span.e16);
   // The server drops the span's links with it.
-  for (const rel of relationsOf(span)) state.relations.delete(rel.key);
+  for (const rel of relationsOf(span)) {
+    state.relations.delete(rel.key);
+    linksRevision++;
+  }
   if (state.selected === span.key) state.selected = null;
   if (state.linkFrom === span.key) state.linkFrom = null;
   queue.push(async (version) => {
@@ -291,6 +307,7 @@ function removeSpan(span) {
 }
 
 function setSpanFields(span, changes) {
+  if (relationsOf(span).length) linksRevision++;
   markDirty(span.s16, span.e16);
   Object.assign(span, changes);
   span.s16 = offsets.toUtf16(span.start);
@@ -316,6 +333,7 @@ function updateSpan(span, changes) {
 
 function addRelation(rel) {
   state.relations.set(rel.key, rel);
+  linksRevision++;
   queue.push(async (version) => {
     const data = await request("POST", layerUrl("relations/"), {
       type: rel.type,
@@ -330,6 +348,7 @@ function addRelation(rel) {
 
 function removeRelation(rel) {
   state.relations.delete(rel.key);
+  linksRevision++;
   queue.push(async (version) => {
     const data = await request("DELETE", layerUrl(`relations/${rel.id}/?version=${version}`));
     return data.version;
@@ -820,6 +839,8 @@ function renderSpanPanel() {
 }
 
 function renderLinksPanel() {
+  if (linksShown === linksRevision) return;
+  linksShown = linksRevision;
   const relations = [...state.relations.values()].sort((a, b) => a.head.s16 - b.head.s16 || a.tail.s16 - b.tail.s16);
   byId("links-count").textContent = String(relations.length);
   fill(byId("links-list"),
