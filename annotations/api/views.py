@@ -136,8 +136,11 @@ def layer_with_content(pk: int) -> Layer:
     return (
         Layer.objects.select_related("annotator")
         .prefetch_related(
-            Prefetch("spans", queryset=Span.objects.select_related("label")),
-            Prefetch("relations", queryset=Relation.objects.select_related("label")),
+            Prefetch(
+                "spans",
+                queryset=Span.objects.select_related("label").order_by("start", "end", "id"),
+            ),
+            Prefetch("relations", queryset=Relation.objects.select_related("label").order_by("id")),
         )
         .get(pk=pk)
     )
@@ -188,7 +191,8 @@ class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     def get_queryset(self) -> QuerySet[Project]:
         user = signed_in(self.request)
-        role = Membership.objects.filter(project=OuterRef("pk"), user=user).values("role")
+        role = Membership.objects.filter(project=OuterRef("pk"), user=user).order_by()
+        role = role.values("role")
         return projects_for(user).annotate(role=Subquery(role[:1])).order_by("name")
 
     @extend_schema(
@@ -318,7 +322,7 @@ def documents_for(
         if statuses is not None:
             assigned &= Q(assignments__status__in=statuses)
         documents = documents.filter(assigned)
-    mine = Assignment.objects.filter(document=OuterRef("pk"), annotator=user)
+    mine = Assignment.objects.filter(document=OuterRef("pk"), annotator=user).order_by()
     return documents.annotate(
         length=Length("text"), status=Subquery(mine.values("status")[:1])
     ).order_by("id")
@@ -487,11 +491,13 @@ class LayerScoped(APIView):
     @cached_property
     def layer(self) -> Layer:
         user = signed_in(self.request)
+        # Model orderings follow foreign keys into joins: none is needed for one row.
         role = Membership.objects.filter(project=OuterRef("document__project"), user=user)
         layer = (
             Layer.objects.select_related("document__project", "annotator")
-            .annotate(caller_role=Subquery(role.values("role")[:1]))
+            .annotate(caller_role=Subquery(role.order_by().values("role")[:1]))
             .filter(pk=self.kwargs["layer_id"])
+            .order_by()
             .first()
         )
         if layer is None or not layer_service.can_see(layer, user=user, role=layer.caller_role):

@@ -167,9 +167,9 @@ class _Schema:
 
     def __init__(self, project_id: int):
         labels = list(
-            LabelType.objects.filter(project_id=project_id).select_related(
-                "head_label", "tail_label"
-            )
+            LabelType.objects.filter(project_id=project_id)
+            .select_related("head_label", "tail_label")
+            .order_by()
         )
         self.spans = {label.name: label for label in labels if label.kind == LabelKind.SPAN}
         self.relations = {label.name: label for label in labels if label.kind == LabelKind.RELATION}
@@ -458,7 +458,9 @@ def create_relation(
     # Read after the bump: the row lock keeps the spans from changing under us.
     ends = {
         span.pk: span
-        for span in Span.objects.filter(layer=layer, pk__in=[head, tail]).select_related("label")
+        for span in Span.objects.filter(layer=layer, pk__in=[head, tail])
+        .select_related("label")
+        .order_by()
     }
     for end_name, span_id in (("head", head), ("tail", tail)):
         span = ends.get(span_id)
