@@ -191,9 +191,8 @@ class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     def get_queryset(self) -> QuerySet[Project]:
         user = signed_in(self.request)
-        role = Membership.objects.filter(project=OuterRef("pk"), user=user).order_by()
-        role = role.values("role")
-        return projects_for(user).annotate(role=Subquery(role[:1])).order_by("name")
+        mine = Membership.objects.filter(project=OuterRef("pk"), user=user).order_by()
+        return projects_for(user).annotate(role=Subquery(mine.values("role")[:1])).order_by("name")
 
     @extend_schema(
         summary="Create a project (staff only) with the news claims schema",
