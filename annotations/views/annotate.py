@@ -112,14 +112,13 @@ def queue(request: HttpRequest, slug: str) -> HttpResponse:
     project = get_project_for(request.user, slug)
     assignments = list(_my_assignments(project, request.user))
     span_counts = dict(
-        Layer.objects.filter(document__project=project, annotator=request.user)
+        Layer.objects.filter(document__project=project, annotator=request.user.pk)
         .annotate(spans_count=Count("spans"))
         .values_list("document_id", "spans_count")
     )
     counts = {status: 0 for status in AssignmentStatus.values}
     for assignment in assignments:
         counts[assignment.status] += 1
-        assignment.spans_count = span_counts.get(assignment.document_id, 0)
     done = counts[AssignmentStatus.SUBMITTED] + counts[AssignmentStatus.SKIPPED]
     return render(
         request,
@@ -127,7 +126,9 @@ def queue(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "project": project,
             "role": role_in(request.user, project),
-            "assignments": assignments,
+            "rows": [
+                {"assignment": a, "spans": span_counts.get(a.document_id, 0)} for a in assignments
+            ],
             "counts": counts,
             "done": done,
             "open": len(assignments) - done,
@@ -149,7 +150,7 @@ def annotate(request: HttpRequest, slug: str, doc_id: int) -> HttpResponse:
     assignment = assignments[position]
     document = assignment.document
     layer = (
-        Layer.objects.filter(document=document, annotator=request.user)
+        Layer.objects.filter(document=document, annotator=request.user.pk)
         .select_related("annotator")
         .first()
     )

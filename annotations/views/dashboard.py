@@ -101,7 +101,8 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
         .order_by("external_id", "id")
     )
     page = Paginator(documents, DOCUMENTS_PER_PAGE).get_page(request.GET.get("page"))
-    document_ids = [document.pk for document in page]
+    documents_on_page: list[Any] = list(page)
+    document_ids = [document.pk for document in documents_on_page]
     spans_by_document = dict(
         Span.objects.filter(layer__document_id__in=document_ids, layer__is_gold=False)
         .values_list("layer__document_id")
@@ -115,7 +116,7 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
         .values_list("layer__document_id", "n")
     )
     document_rows = []
-    for document in page:
+    for document in documents_on_page:
         counts = {status: getattr(document, status) for status in _STATUSES}
         # A document needs k submitted layers; more than k can come from an import.
         wanted = max(overlap, document.assigned_total)

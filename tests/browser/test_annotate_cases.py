@@ -260,3 +260,35 @@ def test_question_mark_shows_the_shortcuts(page, live_server, cast, documents, c
     expect(help_dialog).to_contain_text("Label the selected text as claim")
     page.keyboard.press("Escape")
     expect(help_dialog).to_be_hidden()
+
+
+def test_relabelling_a_linked_span_into_a_wrong_end_is_refused_with_a_reason(
+    page, live_server, cast, documents, celery_eager
+):
+    seed = documents["seed"]
+    layer = Layer.objects.get(document=seed, annotator=cast.alice)
+    claim = write(layer, cast.alice, "claim", seed.text, "he is still in Panjshir valley")
+    source = write(layer, cast.alice, "source", seed.text, "Amrullah Saleh")
+    layer_service.create_relation(
+        layer=layer, actor=cast.alice, type="attributed_to", head=claim.pk, tail=source.pk
+    )
+    login(page, live_server, "alice")
+    open_document(page, live_server, cast.project, seed)
+    writes = []
+    page.on("request", lambda r: writes.append(r.url) if r.method != "GET" else None)
+
+    click_text(page, seed.text, claim.start, claim.end)
+    page.keyboard.press("e")
+
+    expect(page.locator("#notice")).to_contain_text("Remove the link first")
+    expect(page.locator("#span-panel h2 .chip")).to_have_text("claim")
+    assert writes == []
+    # Relabelling an unlinked span goes through.
+    page.keyboard.press("Escape")
+    click_text(page, seed.text, source.start, source.end)
+    page.keyboard.press("Delete")
+    click_text(page, seed.text, claim.start, claim.end)
+    with page.expect_response(lambda r: r.request.method == "PATCH") as info:
+        page.keyboard.press("e")
+    assert info.value.status == 200
+    assert Span.objects.get(pk=claim.pk).label.name == "sentiment"

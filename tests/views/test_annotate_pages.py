@@ -77,9 +77,9 @@ def test_queue_lists_the_annotators_documents_with_status_and_span_counts(client
 
     response = client.get(f"/projects/{cast.project.slug}/queue/")
 
-    rows = response.context["assignments"]
-    assert [a.document.external_id for a in rows] == ["001", "002", "003"]
-    assert [a.spans_count for a in rows] == [2, 0, 0]
+    rows = response.context["rows"]
+    assert [row["assignment"].document.external_id for row in rows] == ["001", "002", "003"]
+    assert [row["spans"] for row in rows] == [2, 0, 0]
     assert response.context["open"] == 3
     assert 'id="next-link"' in response.content.decode()
 

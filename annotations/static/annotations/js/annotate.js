@@ -524,6 +524,18 @@ function applyLabel(name, t0 = performance.now()) {
   }
   const span = state.spans.get(state.selected);
   if (!span || span.label === name) return;
+  // The server refuses a label that breaks one of the span's links: say so here.
+  const relabelled = { ...span, label: name };
+  const broken = relationsOf(span).find((rel) => {
+    const head = rel.head === span ? relabelled : rel.head;
+    const tail = rel.tail === span ? relabelled : rel.tail;
+    const link = linkBetween(head, tail);
+    return !link || link.type !== rel.type || link.head !== head;
+  });
+  if (broken) {
+    showNotice("info", `This span is linked (${broken.type}): a ${name} cannot stand there. Remove the link first.`);
+    return;
+  }
   // Attributes that the new label does not have are dropped.
   const allowed = label.attribute_schema ?? {};
   const attrs = Object.fromEntries(Object.entries(span.attrs).filter(([key, value]) => allowed[key]?.includes(value)));
