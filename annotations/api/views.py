@@ -115,7 +115,7 @@ def _parse_version(raw: str, name: str) -> int:
     if value.startswith("W/"):
         value = value[2:]
     value = value.strip('"')
-    if not value.isdigit() or not 1 <= int(value) <= s.MAX_VERSION:
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= s.MAX_VERSION:
         raise ValidationError({name: ['must be a layer version, e.g. "4"']})
     return int(value)
 

@@ -77,16 +77,30 @@ def test_version_in_the_body_wins_over_if_match(world, api):
     assert response.status_code == 201
 
 
-def test_if_match_that_is_not_a_version_is_a_400(world, api):
+@pytest.mark.parametrize("if_match", ['"abc"', '"0"', "²", '"99999999999"'])
+def test_if_match_that_is_not_a_version_is_a_400(world, api, if_match):
     response = api(world.cast.alice).post(
         spans_url(world),
         {"label": "claim", "start": 0, "end": 5},
         format="json",
-        HTTP_IF_MATCH='"abc"',
+        HTTP_IF_MATCH=if_match,
     )
 
     assert response.status_code == 400
     assert list(response.json()) == ["If-Match"]
+
+
+def test_a_version_in_the_query_that_is_not_a_number_is_a_400(world, api):
+    client = api(world.cast.alice)
+    span = client.post(
+        spans_url(world), {"label": "claim", "start": 0, "end": 5}, format="json"
+    ).json()["span"]
+
+    response = client.delete(f"{spans_url(world)}{span['id']}/?version=two")
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["version"]
+    assert Span.objects.filter(pk=span["id"]).exists()
 
 
 def test_stale_delete_leaves_the_span_in_place(world, api):
