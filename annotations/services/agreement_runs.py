@@ -18,19 +18,28 @@ import logging
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Q, Value
+from django.db.models import F, Max, Q, Value
 from django.db.models.functions import Least
 from django.utils import timezone
 
 from annotations import agreement
 from annotations.agreement import ParameterError, Params, Partial
-from annotations.models import AgreementRun, JobStatus, LabelKind, LabelType, Project
+from annotations.models import (
+    AgreementRun,
+    JobStatus,
+    LabelKind,
+    LabelType,
+    Layer,
+    LayerStatus,
+    Project,
+)
 from annotations.selectors import iter_project_records
 from annotations.services.audit import record_event
 
@@ -234,3 +243,43 @@ def latest_result(project: Project) -> AgreementRun | None:
         .order_by("-finished_at", "-id")
         .first()
     )
+
+
+def rerun_delay() -> int:
+    """Seconds of quiet after a submission before the automatic re-run (0: never)."""
+    return int(getattr(settings, "AGREEMENT_RERUN_AFTER_SECONDS", 0))
+
+
+def schedule_rerun(project: Project) -> None:
+    """After a submission: ask for a re-run once submissions have paused (debounced).
+
+    Every submission schedules a check ``rerun_delay()`` seconds later; the check starts
+    a run only if nothing was submitted in between (a later check will decide) and no run
+    since the last submission exists or is pending. Call it from the submitting service.
+    """
+    delay = rerun_delay()
+    if delay <= 0:
+        return
+    from annotations.tasks.agreement import rerun_agreement_if_stale
+
+    transaction.on_commit(
+        lambda: rerun_agreement_if_stale.apply_async(args=[project.pk], countdown=delay)
+    )
+
+
+def rerun_if_stale(project: Project, *, now: datetime | None = None) -> AgreementRun | None:
+    """Start a run if submissions changed since the last one and have paused since."""
+    now = now or timezone.now()
+    last_submission = Layer.objects.filter(
+        document__project=project, is_gold=False, status=LayerStatus.SUBMITTED
+    ).aggregate(latest=Max("submitted_at"))["latest"]
+    if last_submission is None or last_submission > now - timedelta(seconds=rerun_delay()):
+        return None  # nothing submitted, or a newer check is due
+    last_run = AgreementRun.objects.filter(project=project).order_by("-created_at", "-id").first()
+    if last_run is not None and (
+        last_run.status in (JobStatus.QUEUED, JobStatus.RUNNING)
+        or last_run.created_at >= last_submission
+    ):
+        return None
+    parameters = dict(last_run.parameters) if last_run is not None else {}
+    return start_run(project=project, actor=None, parameters=parameters)

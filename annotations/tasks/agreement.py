@@ -29,7 +29,7 @@ from django.db import OperationalError
 from kombu.exceptions import OperationalError as BrokerError
 
 from annotations.agreement import ParameterError, Partial
-from annotations.models import AgreementRun
+from annotations.models import AgreementRun, Project
 from annotations.services import agreement_runs
 from annotations.services.agreement_runs import Chunk
 
@@ -121,3 +121,13 @@ def finish_agreement(  # type: ignore[no-untyped-def]
         logger.exception("agreement run %s: storing the result failed", run_id)
         agreement_runs.fail_run(run_id, f"agreement failed: {_reason(exc)}", token)
         return False
+
+
+@shared_task(acks_late=True)
+def rerun_agreement_if_stale(project_id: int) -> int | None:
+    """The debounced re-run after submissions (see ``agreement_runs.schedule_rerun``)."""
+    project = Project.objects.filter(pk=project_id).first()
+    if project is None:
+        return None
+    run = agreement_runs.rerun_if_stale(project)
+    return run.pk if run is not None else None

@@ -87,7 +87,7 @@ def _report(
                     for key, _ in LABEL_COLUMNS
                 ],
             }
-            for label, values in labels.items()
+            for label, values in ((name, labels[name]) for name in result.get("label_names", []))
         ],
         "heatmaps": heatmaps,
         "documents": [

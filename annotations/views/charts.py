@@ -81,7 +81,7 @@ def trend(
 ) -> SafeString:
     """One line per series over the runs (oldest left); the y axis spans -0.2..1 or more."""
     width, height = 640, 240
-    left, right, top, bottom = 44, 150, 14, 36
+    left, right, top, bottom = 44, 190, 14, 36
     plot_w, plot_h = width - left - right, height - top - bottom
     found = [
         values[name] for _, values in points for name in series if values.get(name) is not None

@@ -113,3 +113,36 @@ def test_an_empty_project_gives_a_result_with_reasons(cast) -> None:
     assert run.result["documents"] == 0
     assert run.result["overall"]["alpha_char_macro"] is None
     assert run.result["overall"]["alpha_char_macro_reason"]
+
+
+@pytest.mark.django_db
+def test_the_automatic_rerun_waits_for_submissions_to_pause(
+    cast, measured_project, settings
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from annotations.models import Layer
+
+    settings.AGREEMENT_RERUN_AFTER_SECONDS = 60
+    now = timezone.now()
+    layers = Layer.objects.filter(document__project=measured_project, is_gold=False)
+    layers.update(submitted_at=now - timedelta(seconds=10))
+    assert agreement_runs.rerun_if_stale(measured_project, now=now) is None  # still busy
+    later = now + timedelta(seconds=120)
+    run = agreement_runs.rerun_if_stale(measured_project, now=later)
+    assert run is not None
+    assert run.status == JobStatus.QUEUED
+    assert agreement_runs.rerun_if_stale(measured_project, now=later) is None  # one pending
+    AgreementRun.objects.filter(pk=run.pk).update(status=JobStatus.SUCCEEDED)
+    assert agreement_runs.rerun_if_stale(measured_project, now=later) is None  # up to date
+    layers.filter(pk=layers.first().pk).update(submitted_at=later)
+    assert agreement_runs.rerun_if_stale(measured_project, now=later + timedelta(minutes=5))
+
+
+@pytest.mark.django_db
+def test_no_automatic_rerun_unless_configured(cast, measured_project, settings) -> None:
+    settings.AGREEMENT_RERUN_AFTER_SECONDS = 0
+    agreement_runs.schedule_rerun(measured_project)  # nothing scheduled, nothing raised
+    assert not AgreementRun.objects.exists()

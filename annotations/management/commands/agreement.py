@@ -15,6 +15,23 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from annotations.models import AgreementRun, Project
 from annotations.services import agreement_runs
 
+# PostgreSQL's jsonb does not keep key order: the report puts the keys in this one.
+OVERALL_KEYS = [
+    "alpha_char_macro",
+    "span_f1_exact_mean",
+    "span_f1_overlap_mean",
+    "cohen_kappa_char_macro",
+    "fleiss_kappa_char_macro",
+    "relation_f1_mean",
+]
+LABEL_KEYS = [
+    "alpha_char",
+    "cohen_kappa_char_mean",
+    "fleiss_kappa_char",
+    "span_f1_exact_mean",
+    "span_f1_overlap_mean",
+]
+
 
 def _number(value: Any) -> str:
     return "–" if value is None else f"{value:.3f}"
@@ -47,17 +64,16 @@ def render_text(result: dict[str, Any], worst: int = 10) -> str:
         "",
         "Overall",
     ]
-    for key in result["overall"]:
-        if not key.endswith("_reason"):
-            shown = _with_interval(result["overall"], key, intervals.get("overall"))
-            lines.append(f"  {key:<26} {shown}")
+    for key in OVERALL_KEYS:
+        shown = _with_interval(result["overall"], key, intervals.get("overall"))
+        lines.append(f"  {key:<26} {shown}")
     lines += ["", "Per label"]
-    for label, values in result["labels"].items():
+    for label in result["label_names"]:
+        values = result["labels"][label]
         bounds = (intervals.get("labels") or {}).get(label)
         lines.append(f"  {label} ({values.get('spans', 0)} spans)")
-        for key in values:
-            if not key.endswith("_reason") and key != "spans":
-                lines.append(f"    {key:<24} {_with_interval(values, key, bounds)}")
+        for key in LABEL_KEYS:
+            lines.append(f"    {key:<24} {_with_interval(values, key, bounds)}")
     lines += ["", "Pairs (span F1 exact / overlap, relation F1, documents)"]
     for pair in result["pairs"]:
         lines.append(
