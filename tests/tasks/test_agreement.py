@@ -74,7 +74,8 @@ def test_live_worker_runs_a_chunked_run_started_over_the_api(cast, live_worker, 
 def _worker(log: Path, name: str) -> subprocess.Popen[bytes]:
     """A real `celery worker` process on the test database, in its own process group."""
     db = connection.settings_dict
-    url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    url = f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -200,3 +201,20 @@ def test_an_unexpected_error_fails_the_run_with_the_reason(cast, celery_eager, m
     run.refresh_from_db()
     assert run.status == JobStatus.FAILED
     assert run.error == "agreement failed: RuntimeError: something odd"
+
+
+@pytest.mark.django_db
+def test_a_redelivered_message_takes_over_a_run_left_running(cast, celery_eager) -> None:
+    import_documents(project=cast.project, records=corpus(5, ["alice", "bob"], seed=1))
+    run = AgreementRun.objects.create(project=cast.project, parameters={})
+    assert agreement_runs.claim(run.pk) == 1  # a planner that died after claiming
+    assert run_agreement.apply(args=[run.pk]).get() is None  # a plain delivery leaves it
+    run_agreement.push_request(delivery_info={"redelivered": True})
+    try:
+        assert run_agreement.run(run.pk) == 2  # the redelivered message takes it over
+    finally:
+        run_agreement.pop_request()
+    run.refresh_from_db()
+    assert run.status == JobStatus.SUCCEEDED
+    assert run.attempts == 2
+    assert finish_events(run) == 1
