@@ -49,7 +49,7 @@ def test_the_report_shows_the_latest_run_with_charts_and_links(cast) -> None:
         r'<table class="table" id="documents">.*?<tbody>\s*<tr>(.*?)</tr>', html, re.S
     )
     assert first_row
-    assert f"/projects/panjshir/documents/{doc.pk}/annotate/" in first_row.group(1)
+    assert f"/projects/panjshir/documents/{doc.pk}/review/" in first_row.group(1)
     assert 'id="confusion"' in html
     assert "(none)" in html
     assert "agreement.js" in html
