@@ -148,6 +148,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=60 * 60)
 }
 
+# Agreement runs: documents a chunk task measures, and the quiet period after the last
+# submission before a run starts by itself (0: never; runs are then started by hand).
+AGREEMENT_CHUNK_DOCUMENTS = env.int("AGREEMENT_CHUNK_DOCUMENTS", default=1000)
+AGREEMENT_RERUN_AFTER_SECONDS = env.int("AGREEMENT_RERUN_AFTER_SECONDS", default=0)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -45,10 +45,6 @@ from annotations.services.audit import record_event
 
 logger = logging.getLogger(__name__)
 
-# Documents per chunk: a chunk is one Celery task, and its statistics travel through the
-# result backend. 1,000 documents take well under a second to measure.
-DEFAULT_CHUNK_DOCUMENTS = 1000
-
 
 @dataclass(frozen=True)
 class Chunk:
@@ -69,7 +65,8 @@ class Chunk:
 
 
 def chunk_documents() -> int:
-    return int(getattr(settings, "AGREEMENT_CHUNK_DOCUMENTS", DEFAULT_CHUNK_DOCUMENTS))
+    # A chunk is one Celery task, and its statistics travel through the result backend.
+    return int(settings.AGREEMENT_CHUNK_DOCUMENTS)
 
 
 def parse_parameters(project: Project, raw: Mapping[str, Any] | None) -> Params:
@@ -247,7 +244,7 @@ def latest_result(project: Project) -> AgreementRun | None:
 
 def rerun_delay() -> int:
     """Seconds of quiet after a submission before the automatic re-run (0: never)."""
-    return int(getattr(settings, "AGREEMENT_RERUN_AFTER_SECONDS", 0))
+    return int(settings.AGREEMENT_RERUN_AFTER_SECONDS)
 
 
 def schedule_rerun(project: Project) -> None:
