@@ -85,32 +85,51 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _parse_span(raw: object, text: str, where: str) -> Span:
+_SPAN_KEYS = frozenset(("start", "end", "label", "attrs"))
+
+
+def _span_problem(raw: object, text: str, where: str) -> InterchangeError:
+    """The first thing wrong with a span that failed the fast check in ``_parse_spans``."""
     if not isinstance(raw, dict):
-        raise InterchangeError("a span must be an object", field=where)
+        return InterchangeError("a span must be an object", field=where)
     for key in ("start", "end"):
         if not _is_int(raw.get(key)):
-            raise InterchangeError("must be an integer", field=f"{where}.{key}")
-    start, end = raw["start"], raw["end"]
-    problem = offset_problem(text, start, end)
+            return InterchangeError("must be an integer", field=f"{where}.{key}")
+    problem = offset_problem(text, raw["start"], raw["end"])
     if problem:
-        raise InterchangeError(problem[1], field=f"{where}.{problem[0]}")
+        return InterchangeError(problem[1], field=f"{where}.{problem[0]}")
     label = raw.get("label")
     if not isinstance(label, str) or not label:
-        raise InterchangeError("must be a non-empty string", field=f"{where}.label")
-    attrs = raw.get("attrs", {})
-    if not isinstance(attrs, dict):
-        raise InterchangeError("must be an object", field=f"{where}.attrs")
-    unknown = set(raw) - {"start", "end", "label", "attrs"}
-    if unknown:
-        raise InterchangeError(f"unknown keys {sorted(unknown)}", field=where)
-    return Span(start=start, end=end, label=label, attrs=attrs)
+        return InterchangeError("must be a non-empty string", field=f"{where}.label")
+    if not isinstance(raw.get("attrs", {}), dict):
+        return InterchangeError("must be an object", field=f"{where}.attrs")
+    unknown = set(raw) - _SPAN_KEYS
+    return InterchangeError(f"unknown keys {sorted(unknown)}", field=where)
 
 
 def _parse_spans(raw: object, text: str, where: str) -> list[Span]:
     if not isinstance(raw, list):
         raise InterchangeError("must be a list of spans", field=where)
-    return [_parse_span(item, text, f"{where}[{i}]") for i, item in enumerate(raw)]
+    length = len(text)
+    spans = []
+    # One fast test for the well-formed span (corpora hold millions); the slow path only
+    # runs to name what is wrong. type() rather than isinstance: JSON true is not an int.
+    for index, item in enumerate(raw):
+        if type(item) is dict and item.keys() <= _SPAN_KEYS:
+            start, end = item.get("start"), item.get("end")
+            label, attrs = item.get("label"), item.get("attrs", {})
+            if (
+                type(start) is int
+                and type(end) is int
+                and 0 <= start < end <= length
+                and type(label) is str
+                and label
+                and type(attrs) is dict
+            ):
+                spans.append(Span(start, end, label, attrs))
+                continue
+        raise _span_problem(item, text, f"{where}[{index}]")
+    return spans
 
 
 def _parse_relations(raw: object, span_count: int, where: str) -> list[Relation]:
@@ -254,6 +273,7 @@ def _sorted_with_relations(
     spans: list[Span], relations: list[Relation]
 ) -> tuple[list[Span], list[Relation]]:
     """Sort spans canonically and renumber the relations that point into them."""
+
     def position(i: int) -> tuple[int, int, str]:
         return spans[i].start, spans[i].end, spans[i].label
 
