@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
-from annotations.api import agreement, exports, views
+from annotations.api import adjudication, agreement, exports, views
 
 router = SimpleRouter()
 router.register("projects", views.ProjectViewSet, basename="project")
@@ -27,6 +27,7 @@ urlpatterns = [
     *router.urls,
     *agreement.urlpatterns,
     *exports.urlpatterns,
+    *adjudication.urlpatterns,
     # Last: any other /api/ address is a JSON 404, not the site's HTML page.
     re_path(r"^.*$", views.no_such_endpoint, name="api-not-found"),
 ]
