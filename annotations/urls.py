@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from annotations.views import agreement, annotate, dashboard, projects
+from annotations.views import agreement, annotate, dashboard, projects, review
 
 urlpatterns = [
     path("", projects.project_list, name="project-list"),
@@ -10,4 +10,5 @@ urlpatterns = [
     *annotate.urlpatterns,
     *dashboard.urlpatterns,
     *agreement.urlpatterns,
+    *review.urlpatterns,
 ]

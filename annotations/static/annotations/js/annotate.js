@@ -1,36 +1,13 @@
-// The annotation page: select text, label it by key or click, set attributes, link claims
+// The layer editor: select text, label it by key or click, set attributes, link claims
 // to sources, undo and redo. Every edit is painted at once and saved through the layer
 // API in order; offsets go to the server as code points (offsets.js converts).
+// The annotation page loads it for the annotator's own layer; the review page imports
+// it for the gold layer and drives it through `editor` (see the end of this file).
 
 import { ApiError, SaveQueue, request, setCsrfToken } from "./api.js";
+import { byId, fill, h, readJson, shorten } from "./dom.js";
 import { OffsetMap, domPoint, step, textOffset } from "./offsets.js";
 import { assignLanes, paintBlock, paragraphRanges } from "./paint.js";
-
-const byId = (id) => document.getElementById(id);
-const readJson = (id) => JSON.parse(byId(id).textContent);
-
-/** A DOM element; strings among the children become text nodes (never markup). */
-function h(tag, attributes = {}, ...children) {
-  const element = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) {
-    if (value === null || value === undefined || value === false) continue;
-    if (name.startsWith("on")) element.addEventListener(name.slice(2), value);
-    else if (name === "class") element.className = value;
-    else if (name === "dataset") Object.assign(element.dataset, value);
-    else element.setAttribute(name, value === true ? "" : value);
-  }
-  element.append(...children.flat().filter((child) => child !== null && child !== false));
-  return element;
-}
-
-/** Replace an element's children; arrays are flattened, null and false left out. */
-function fill(element, ...children) {
-  element.replaceChildren(...children.flat(2).filter((child) => child !== null && child !== false));
-}
-
-function shorten(value, limit = 60) {
-  return value.length > limit ? `${value.slice(0, limit - 1)}…` : value;
-}
 
 const config = readJson("annotate-config");
 const text = readJson("doc-text-data");
@@ -65,6 +42,9 @@ let queue = null;
 let resize = null; // a keyboard resize in progress: {span, before, timer}
 let linksRevision = 0; // bumped whenever the links list would read differently
 let linksShown = -1;
+let contentRevision = 0; // bumped by every change to the spans or links
+let contentShown = 0;
+const changeListeners = [];
 
 // --- spans and relations --------------------------------------------------------------
 
@@ -103,6 +83,7 @@ function loadLayer(layer) {
   state.spans.clear();
   state.relations.clear();
   linksRevision++;
+  contentRevision++;
   const spanById = new Map();
   for (const raw of layer.spans) {
     const span = makeSpan(raw);
@@ -279,6 +260,7 @@ function layerUrl(path = "") {
 
 function addSpan(span) {
   state.spans.set(span.key, span);
+  contentRevision++;
   markDirty(span.s16, span.e16);
   const body = { label: span.label, start: span.start, end: span.end, attrs: { ...span.attrs }, quote: span.quote };
   queue.push(async (version) => {
@@ -292,6 +274,7 @@ function addSpan(span) {
 
 function removeSpan(span) {
   state.spans.delete(span.key);
+  contentRevision++;
   markDirty(span.s16, span.e16);
   // The server drops the span's links with it.
   for (const rel of relationsOf(span)) {
@@ -308,6 +291,7 @@ function removeSpan(span) {
 
 function setSpanFields(span, changes) {
   if (relationsOf(span).length) linksRevision++;
+  contentRevision++;
   markDirty(span.s16, span.e16);
   Object.assign(span, changes);
   span.s16 = offsets.toUtf16(span.start);
@@ -334,6 +318,7 @@ function updateSpan(span, changes) {
 function addRelation(rel) {
   state.relations.set(rel.key, rel);
   linksRevision++;
+  contentRevision++;
   queue.push(async (version) => {
     const data = await request("POST", layerUrl("relations/"), {
       type: rel.type,
@@ -349,6 +334,7 @@ function addRelation(rel) {
 function removeRelation(rel) {
   state.relations.delete(rel.key);
   linksRevision++;
+  contentRevision++;
   queue.push(async (version) => {
     const data = await request("DELETE", layerUrl(`relations/${rel.id}/?version=${version}`));
     return data.version;
@@ -889,6 +875,10 @@ function refresh() {
   renderLinksPanel();
   renderCounts();
   document.body.classList.toggle("read-only", state.readOnly);
+  if (contentShown !== contentRevision) {
+    contentShown = contentRevision;
+    for (const listener of changeListeners) listener();
+  }
 }
 
 // --- input ----------------------------------------------------------------------------------
@@ -974,25 +964,193 @@ function bindControls() {
   byId("help-button").addEventListener("click", () => byId("help-dialog").showModal());
   byId("submit-button").addEventListener("click", submit);
   const skipDialog = byId("skip-dialog");
-  byId("skip-button").addEventListener("click", () => skipDialog.showModal());
-  byId("skip-cancel").addEventListener("click", () => skipDialog.close());
-  byId("skip-form").addEventListener("submit", (event) => {
-    event.preventDefault();
-    const reason = byId("skip-reason").value.trim();
-    if (!reason) return;
-    skipDialog.close();
-    skip(reason);
-  });
+  // The gold layer (the review page) cannot be skipped.
+  if (skipDialog) {
+    byId("skip-button").addEventListener("click", () => skipDialog.showModal());
+    byId("skip-cancel").addEventListener("click", () => skipDialog.close());
+    byId("skip-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      const reason = byId("skip-reason").value.trim();
+      if (!reason) return;
+      skipDialog.close();
+      skip(reason);
+    });
+  }
   window.addEventListener("beforeunload", (event) => {
     if (queue.pending || resize) event.preventDefault();
   });
 }
 
+// --- the editor, driven by another page (the review page edits the gold layer) ----------
+
+const spanKeyOf = (span) => `${span.start}:${span.end}:${span.label}`;
+const linkKeyOf = (rel) => `${rel.type}|${spanKeyOf(rel.head)}|${spanKeyOf(rel.tail)}`;
+
+function sameAttrs(a, b) {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => a[key] === b[key]);
+}
+
+/** Several commands as one undoable step: applied in order, reverted backwards. */
+function batchCommand(commands) {
+  return {
+    apply: () => commands.forEach((command) => command.apply()),
+    revert: () => [...commands].reverse().forEach((command) => command.revert()),
+  };
+}
+
+/** Write spans ({label, start, end, attrs}) and links ({type, head, tail}: span keys
+ * "start:end:label") into the layer as one undoable step. A span already there with other
+ * attributes takes the given ones; what is there already is left alone. */
+function accept({ spans = [], links = [] }) {
+  if (state.readOnly) return false;
+  flushResize();
+  const byKey = new Map([...state.spans.values()].map((span) => [spanKeyOf(span), span]));
+  const commands = [];
+  for (const item of spans) {
+    const attrs = { ...(item.attrs ?? {}) };
+    const twin = byKey.get(spanKeyOf(item));
+    if (!twin) {
+      const span = makeSpan({ label: item.label, start: item.start, end: item.end, attrs });
+      byKey.set(spanKeyOf(span), span);
+      commands.push(createSpanCommand(span));
+    } else if (!sameAttrs(twin.attrs, attrs)) {
+      commands.push(updateSpanCommand(twin, { attrs: twin.attrs }, { attrs }));
+    }
+  }
+  for (const link of links) {
+    const head = byKey.get(link.head);
+    const tail = byKey.get(link.tail);
+    if (!head || !tail) continue;
+    const exists = [...state.relations.values()].some(
+      (rel) => rel.type === link.type && rel.head === head && rel.tail === tail,
+    );
+    if (!exists) commands.push(createRelationCommand({ key: nextKey++, id: null, type: link.type, head, tail }));
+  }
+  if (!commands.length) return false;
+  perform(batchCommand(commands));
+  return true;
+}
+
+/** Take out the span with this key ("start:end:label"), its links with it; undoable. */
+function removeByKey(key) {
+  const span = [...state.spans.values()].find((item) => spanKeyOf(item) === key);
+  if (!span || state.readOnly) return false;
+  perform(deleteSpanCommand(span));
+  return true;
+}
+
+/** Take out one link ({type, head, tail} with span keys); undoable. */
+function unlink(link) {
+  const key = `${link.type}|${link.head}|${link.tail}`;
+  const rel = [...state.relations.values()].find((item) => linkKeyOf(item) === key);
+  if (!rel || state.readOnly) return false;
+  perform(deleteRelationCommand(rel));
+  return true;
+}
+
+/** Show a range of the text: select the span there with this label, or else the text. */
+function focusRange({ start, end, label }) {
+  const twin = [...state.spans.values()].find(
+    (span) => span.start === start && span.end === end && span.label === label,
+  );
+  if (twin) {
+    clearTextSelection();
+    select(twin.key);
+    return;
+  }
+  state.selected = null;
+  state.linkFrom = null;
+  state.pending = { s16: offsets.toUtf16(start), e16: offsets.toUtf16(end) };
+  refresh();
+  restorePendingSelection();
+  domPoint(root, state.pending.s16).node.parentElement?.scrollIntoView({ block: "center" });
+}
+
+/** Load a layer the server changed by itself (a merge, a reopen). With `additions`, the
+ * change only added spans and links, and undoing it takes them out again. */
+function absorb(layer, { additions = false } = {}) {
+  flushResize();
+  const spansBefore = new Set([...state.spans.values()].map(spanKeyOf));
+  const linksBefore = new Set([...state.relations.values()].map(linkKeyOf));
+  queue.reset(layer.version);
+  loadLayer(layer);
+  // The commands on the stacks point at spans that are gone now.
+  state.undo = [];
+  state.redo = [];
+  state.selected = null;
+  state.linkFrom = null;
+  state.candidate = null;
+  if (additions) {
+    const added = [...state.spans.values()].filter((span) => !spansBefore.has(spanKeyOf(span)));
+    const links = [...state.relations.values()].filter((rel) => !linksBefore.has(linkKeyOf(rel)));
+    if (added.length || links.length) {
+      state.undo.push({
+        apply: () => {
+          added.forEach(addSpan);
+          links.forEach(addRelation);
+        },
+        revert: () => {
+          links.forEach(removeRelation);
+          added.forEach(removeSpan);
+        },
+      });
+    }
+  }
+  refresh();
+  setSaveState(state.readOnly ? "readonly" : "saved");
+}
+
+export const editor = {
+  ready: null, // resolves once the layer is loaded and painted
+  get layerId() {
+    return state.layerId;
+  },
+  get readOnly() {
+    return state.readOnly;
+  },
+  /** The layer as it stands on the page: spans and links by key. */
+  content() {
+    return {
+      spans: [...state.spans.values()].map((span) => ({
+        key: spanKeyOf(span),
+        label: span.label,
+        start: span.start,
+        end: span.end,
+        attrs: { ...span.attrs },
+      })),
+      links: [...state.relations.values()].map((rel) => ({
+        type: rel.type,
+        head: spanKeyOf(rel.head),
+        tail: spanKeyOf(rel.tail),
+      })),
+    };
+  },
+  /** `listener()` runs after every change to the spans or links (edits, undo, reloads). */
+  onChange(listener) {
+    changeListeners.push(listener);
+  },
+  accept,
+  remove: removeByKey,
+  unlink,
+  focus: focusRange,
+  absorb,
+  /** Resolves with the layer version once every edit so far is saved. */
+  async idle() {
+    flushResize();
+    await queue.idle();
+    return queue.version;
+  },
+  /** A write the page made outside the editor failed: reload and say why (409 etc.). */
+  fail: (error) => onSaveFailure(error),
+  notice: (kind, message) => showNotice(kind, message),
+};
+
 async function start() {
   setCsrfToken(document.querySelector("meta[name='csrf-token']").content);
   bindBlocks();
   let layer = readJson("layer-data");
-  if (layer === null) layer = await request("GET", config.api.mine);
+  if (layer === null) layer = await request("GET", config.api.layer ?? config.api.mine);
   queue = new SaveQueue({ version: layer.version, onState: setSaveState, onFailure: onSaveFailure });
   loadLayer(layer);
   bindControls();
@@ -1002,7 +1160,8 @@ async function start() {
   performance.mark("wb:ready");
 }
 
-start().catch((error) => {
+editor.ready = start();
+editor.ready.catch((error) => {
   document.body.dataset.annotator = "failed";
   showNotice("error", `The page could not start: ${error.message}`);
 });

@@ -1,0 +1,29 @@
+// Small DOM helpers shared by the page scripts.
+
+export const byId = (id) => document.getElementById(id);
+
+/** The value of a Django json_script element. */
+export const readJson = (id) => JSON.parse(byId(id).textContent);
+
+/** A DOM element; strings among the children become text nodes (never markup). */
+export function h(tag, attributes = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name.startsWith("on")) element.addEventListener(name.slice(2), value);
+    else if (name === "class") element.className = value;
+    else if (name === "dataset") Object.assign(element.dataset, value);
+    else element.setAttribute(name, value === true ? "" : value);
+  }
+  element.append(...children.flat().filter((child) => child !== null && child !== false));
+  return element;
+}
+
+/** Replace an element's children; arrays are flattened, null and false left out. */
+export function fill(element, ...children) {
+  element.replaceChildren(...children.flat(2).filter((child) => child !== null && child !== false));
+}
+
+export function shorten(value, limit = 60) {
+  return value.length > limit ? `${value.slice(0, limit - 1)}…` : value;
+}

@@ -1,0 +1,246 @@
+// The review page: the annotators' candidates in tables, the gold layer in the editor
+// (annotate.js). Accepting a candidate copies it into gold through the editor, so it is
+// saved through the layer API, versioned and undoable like any edit; rejecting leaves it
+// out (and takes it out of gold if it was there). Merge by vote and reopen call the API.
+
+import { ApiError, request } from "./api.js";
+import { editor } from "./annotate.js";
+import { byId, readJson } from "./dom.js";
+
+const config = readJson("annotate-config");
+const data = readJson("review-data");
+const candidateRows = [...document.querySelectorAll("#candidate-table tr[data-candidate]")];
+const linkRows = [...document.querySelectorAll("#link-table tr[data-link]")];
+const linkKey = (link) => `${link.type}|${link.head}|${link.tail}`;
+
+// Rejections live in this browser only: leaving a candidate out of gold needs no record
+// on the server, but the reviewer should not meet it again as "not settled".
+const rejectedKey = `wb:review:${config.project}:${config.document}:rejected`;
+const rejected = new Set(readRejected());
+
+function readRejected() {
+  try {
+    return JSON.parse(localStorage.getItem(rejectedKey) ?? "[]");
+  } catch {
+    return [];
+  }
+}
+
+function saveRejected() {
+  try {
+    localStorage.setItem(rejectedKey, JSON.stringify([...rejected]));
+  } catch {
+    // Private windows may refuse storage: the marks then last as long as the page.
+  }
+}
+
+function sameAttrs(a, b) {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => a[key] === b[key]);
+}
+
+function attrsText(attrs) {
+  const names = Object.keys(attrs).sort();
+  if (names.length === 1) return String(attrs[names[0]]);
+  return names.map((name) => `${name}=${attrs[name]}`).join(" · ");
+}
+
+function goldCell(row, inGold, isRejected, attrs) {
+  const cell = row.querySelector("[data-gold]");
+  if (inGold) {
+    cell.replaceChildren("✓");
+    if (attrs && Object.keys(attrs).length) {
+      const span = document.createElement("span");
+      span.className = "attrs";
+      span.textContent = attrsText(attrs);
+      cell.append(span);
+    }
+  } else {
+    cell.replaceChildren(isRejected ? "rejected" : "");
+  }
+}
+
+function applyFilter(row, settled) {
+  const filter = byId("candidate-filter")?.value ?? "all";
+  row.hidden =
+    (filter === "disputed" && !row.classList.contains("disputed")) || (filter === "open" && settled);
+}
+
+/** Mark every row in gold, rejected or open, from the gold layer as it stands. */
+function render() {
+  const gold = editor.content();
+  const goldSpans = new Map(gold.spans.map((span) => [span.key, span]));
+  const goldLinks = new Set(gold.links.map(linkKey));
+  let settled = 0;
+  let disputesLeft = 0;
+  for (const row of candidateRows) {
+    const candidate = data.candidates[Number(row.dataset.candidate)];
+    const inGold = goldSpans.get(candidate.key);
+    const isRejected = !inGold && rejected.has(candidate.key);
+    row.classList.toggle("in-gold", Boolean(inGold));
+    row.classList.toggle("rejected", isRejected);
+    goldCell(row, inGold, isRejected, inGold?.attrs);
+    for (const button of row.querySelectorAll("button.accept")) {
+      const variant = candidate.variants[Number(button.dataset.variant)];
+      // In gold already: only attributes other than gold's are left to choose.
+      button.hidden = Boolean(inGold) && sameAttrs(inGold.attrs, variant);
+    }
+    row.querySelector("button.reject").hidden = isRejected;
+    const isSettled = Boolean(inGold) || isRejected;
+    if (isSettled) settled++;
+    else if (row.classList.contains("disputed")) disputesLeft++;
+    applyFilter(row, isSettled);
+  }
+  for (const row of linkRows) {
+    const link = data.links[Number(row.dataset.link)];
+    const inGold = goldLinks.has(linkKey(link));
+    const isRejected = !inGold && rejected.has(`link:${linkKey(link)}`);
+    row.classList.toggle("in-gold", inGold);
+    row.classList.toggle("rejected", isRejected);
+    goldCell(row, inGold, isRejected);
+    row.querySelector("button.accept").hidden = inGold;
+    row.querySelector("button.reject").hidden = isRejected;
+  }
+  const count = byId("settled-count");
+  if (count && candidateRows.length) {
+    count.textContent =
+      `${settled} of ${candidateRows.length} settled (in gold or rejected)` +
+      (disputesLeft ? `; ${disputesLeft} disagreement${disputesLeft === 1 ? "" : "s"} left.` : ".");
+  }
+  byId("gold-count").textContent = `${gold.spans.length} span${gold.spans.length === 1 ? "" : "s"}`;
+  const status = editor.readOnly ? "final" : gold.spans.length ? "draft" : "empty";
+  byId("gold-status").textContent = status;
+  byId("gold-status").dataset.status = status;
+}
+
+function readOnlyNotice() {
+  editor.notice("info", "The gold layer is final: reopen it to change it.");
+}
+
+function bindCandidates() {
+  for (const row of candidateRows) {
+    const candidate = data.candidates[Number(row.dataset.candidate)];
+    row.querySelector("button.focus").addEventListener("click", () => editor.focus(candidate));
+    for (const button of row.querySelectorAll("button.accept")) {
+      button.addEventListener("click", () => {
+        if (editor.readOnly) return readOnlyNotice();
+        const attrs = candidate.variants[Number(button.dataset.variant)];
+        rejected.delete(candidate.key);
+        saveRejected();
+        if (!editor.accept({ spans: [{ ...candidate, attrs }] })) render();
+      });
+    }
+    row.querySelector("button.reject").addEventListener("click", () => {
+      if (editor.readOnly) return readOnlyNotice();
+      rejected.add(candidate.key);
+      saveRejected();
+      if (!editor.remove(candidate.key)) render();
+    });
+  }
+  const spansByKey = new Map(data.candidates.map((candidate) => [candidate.key, candidate]));
+  for (const row of linkRows) {
+    const link = data.links[Number(row.dataset.link)];
+    row.querySelector("button.accept").addEventListener("click", () => {
+      if (editor.readOnly) return readOnlyNotice();
+      const inGold = new Set(editor.content().spans.map((span) => span.key));
+      // The ends that gold lacks come in with it, with their most common attributes.
+      const ends = [link.head, link.tail]
+        .filter((key) => !inGold.has(key))
+        .map((key) => ({ ...spansByKey.get(key), attrs: spansByKey.get(key).variants[0] ?? {} }));
+      rejected.delete(`link:${linkKey(link)}`);
+      saveRejected();
+      if (!editor.accept({ spans: ends, links: [link] })) render();
+    });
+    row.querySelector("button.reject").addEventListener("click", () => {
+      if (editor.readOnly) return readOnlyNotice();
+      rejected.add(`link:${linkKey(link)}`);
+      saveRejected();
+      if (!editor.unlink(link)) render();
+    });
+  }
+  byId("candidate-filter")?.addEventListener("change", render);
+}
+
+async function merge(event) {
+  event.preventDefault();
+  const button = byId("merge-button");
+  button.disabled = true;
+  try {
+    const before = editor.content();
+    const version = await editor.idle();
+    const minVotes = Number(byId("min-votes").value);
+    const layer = await request("POST", config.api.merge, { min_votes: minVotes, version });
+    editor.absorb(layer, { additions: true });
+    const spans = layer.spans.length - before.spans.length;
+    const links = layer.relations.length - before.links.length;
+    const { annotators, min_votes: needed } = layer.merge;
+    editor.notice(
+      "info",
+      `Merged by vote (at least ${needed} of ${annotators}): ${spans} span${spans === 1 ? "" : "s"} and ` +
+        `${links} link${links === 1 ? "" : "s"} added to gold. Undo (Ctrl+Z) takes them out again.`,
+    );
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 409) editor.fail(error);
+    else editor.notice("error", `Not merged: ${error.message}`);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function reopenAnnotator(lane, button) {
+  const name = lane.dataset.annotator;
+  button.disabled = true;
+  try {
+    const layer = await request("POST", `${config.api.layers}${lane.dataset.layer}/reopen/`, {
+      version: Number(lane.dataset.version),
+    });
+    lane.dataset.version = layer.version;
+    lane.classList.replace("status-submitted", "status-open");
+    const status = lane.querySelector("[data-status]");
+    status.textContent = "Open";
+    status.className = "status status-open";
+    const note = document.createElement("span");
+    note.className = "small";
+    note.textContent = `Reopened: ${name} can edit the layer again; it stops counting here until resubmitted.`;
+    button.replaceWith(note);
+  } catch (error) {
+    button.disabled = false;
+    const why = error instanceof ApiError && error.status === 409
+      ? `${name}'s layer changed since this page was loaded; reload the page.`
+      : error.message;
+    editor.notice("error", `Not reopened: ${why}`);
+  }
+}
+
+async function reopenGold() {
+  const button = byId("reopen-gold");
+  button.disabled = true;
+  try {
+    const version = await editor.idle();
+    const layer = await request("POST", `${config.api.layers}${editor.layerId}/reopen/`, { version });
+    editor.absorb(layer);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 409) editor.fail(error);
+    else editor.notice("error", `Not reopened: ${error.message}`);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function start() {
+  await editor.ready;
+  editor.onChange(render);
+  bindCandidates();
+  byId("merge-form").addEventListener("submit", merge);
+  for (const button of document.querySelectorAll("[data-reopen]")) {
+    button.addEventListener("click", () => reopenAnnotator(button.closest(".lane"), button));
+  }
+  byId("reopen-gold").addEventListener("click", reopenGold);
+  render();
+  document.body.dataset.review = "ready";
+}
+
+start().catch((error) => {
+  document.body.dataset.review = "failed";
+  editor.notice("error", `The review page could not start: ${error.message}`);
+});

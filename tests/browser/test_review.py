@@ -1,0 +1,236 @@
+"""A reviewer settles a disagreement into gold in Chromium: accept, merge, edit, reload."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from annotations.models import Layer, LayerStatus, Relation, Span
+from annotations.services import layers as layer_service
+from tests.browser.conftest import click_text, login
+
+pytestmark = pytest.mark.browser
+
+CLAIM = "he is still in Panjshir valley"
+SOURCE = "Amrullah Saleh"
+PERSIAN = "مقاومت"
+
+
+def bounds(text: str, quote: str, after: int = 0) -> tuple[int, int]:
+    start = text.index(quote, after)
+    return start, start + len(quote)
+
+
+@pytest.fixture
+def disagreement(cast, documents):
+    """Seed 000: alice and bob agree on a claim; alice's source is "Amrullah Saleh" (linked
+    to the claim), bob's just "Saleh"; bob marks a Persian sentiment. Both submitted."""
+    seed = documents["seed"]
+    text = seed.text
+    claim, source = bounds(text, CLAIM), bounds(text, SOURCE)
+    alice = Layer.objects.get(document=seed, annotator=cast.alice)
+    made = {
+        label: layer_service.create_span(
+            layer=alice, actor=cast.alice, label=label, start=start, end=end, attrs=attrs
+        )
+        for label, (start, end), attrs in (
+            ("claim", claim, {}),
+            ("source", source, {"kind": "person"}),
+        )
+    }
+    layer_service.create_relation(
+        layer=alice,
+        actor=cast.alice,
+        type="attributed_to",
+        head=made["claim"].pk,
+        tail=made["source"].pk,
+    )
+    bob = Layer.objects.get(document=seed, annotator=cast.bob)
+    for label, (start, end), attrs in (
+        ("claim", claim, {}),
+        ("source", (source[0] + len("Amrullah "), source[1]), {"kind": "person"}),
+        ("sentiment", bounds(text, PERSIAN), {"polarity": "positive"}),
+    ):
+        layer_service.create_span(
+            layer=bob, actor=cast.bob, label=label, start=start, end=end, attrs=attrs
+        )
+    for layer, who in ((alice, cast.alice), (bob, cast.bob)):
+        layer_service.submit_layer(layer=layer, actor=who)
+    return seed
+
+
+def key(text: str, quote: str, label: str, after: int = 0) -> str:
+    start, end = bounds(text, quote, after)
+    return f"{start}:{end}:{label}"
+
+
+def row(page, row_key: str):
+    return page.locator(f'#candidate-table tr[data-key="{row_key}"]')
+
+
+def open_review(page, live_server, project, document) -> None:
+    page.goto(f"{live_server.url}/projects/{project.slug}/documents/{document.pk}/review/")
+    page.wait_for_selector("body[data-review=ready]")
+
+
+def saved(page):
+    expect(page.locator("#save-state")).to_have_attribute("data-state", "saved")
+
+
+def test_reviewer_accepts_merges_edits_and_finds_gold_after_a_reload(
+    page, live_server, cast, disagreement, celery_eager, screenshot_dir
+):
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    seed = disagreement
+    text = seed.text
+    source_start = text.index(SOURCE)
+    long_source = key(text, SOURCE, "source")
+    short_source = f"{source_start + len('Amrullah ')}:{source_start + len(SOURCE)}:source"
+    claim = key(text, CLAIM, "claim")
+    page.set_viewport_size({"width": 1440, "height": 900})  # a reviewer's screen
+    login(page, live_server, "reviewer")
+
+    # The review list puts the disputed document first and leads to its page.
+    page.goto(f"{live_server.url}/projects/{cast.project.slug}/review/")
+    first = page.locator("#review-documents tbody tr").first
+    expect(first).to_contain_text("000")
+    expect(first.locator(".issue-count")).to_have_text("4")
+    page.screenshot(path=screenshot_dir / "review-list.png", full_page=True)
+    first.get_by_role("link", name="Review →").click()
+    page.wait_for_selector("body[data-review=ready]")
+
+    # The disagreement: alice's and bob's sources differ in their boundaries.
+    expect(row(page, long_source)).to_have_class("disputed")
+    expect(row(page, long_source).locator(".issue-boundary")).to_have_text("boundaries differ")
+    expect(row(page, long_source).locator("td.mark")).to_have_text(["✓person", "–"])
+    expect(row(page, short_source).locator("td.mark")).to_have_text(["–", "✓person"])
+    expect(row(page, claim)).to_have_class("agreed")
+    expect(page.locator("#link-table tr[data-link]")).to_have_count(1)
+
+    # Accept alice's source: it is written into gold through the span API.
+    with page.expect_response(
+        lambda r: r.url.endswith("/spans/") and r.request.method == "POST"
+    ) as created:
+        row(page, long_source).locator("button.accept").click()
+    assert created.value.status == 201
+    expect(row(page, long_source)).to_have_class("disputed in-gold")
+    saved(page)
+
+    # Merge by vote, two of two: the claim both marked comes in, the rest stays out.
+    page.select_option("#min-votes", "2")
+    with page.expect_response(lambda r: r.url.endswith("/layers/gold/merge/")) as merged:
+        page.click("#merge-button")
+    assert merged.value.status == 200
+    assert merged.value.json()["merge"] == {"annotators": 2, "min_votes": 2}
+    expect(page.locator("#notice")).to_contain_text("1 span and 0 links added")
+    expect(row(page, claim)).to_have_class("agreed in-gold")
+    expect(row(page, short_source)).not_to_have_class("in-gold")
+
+    # Reject bob's shorter source, accept alice's link (both ends are in gold now).
+    row(page, short_source).locator("button.reject").click()
+    expect(row(page, short_source)).to_have_class("disputed rejected")
+    with page.expect_response(lambda r: r.url.endswith("/relations/")) as linked:
+        page.locator("#link-table tr[data-link] button.accept").click()
+    assert linked.value.status == 201
+
+    # Edit a gold span in the editor: the source's kind becomes organisation (key 2).
+    source = bounds(text, SOURCE)
+    click_text(page, text, *source)
+    expect(page.locator("#span-panel")).to_be_visible()
+    with page.expect_response(lambda r: r.request.method == "PATCH") as patched:
+        page.keyboard.press("2")
+    assert patched.value.status == 200
+    saved(page)
+    expect(row(page, long_source).locator("td.gold-state")).to_have_text("✓organisation")
+    expect(page.locator("#settled-count")).to_contain_text("3 of 4 settled")
+    page.screenshot(path=screenshot_dir / "review-seed-000.png", full_page=True)
+
+    # After a reload, gold is as the reviewer left it, and so are the rejections.
+    page.reload()
+    page.wait_for_selector("body[data-review=ready]")
+    expect(row(page, long_source)).to_have_class("disputed in-gold")
+    expect(row(page, claim)).to_have_class("agreed in-gold")
+    expect(row(page, short_source)).to_have_class("disputed rejected")
+    expect(page.locator("#link-table tr[data-link]")).to_have_class("disputed in-gold")
+    expect(page.locator("#links-list li")).to_have_count(1)
+    expect(page.locator("#gold-status")).to_have_text("draft")
+    painted = page.evaluate(
+        "[...document.querySelectorAll('#doc-text .seg')].map((e) => e.dataset.l)"
+    )
+    assert {"claim", "source"} == set(" ".join(painted).split())
+    assert page.locator("#doc-text").text_content() == text
+
+    # The database holds exactly that gold layer.
+    gold = Layer.objects.get(document=seed, is_gold=True)
+    stored = sorted(
+        (s.start, s.end, s.label.name, s.attributes)
+        for s in Span.objects.filter(layer=gold).select_related("label")
+    )
+    assert stored == sorted(
+        [
+            (*bounds(text, CLAIM), "claim", {}),
+            (*source, "source", {"kind": "organisation"}),
+        ]
+    )
+    relation = Relation.objects.select_related("head", "tail").get(layer=gold)
+    assert (relation.head.label.name, relation.tail.label.name) == ("claim", "source")
+    assert errors == []
+
+
+def test_merge_is_undone_by_ctrl_z_and_a_stale_gold_reloads_after_a_conflict(
+    page, live_server, cast, disagreement, celery_eager
+):
+    seed = disagreement
+    text = seed.text
+    login(page, live_server, "reviewer")
+    open_review(page, live_server, cast.project, seed)
+
+    page.select_option("#min-votes", "1")
+    with page.expect_response(lambda r: r.url.endswith("/layers/gold/merge/")):
+        page.click("#merge-button")
+    expect(page.locator("#candidate-table tr.in-gold")).to_have_count(4)
+    gold = Layer.objects.get(document=seed, is_gold=True)
+    assert gold.spans.count() == 4
+    assert gold.relations.count() == 1
+
+    page.keyboard.press("Control+z")
+    expect(page.locator("#candidate-table tr.in-gold")).to_have_count(0)
+    saved(page)
+    assert gold.spans.count() == 0
+
+    # Someone else writes gold behind the page's back; the next merge is refused (409)
+    # and the page reloads gold with their span.
+    start, end = bounds(text, "Tajikistan")
+    layer_service.create_span(
+        layer=Layer.objects.get(pk=gold.pk), actor=cast.manager, label="claim", start=start, end=end
+    )
+    with page.expect_response(lambda r: r.url.endswith("/layers/gold/merge/")) as refused:
+        page.click("#merge-button")
+    assert refused.value.status == 409
+    expect(page.locator("#save-state")).to_have_attribute("data-state", "conflict")
+    expect(page.locator("#notice")).to_contain_text("Someone else changed this layer")
+    expect(page.locator("#doc-text .seg[data-l~=claim]")).to_have_count(1)
+    assert gold.spans.count() == 1
+
+
+def test_reviewer_reopens_a_layer_for_its_annotator(
+    page, live_server, cast, disagreement, celery_eager
+):
+    login(page, live_server, "reviewer")
+    open_review(page, live_server, cast.project, disagreement)
+
+    with page.expect_response(lambda r: r.url.endswith("/reopen/")) as reopened:
+        page.get_by_role("button", name="Reopen for bob").click()
+    assert reopened.value.status == 200
+    expect(page.locator(".lane[data-annotator=bob]")).to_contain_text("Reopened: bob can edit")
+    layer = Layer.objects.get(document=disagreement, annotator=cast.bob)
+    assert layer.status == LayerStatus.OPEN
+
+
+def test_annotator_gets_404_on_the_review_pages(page, live_server, cast, disagreement):
+    login(page, live_server, "alice")
+
+    for path in (f"documents/{disagreement.pk}/review/", "review/"):
+        response = page.goto(f"{live_server.url}/projects/{cast.project.slug}/{path}")
+        assert response.status == 404

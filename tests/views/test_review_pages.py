@@ -1,0 +1,280 @@
+"""The review list and the review page: who may see them, which layers, which candidates."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from annotations.models import AgreementRun, Document, JobStatus, Layer, Role
+from annotations.services import layers as layer_service
+from annotations.services.imports import import_file
+from annotations.services.projects import add_member
+from tests.factories import DocumentFactory, ProjectFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+TEXT = "Saleh said he is in Panjshir. TASS said he left for Tajikistan."
+SALEH, CLAIM, TASS, LEFT = (0, 5), (11, 28), (30, 34), (40, 62)
+
+
+def span(bounds, label, **attrs):
+    return {"start": bounds[0], "end": bounds[1], "label": label, "attrs": attrs}
+
+
+def import_records(project, *records):
+    data = "".join(json.dumps(record) + "\n" for record in records).encode()
+    import_file(project=project, filename="review.jsonl", data=data)
+
+
+@pytest.fixture
+def disputed(cast):
+    """Document d1: alice and bob submitted and disagree; carol's layer is still open.
+    Document d2: alice and bob agree. Document d3: nobody submitted."""
+    import_records(
+        cast.project,
+        {
+            "id": "d1",
+            "text": TEXT,
+            "annotations": {
+                "alice": [
+                    span(CLAIM, "claim"),
+                    span(SALEH, "source", kind="person"),
+                    span(TASS, "source", kind="media"),
+                ],
+                "bob": [
+                    span(CLAIM, "claim"),
+                    span(SALEH, "source", kind="organisation"),
+                    span(TASS, "claim"),
+                    span(LEFT, "claim"),
+                ],
+            },
+            "relations": {"alice": [{"type": "attributed_to", "head": 0, "tail": 1}]},
+        },
+        {
+            "id": "d2",
+            "text": TEXT,
+            "annotations": {"alice": [span(CLAIM, "claim")], "bob": [span(CLAIM, "claim")]},
+        },
+    )
+    DocumentFactory(project=cast.project, external_id="d3", text=TEXT)
+    document = Document.objects.get(project=cast.project, external_id="d1")
+    carol = UserFactory(username="carol")
+    add_member(project=cast.project, user=carol, role=Role.ANNOTATOR)
+    layer = Layer.objects.create(document=document, annotator=carol)
+    layer_service.create_span(
+        layer=layer, actor=carol, label="sentiment", start=40, end=44, attrs={}
+    )
+    return document
+
+
+def review_url(project, document):
+    return reverse("review", kwargs={"slug": project.slug, "doc_id": document.pk})
+
+
+def list_url(project):
+    return reverse("review-list", kwargs={"slug": project.slug})
+
+
+def json_script(page: str, element_id: str):
+    match = re.search(rf'<script id="{element_id}" type="application/json">(.*?)</script>', page)
+    return json.loads(match[1])
+
+
+@pytest.mark.parametrize("who", ["outsider", "alice"])
+@pytest.mark.parametrize("page", ["list", "document"])
+def test_outsiders_and_annotators_get_404_for_the_review_pages(client, cast, disputed, who, page):
+    client.force_login(getattr(cast, who))
+    url = list_url(cast.project) if page == "list" else review_url(cast.project, disputed)
+
+    response = client.get(url)
+
+    assert response.status_code == 404
+
+
+def test_anonymous_visitor_is_sent_to_login(client, cast, disputed):
+    response = client.get(review_url(cast.project, disputed))
+
+    assert response.status_code == 302
+    assert response.url.startswith("/accounts/login/")
+
+
+def test_document_of_another_project_is_404_on_the_review_page(client, cast, disputed):
+    elsewhere = DocumentFactory(project=ProjectFactory(), external_id="x")
+    client.force_login(cast.reviewer)
+
+    response = client.get(
+        reverse("review", kwargs={"slug": cast.project.slug, "doc_id": elsewhere.pk})
+    )
+
+    assert response.status_code == 404
+
+
+def test_reviewer_sees_submitted_layers_only(client, cast, disputed):
+    client.force_login(cast.reviewer)
+
+    response = client.get(review_url(cast.project, disputed))
+
+    assert response.status_code == 200
+    assert [layer.annotator.username for layer in response.context["layers"]] == ["alice", "bob"]
+    review = response.context["review"]
+    assert review.annotators == ["alice", "bob"]
+    assert all("carol" not in candidate.marks for candidate in review.candidates)
+    assert "carol" not in response.content.decode()
+    assert "Reopen for alice" in response.content.decode()
+
+
+def test_manager_sees_every_layer_and_open_ones_do_not_count(client, cast, disputed):
+    client.force_login(cast.manager)
+
+    response = client.get(review_url(cast.project, disputed))
+
+    layers = {layer.annotator.username: layer.status for layer in response.context["layers"]}
+    assert layers == {"alice": "submitted", "bob": "submitted", "carol": "open"}
+    review = response.context["review"]
+    assert review.annotators == ["alice", "bob", "carol"]
+    assert review.counted == ["alice", "bob"]
+    sentiment = next(c for c in review.candidates if c.label == "sentiment")
+    assert (sentiment.votes, sentiment.marks) == (0, {"carol": {}})
+    page = response.content.decode()
+    assert "still open: listed, not counted" in page
+    assert "Reopen for carol" not in page
+
+
+def test_candidates_group_spans_with_who_marked_them_and_how_they_disagree(client, cast, disputed):
+    client.force_login(cast.reviewer)
+
+    response = client.get(review_url(cast.project, disputed))
+
+    rows = {
+        (row["candidate"].start, row["candidate"].end, row["candidate"].label): row
+        for row in response.context["rows"]
+    }
+    assert set(rows) == {
+        (*SALEH, "source"),
+        (*CLAIM, "claim"),
+        (*TASS, "source"),
+        (*TASS, "claim"),
+        (*LEFT, "claim"),
+    }
+    assert rows[(*CLAIM, "claim")]["badges"] == []
+    assert [b["kind"] for b in rows[(*SALEH, "source")]["badges"]] == ["attributes"]
+    assert [c["attrs"] for c in rows[(*SALEH, "source")]["cells"]] == ["person", "organisation"]
+    assert [b["text"] for b in rows[(*TASS, "claim")]["badges"]] == ["1 of 2", "also source"]
+    assert [c["marked"] for c in rows[(*LEFT, "claim")]["cells"]] == [False, True]
+    (link,) = response.context["link_rows"]
+    assert link["link"].annotators == ("alice",)
+    data = json_script(response.content.decode(), "review-data")
+    assert data["candidates"][0] == {
+        "key": f"{SALEH[0]}:{SALEH[1]}:source",
+        "start": SALEH[0],
+        "end": SALEH[1],
+        "label": "source",
+        "variants": [{"kind": "organisation"}, {"kind": "person"}],
+    }
+    assert data["links"] == [
+        {"type": "attributed_to", "head": f"{CLAIM[0]}:{CLAIM[1]}:claim", "tail": "0:5:source"}
+    ]
+
+
+def test_review_page_hands_the_gold_layer_to_the_editor(client, cast, disputed):
+    gold = layer_service.ensure_gold_layer(document=disputed, actor=cast.reviewer)
+    layer_service.create_span(layer=gold, actor=cast.reviewer, label="claim", start=11, end=28)
+    client.force_login(cast.reviewer)
+
+    response = client.get(review_url(cast.project, disputed))
+
+    page = response.content.decode()
+    body = json_script(page, "layer-data")
+    assert (body["id"], body["is_gold"], body["version"]) == (gold.pk, True, 2)
+    assert [(s["start"], s["end"], s["label"]) for s in body["spans"]] == [(11, 28, "claim")]
+    config = json_script(page, "annotate-config")
+    assert config["api"]["merge"] == (
+        f"/api/projects/{cast.project.slug}/documents/{disputed.pk}/layers/gold/merge/"
+    )
+    assert config["api"]["layer"].endswith(f"/documents/{disputed.pk}/layers/gold/")
+    in_gold = [row["candidate"].in_gold for row in response.context["rows"]]
+    assert in_gold.count(True) == 1
+    assert html.escape(disputed.text) in page
+
+
+def test_review_list_puts_the_most_disputed_documents_first(client, cast, disputed):
+    client.force_login(cast.reviewer)
+
+    response = client.get(list_url(cast.project))
+
+    rows = response.context["rows"]
+    assert [row["summary"].external_id for row in rows] == ["d1", "d2", "d3"]
+    first = rows[0]
+    assert first["submitted"] == 2
+    # Source at SALEH (attributes), TASS as source and as claim (label), LEFT (1 of 2),
+    # the link only alice drew.
+    assert first["summary"].disagreements == 5
+    assert first["summary"].candidates == 6
+    assert rows[1]["summary"].disagreements == 0
+    assert rows[2]["submitted"] == 0
+    page = response.content.decode()
+    assert review_url(cast.project, disputed) in page
+
+
+def test_review_list_shows_gold_status_and_puts_final_gold_last(client, cast, disputed):
+    gold = layer_service.ensure_gold_layer(document=disputed, actor=cast.reviewer)
+    layer_service.create_span(layer=gold, actor=cast.reviewer, label="claim", start=11, end=28)
+    layer_service.submit_layer(layer=gold, actor=cast.reviewer)
+    client.force_login(cast.manager)
+
+    response = client.get(list_url(cast.project))
+
+    rows = response.context["rows"]
+    assert [row["summary"].external_id for row in rows] == ["d2", "d3", "d1"]
+    assert (rows[2]["summary"].gold_status, rows[2]["summary"].gold_spans) == ("final", 1)
+    assert rows[0]["summary"].gold_status == "none"
+    assert response.context["totals"] == {"documents": 3, "ready": 2, "disputed": 0, "final": 1}
+
+
+def test_review_list_shows_per_document_agreement_from_the_latest_run(client, cast, disputed):
+    AgreementRun.objects.create(
+        project=cast.project,
+        status=JobStatus.SUCCEEDED,
+        finished_at=timezone.now(),
+        result={"per_document": [{"id": "d2", "span_f1_exact_mean": 0.25}]},
+    )
+    client.force_login(cast.reviewer)
+
+    response = client.get(list_url(cast.project))
+
+    scores = {row["summary"].external_id: row["f1"] for row in response.context["rows"]}
+    assert scores == {"d1": None, "d2": 0.25, "d3": None}
+    assert "Span F1" in response.content.decode()
+
+
+def test_review_list_without_agreement_runs_has_no_score_column(client, cast, disputed):
+    client.force_login(cast.reviewer)
+
+    response = client.get(list_url(cast.project))
+
+    assert response.context["run_id"] is None
+    assert "Span F1" not in response.content.decode()
+
+
+@pytest.mark.parametrize("who", ["manager", "reviewer"])
+def test_dashboard_and_project_nav_link_to_the_review_list(client, cast, disputed, who):
+    client.force_login(getattr(cast, who))
+
+    page = client.get(reverse("dashboard", kwargs={"slug": cast.project.slug})).content.decode()
+
+    assert f'href="{list_url(cast.project)}"' in page
+    assert page.count(list_url(cast.project)) == 2  # the nav and the dashboard's card
+    assert review_url(cast.project, disputed) in page
+
+
+def test_annotators_have_no_review_link(client, cast, disputed):
+    client.force_login(cast.alice)
+
+    page = client.get(reverse("project-queue", kwargs={"slug": cast.project.slug}))
+
+    assert list_url(cast.project) not in page.content.decode()
