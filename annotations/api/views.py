@@ -495,7 +495,7 @@ class LayerScoped(APIView):
         # Model orderings follow foreign keys into joins: none is needed for one row.
         role = Membership.objects.filter(project=OuterRef("document__project"), user=user)
         layer = (
-            Layer.objects.select_related("document__project", "annotator")
+            Layer.objects.select_related("document__project")
             .annotate(caller_role=Subquery(role.order_by().values("role")[:1]))
             .filter(pk=self.kwargs["layer_id"])
             .order_by()

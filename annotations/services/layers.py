@@ -166,11 +166,8 @@ class _Schema:
     """A project's labels, read once per write."""
 
     def __init__(self, project_id: int):
-        labels = list(
-            LabelType.objects.filter(project_id=project_id)
-            .select_related("head_label", "tail_label")
-            .order_by()
-        )
+        labels = list(LabelType.objects.filter(project_id=project_id).order_by())
+        self.names = {label.pk: label.name for label in labels}
         self.spans = {label.name: label for label in labels if label.kind == LabelKind.SPAN}
         self.relations = {label.name: label for label in labels if label.kind == LabelKind.RELATION}
         self.attributes = {name: label.attribute_schema for name, label in self.spans.items()}
@@ -205,10 +202,13 @@ def _check_span(
         )
 
 
-def _end_label_problem(relation_label: LabelType, end: str, span_label: str) -> str | None:
-    allowed = relation_label.head_label if end == "head" else relation_label.tail_label
-    if allowed is not None and allowed.name != span_label:
-        return f"{relation_label.name} takes a {allowed.name} as its {end}, not a {span_label}"
+def _end_label_problem(
+    schema: _Schema, relation_label: LabelType, end: str, span_label: str
+) -> str | None:
+    allowed_id = relation_label.head_label_id if end == "head" else relation_label.tail_label_id
+    allowed = schema.names.get(allowed_id) if allowed_id is not None else None
+    if allowed is not None and allowed != span_label:
+        return f"{relation_label.name} takes a {allowed} as its {end}, not a {span_label}"
     return None
 
 
@@ -391,10 +391,14 @@ def update_span(
     _bump_version(layer, version)
     if new_label != span.label.name:
         links = [
-            ("head", r) for r in Relation.objects.filter(head=span).select_related("label")
-        ] + [("tail", r) for r in Relation.objects.filter(tail=span).select_related("label")]
+            ("head", r)
+            for r in Relation.objects.filter(head=span).select_related("label").order_by()
+        ] + [
+            ("tail", r)
+            for r in Relation.objects.filter(tail=span).select_related("label").order_by()
+        ]
         for end_name, relation in links:
-            reason = _end_label_problem(relation.label, end_name, new_label)
+            reason = _end_label_problem(schema, relation.label, end_name, new_label)
             if reason:
                 problems.add("label", f"the span is the {end_name} of a link: {reason}")
         problems.raise_if_any()
@@ -419,7 +423,7 @@ def delete_span(
     )
     before = {
         **span_snapshot(span),
-        "relations": [relation_snapshot(r) for r in links.select_related("label")],
+        "relations": [relation_snapshot(r) for r in links.select_related("label").order_by("id")],
     }
     deleted_id = span.pk
     span.delete()
@@ -467,7 +471,7 @@ def create_relation(
         if span is None:
             problems.add(end_name, f"no span {span_id} in this layer")
             continue
-        reason = _end_label_problem(relation_label, end_name, span.label.name)
+        reason = _end_label_problem(schema, relation_label, end_name, span.label.name)
         if reason:
             problems.add(end_name, reason)
     problems.raise_if_any()
@@ -562,7 +566,7 @@ def replace_layer(
                     f"{here}.{end_name}", f"must be the index of one of the {len(spans)} spans"
                 )
             elif relation_label is not None:
-                reason = _end_label_problem(relation_label, end_name, spans[position].label)
+                reason = _end_label_problem(schema, relation_label, end_name, spans[position].label)
                 if reason:
                     problems.add(f"{here}.{end_name}", reason)
         if link.head == link.tail:
