@@ -205,6 +205,9 @@ def review_candidates(
             if voters_of(that) - voters_of(this):
                 issues[this.key].add(BOUNDARY)
     for key, candidate in candidates.items():
+        # What only open layers marked is no disagreement among those who count.
+        if candidate.votes == 0:
+            issues[key].clear()
         candidate.issues = tuple(issue for issue in ISSUES if issue in issues[key])
         candidate.other_labels = tuple(sorted(other_labels[key]))
         candidate.rivals = tuple(sorted(rivals[key]))

@@ -141,6 +141,24 @@ def test_open_layers_are_listed_but_do_not_vote_or_disagree():
     assert left.issues == ()
 
 
+def test_an_open_layer_s_rival_boundaries_disagree_with_nobody():
+    longer = (CLAIM[0] - 3, CLAIM[1])
+    review = review_candidates(
+        {
+            "alice": [span(CLAIM, "claim")],
+            "bob": [span(CLAIM, "claim")],
+            "carol": [span(longer, "claim")],
+        },
+        pending={"carol"},
+    )
+
+    assert [(c.start, c.votes, c.issues) for c in review.candidates] == [
+        (longer[0], 0, ()),
+        (CLAIM[0], 2, ()),
+    ]
+    assert review.candidates[1].rivals == (longer,)
+
+
 def test_links_are_grouped_by_type_and_ends_and_partial_when_some_drew_them():
     link = [Relation(type="attributed_to", head=0, tail=1)]
     spans = [span(CLAIM, "claim"), span(SALEH, "source", kind="person")]

@@ -234,3 +234,22 @@ def test_annotator_gets_404_on_the_review_pages(page, live_server, cast, disagre
     for path in (f"documents/{disagreement.pk}/review/", "review/"):
         response = page.goto(f"{live_server.url}/projects/{cast.project.slug}/{path}")
         assert response.status == 404
+
+
+def test_manager_sees_a_reopened_layer_listed_but_not_counted(
+    page, live_server, cast, disagreement, screenshot_dir
+):
+    bob = Layer.objects.get(document=disagreement, annotator=cast.bob)
+    layer_service.reopen_layer(layer=bob, actor=cast.reviewer)
+    login(page, live_server, "manager")
+    open_review(page, live_server, cast.project, disagreement)
+
+    expect(page.locator(".lane[data-annotator=bob]")).to_contain_text("listed, not counted")
+    sentiment = key(disagreement.text, PERSIAN, "sentiment")
+    # Only bob marked it, and bob's layer does not count while open: no disagreement.
+    expect(row(page, sentiment).locator("td.mark.marked.pending")).to_have_count(1)
+    expect(row(page, sentiment)).to_have_class("agreed")
+    short_source = key(disagreement.text, "Saleh", "source", disagreement.text.index(SOURCE))
+    expect(row(page, short_source)).to_have_class("agreed")
+    expect(page.locator("#min-votes option")).to_have_count(1)
+    page.screenshot(path=screenshot_dir / "review-manager.png", full_page=True)

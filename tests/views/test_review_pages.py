@@ -278,3 +278,17 @@ def test_annotators_have_no_review_link(client, cast, disputed):
     page = client.get(reverse("project-queue", kwargs={"slug": cast.project.slug}))
 
     assert list_url(cast.project) not in page.content.decode()
+
+
+def test_review_page_of_a_document_nobody_submitted_offers_no_merge(client, cast, disputed):
+    untouched = Document.objects.get(project=cast.project, external_id="d3")
+    client.force_login(cast.reviewer)
+
+    response = client.get(review_url(cast.project, untouched))
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "No annotator has submitted this document yet." in page
+    assert "Merge by vote needs at least one submitted layer." in page
+    assert 'id="merge-button"' not in page
+    assert response.context["rows"] == []
