@@ -108,13 +108,18 @@ def test_reviewer_accepts_merges_edits_and_finds_gold_after_a_reload(
     expect(row(page, claim)).to_have_class("agreed")
     expect(page.locator("#link-table tr[data-link]")).to_have_count(1)
 
+    # "Next open" shows the first candidate nobody settled: its text is selected in gold.
+    page.click("#next-open")
+    expect(row(page, long_source)).to_have_class("disputed current")
+    assert page.evaluate("getSelection().toString()") == SOURCE
+
     # Accept alice's source: it is written into gold through the span API.
     with page.expect_response(
         lambda r: r.url.endswith("/spans/") and r.request.method == "POST"
     ) as created:
         row(page, long_source).locator("button.accept").click()
     assert created.value.status == 201
-    expect(row(page, long_source)).to_have_class("disputed in-gold")
+    expect(row(page, long_source)).to_have_class("disputed current in-gold")
     saved(page)
 
     # Merge by vote, two of two: the claim both marked comes in, the rest stays out.
@@ -143,8 +148,10 @@ def test_reviewer_accepts_merges_edits_and_finds_gold_after_a_reload(
     assert patched.value.status == 200
     saved(page)
     expect(row(page, long_source).locator("td.gold-state")).to_have_text("✓organisation")
+    expect(row(page, long_source).locator("button.accept")).to_have_text("Use person")
     expect(page.locator("#settled-count")).to_contain_text("3 of 4 settled")
     page.screenshot(path=screenshot_dir / "review-seed-000.png", full_page=True)
+    page.locator(".side").screenshot(path=screenshot_dir / "review-side.png")
 
     # After a reload, gold is as the reviewer left it, and so are the rejections.
     page.reload()
@@ -152,6 +159,8 @@ def test_reviewer_accepts_merges_edits_and_finds_gold_after_a_reload(
     expect(row(page, long_source)).to_have_class("disputed in-gold")
     expect(row(page, claim)).to_have_class("agreed in-gold")
     expect(row(page, short_source)).to_have_class("disputed rejected")
+    page.click("#next-open")  # the one candidate left open: bob's Persian sentiment
+    assert page.evaluate("getSelection().toString()") == PERSIAN
     expect(page.locator("#link-table tr[data-link]")).to_have_class("disputed in-gold")
     expect(page.locator("#links-list li")).to_have_count(1)
     expect(page.locator("#gold-status")).to_have_text("draft")

@@ -1028,6 +1028,8 @@ function accept({ spans = [], links = [] }) {
     if (!exists) commands.push(createRelationCommand({ key: nextKey++, id: null, type: link.type, head, tail }));
   }
   if (!commands.length) return false;
+  // The text shown for the candidate has served its purpose.
+  clearTextSelection();
   perform(batchCommand(commands));
   return true;
 }

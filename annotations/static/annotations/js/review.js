@@ -84,6 +84,8 @@ function render() {
       const variant = candidate.variants[Number(button.dataset.variant)];
       // In gold already: only attributes other than gold's are left to choose.
       button.hidden = Boolean(inGold) && sameAttrs(inGold.attrs, variant);
+      button.dataset.text ??= button.textContent;
+      button.textContent = inGold ? `Use ${attrsText(variant) || "no attributes"}` : button.dataset.text;
     }
     row.querySelector("button.reject").hidden = isRejected;
     const isSettled = Boolean(inGold) || isRejected;
@@ -117,10 +119,32 @@ function readOnlyNotice() {
   editor.notice("info", "The gold layer is final: reopen it to change it.");
 }
 
+let current = null; // the candidate row shown last
+
+function show(row) {
+  current?.classList.remove("current");
+  current = row;
+  row.classList.add("current");
+  row.scrollIntoView({ block: "nearest" });
+  editor.focus(data.candidates[Number(row.dataset.candidate)]);
+}
+
+/** The next row, after the one shown last, that is neither in gold nor rejected. */
+function showNextOpen() {
+  const start = current ? candidateRows.indexOf(current) + 1 : 0;
+  const order = [...candidateRows.slice(start), ...candidateRows.slice(0, start)];
+  const next = order.find(
+    (row) => !row.hidden && !row.classList.contains("in-gold") && !row.classList.contains("rejected"),
+  );
+  if (next) show(next);
+  else editor.notice("info", "Every candidate is settled: in gold or rejected.");
+}
+
 function bindCandidates() {
+  byId("next-open")?.addEventListener("click", showNextOpen);
   for (const row of candidateRows) {
     const candidate = data.candidates[Number(row.dataset.candidate)];
-    row.querySelector("button.focus").addEventListener("click", () => editor.focus(candidate));
+    row.querySelector("button.focus").addEventListener("click", () => show(row));
     for (const button of row.querySelectorAll("button.accept")) {
       button.addEventListener("click", () => {
         if (editor.readOnly) return readOnlyNotice();
