@@ -40,7 +40,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=30.0, help="how long clients write")
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients")
     parser.add_argument(
-        "--think", type=float, default=0.0, help="pause between a client's writes, seconds"
+        "--think", type=float, default=0.0, help="mean pause between a client's writes, seconds"
     )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
@@ -186,7 +186,9 @@ async def client(
             elif response.status_code == 409:
                 version = response.json()["current_version"]
             if think:
-                await asyncio.sleep(think)
+                # Exponential pauses: clients that start together do not stay in step.
+                pause = rng.expovariate(1 / think)
+                await asyncio.sleep(max(0.0, min(pause, until - time.monotonic())))
 
 
 async def drive(seats: list[Seat], base_url: str, seconds: float, think: float) -> Tally:
@@ -283,7 +285,7 @@ def main() -> None:
         f"server          gunicorn gthread, {args.workers} workers x {args.threads} threads, "
         "CONN_MAX_AGE=60, DEBUG off, PostgreSQL"
     )
-    print(f"clients         {args.clients}, think time {args.think:g} s, {elapsed:.1f} s")
+    print(f"clients         {args.clients}, mean think time {args.think:g} s, {elapsed:.1f} s")
     print(f"requests        {len(ms)}  statuses {dict(sorted(tally.statuses.items()))}")
     if ms:
         print(
