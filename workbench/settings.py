@@ -123,6 +123,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "status": give each choice set its own schema name.
+    "ENUM_NAME_OVERRIDES": {
+        "AssignmentStatusEnum": "annotations.models.AssignmentStatus",
+        "LayerStatusEnum": "annotations.models.LayerStatus",
+        "JobStatusEnum": "annotations.models.JobStatus",
+    },
 }
 
 # Celery. No broker configured: the demo runs tasks in-process, at once.

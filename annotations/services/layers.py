@@ -45,6 +45,7 @@ from annotations.models import (
     Span,
 )
 from annotations.permissions import STAFF_ROLES, role_in
+from annotations.services import agreement_runs
 from annotations.services.audit import record_event
 
 CONFLICT_MESSAGE = "The layer changed since you loaded it."
@@ -621,6 +622,8 @@ def submit_layer(
         Assignment.objects.filter(
             document_id=layer.document_id, annotator_id=layer.annotator_id
         ).update(status=AssignmentStatus.SUBMITTED, finished_at=now)
+        # Agreement figures go stale with every submission (debounced; off by default).
+        agreement_runs.schedule_rerun(layer.document.project)
     _record(actor, layer, "submit", layer, {"status": LayerStatus.OPEN}, {"status": layer.status})
     return layer
 

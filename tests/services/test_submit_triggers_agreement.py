@@ -1,0 +1,55 @@
+"""A submission re-runs agreement by itself once submissions pause (when configured)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from annotations.models import AgreementRun, Document, JobStatus, Layer
+from annotations.services.imports import import_file
+from annotations.services.layers import submit_layer
+from tests.conftest import FIXTURES
+
+
+def submit_one_more(cast) -> Layer:
+    import_file(
+        project=cast.project,
+        filename="both.jsonl",
+        data=(FIXTURES / "persian_and_emoji.jsonl").read_bytes(),
+    )
+    extra = Document.objects.create(project=cast.project, external_id="extra", text="Saleh spoke.")
+    layer = Layer.objects.create(document=extra, annotator=cast.alice)
+    return submit_layer(layer=layer, actor=cast.alice)
+
+
+@pytest.mark.worker
+def test_submission_starts_a_run_after_a_quiet_second(cast, live_worker, settings):
+    settings.AGREEMENT_RERUN_AFTER_SECONDS = 1
+
+    submit_one_more(cast)
+
+    deadline = time.monotonic() + 30
+    run = None
+    while time.monotonic() < deadline:
+        run = AgreementRun.objects.filter(project=cast.project).first()
+        if run is not None and run.is_finished:
+            break
+        time.sleep(0.2)
+    assert run is not None, "no agreement run was started after the submission"
+    assert run.status == JobStatus.SUCCEEDED, run.error
+    assert run.requested_by is None
+    assert run.result["documents"] == 2
+
+
+@pytest.mark.django_db
+def test_nothing_is_scheduled_when_automatic_runs_are_off(
+    cast, settings, django_capture_on_commit_callbacks
+):
+    settings.AGREEMENT_RERUN_AFTER_SECONDS = 0
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        submit_one_more(cast)
+
+    assert callbacks == []
+    assert not AgreementRun.objects.exists()
