@@ -42,7 +42,8 @@ def span_key(span: Span) -> SpanKey:
 
 
 def _attrs_id(attrs: Mapping[str, Any]) -> str:
-    return json.dumps(attrs, sort_keys=True, ensure_ascii=False)
+    # Most spans carry no attributes: spare them the encoder.
+    return json.dumps(attrs, sort_keys=True, ensure_ascii=False) if attrs else "{}"
 
 
 @dataclass(frozen=True)
@@ -111,11 +112,11 @@ class Review:
 
 
 def _variants(marks: Mapping[str, Mapping[str, Any]], who: Collection[str]) -> list[Variant]:
-    groups: dict[str, list[str]] = {}
+    groups: dict[str, tuple[Mapping[str, Any], list[str]]] = {}
     for name in sorted(who):
-        groups.setdefault(_attrs_id(marks[name]), []).append(name)
-    ordered = sorted(groups.items(), key=lambda item: (-len(item[1]), item[0]))
-    return [Variant(attrs=json.loads(raw), annotators=tuple(names)) for raw, names in ordered]
+        groups.setdefault(_attrs_id(marks[name]), (marks[name], []))[1].append(name)
+    ordered = sorted(groups.items(), key=lambda item: (-len(item[1][1]), item[0]))
+    return [Variant(attrs=attrs, annotators=tuple(names)) for _, (attrs, names) in ordered]
 
 
 def _overlapping_pairs(candidates: Sequence[Candidate]) -> list[tuple[Candidate, Candidate]]:

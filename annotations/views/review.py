@@ -11,13 +11,14 @@ submitted layers only, managers every layer (open ones listed but not counted).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import Count, Max, Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path, reverse
@@ -54,6 +55,8 @@ from annotations.views.annotate import label_schema, layer_body, split_paragraph
 DOCUMENTS_PER_PAGE = 100
 # Documents read per round of queries when the list counts disagreements.
 CHUNK = 500
+# Counts only go stale through writes behind the services' back (the admin).
+COUNTS_CACHE_SECONDS = 600
 DEFAULT_COLOUR = "#888888"
 
 
@@ -80,12 +83,21 @@ def _latest_scores(project: Project) -> tuple[int | None, dict[str, dict[str, An
     }
 
 
+@dataclass(frozen=True)
+class Counted:
+    """What the submitted annotator layers of one document give the review list."""
+
+    annotators: tuple[str, ...]
+    candidates: int
+    disagreements: int
+
+
 @dataclass
 class DocumentSummary:
     id: int
     external_id: str
     meta: dict[str, Any]
-    annotators: list[str]
+    annotators: tuple[str, ...]
     candidates: int
     disagreements: int
     gold_status: str  # "none", "draft" or "final"
@@ -98,18 +110,20 @@ def _gold_status(status: str | None, spans: int) -> str:
     return "draft" if spans else "none"
 
 
-def _summaries(documents: Sequence[Mapping[str, Any]]) -> Iterator[DocumentSummary]:
-    """Candidates and disagreements over the submitted layers of a chunk of documents,
-    in four queries whatever its size (texts are never read)."""
-    ids = [row["id"] for row in documents]
+def _count_chunk(document_ids: Sequence[int]) -> dict[int, Counted]:
+    """Candidates and disagreements over the submitted layers of some documents, in three
+    queries whatever their number (texts are never read)."""
     layer_rows = list(
-        Layer.objects.filter(document_id__in=ids, is_gold=False, status=LayerStatus.SUBMITTED)
+        Layer.objects.filter(
+            document_id__in=document_ids, is_gold=False, status=LayerStatus.SUBMITTED
+        )
         .order_by("document_id", "annotator__username")
         .values_list("id", "document_id", "annotator__username")
     )
+    layer_ids = [row[0] for row in layer_rows]
     spans: dict[int, list[tuple[int, SpanRecord]]] = {}
     for span_id, layer_id, label, start, end, attrs in (
-        Span.objects.filter(layer_id__in=[row[0] for row in layer_rows])
+        Span.objects.filter(layer_id__in=layer_ids)
         .order_by("layer_id", "start", "end", "id")
         .values_list("id", "layer_id", "label__name", "start", "end", "attributes")
     ):
@@ -118,7 +132,7 @@ def _summaries(documents: Sequence[Mapping[str, Any]]) -> Iterator[DocumentSumma
         )
     links: dict[int, list[tuple[str, int, int]]] = {}
     for layer_id, kind, head, tail in (
-        Relation.objects.filter(layer_id__in=[row[0] for row in layer_rows])
+        Relation.objects.filter(layer_id__in=layer_ids)
         .order_by("layer_id", "id")
         .values_list("layer_id", "label__name", "head_id", "tail_id")
     ):
@@ -133,41 +147,78 @@ def _summaries(documents: Sequence[Mapping[str, Any]]) -> Iterator[DocumentSumma
             RelationRecord(type=kind, head=position[head], tail=position[tail])
             for kind, head, tail in links.get(layer_id, [])
         ]
-    gold = {
-        document_id: (status, count)
-        for document_id, status, count in Layer.objects.filter(document_id__in=ids, is_gold=True)
-        .annotate(count=Count("spans"))
-        .order_by()
-        .values_list("document_id", "status", "count")
-    }
-    for row in documents:
-        review = review_candidates(annotations.get(row["id"], {}), relations.get(row["id"], {}))
-        status, gold_spans = gold.get(row["id"], (None, 0))
-        yield DocumentSummary(
-            id=row["id"],
-            external_id=row["external_id"],
-            meta=row["meta"],
-            annotators=review.annotators,
+    counted = {}
+    for document_id, layers in annotations.items():
+        review = review_candidates(layers, relations[document_id])
+        counted[document_id] = Counted(
+            annotators=tuple(review.annotators),
             candidates=len(review.candidates) + len(review.links),
             disagreements=review.disagreements,
-            gold_status=_gold_status(status, gold_spans),
-            gold_spans=gold_spans,
         )
+    return counted
 
 
-def document_summaries(project: Project) -> Iterator[DocumentSummary]:
-    """Every document of the project, summarised, streamed chunk by chunk (by id)."""
-    last_id = 0
-    while True:
-        chunk = list(
-            Document.objects.filter(project=project, id__gt=last_id)
-            .order_by("id")
-            .values("id", "external_id", "meta")[:CHUNK]
+def submitted_counts(project: Project) -> dict[int, Counted]:
+    """By document id, for every document with a submitted annotator layer.
+
+    Cached until the project's submitted layers change: a submitted layer is read-only,
+    so it changes only by leaving the set (reopen, which bumps its version and time) or
+    by new ones joining (submit, import); both move the key. During adjudication the
+    annotators' layers stand still, so the list costs one aggregate query.
+    """
+    submitted = Layer.objects.filter(
+        document__project=project, is_gold=False, status=LayerStatus.SUBMITTED
+    )
+    state = submitted.aggregate(n=Count("id"), versions=Sum("version"), latest=Max("updated_at"))
+    latest = state["latest"].isoformat() if state["latest"] else "-"
+    key = f"review-counts:{project.pk}:{state['n']}:{state['versions']}:{latest}"
+    counted: dict[int, Counted] | None = cache.get(key)
+    if counted is None:
+        document_ids = list(
+            submitted.order_by("document_id").values_list("document_id", flat=True).distinct()
         )
-        if not chunk:
-            return
-        last_id = chunk[-1]["id"]
-        yield from _summaries(chunk)
+        counted = {}
+        for start in range(0, len(document_ids), CHUNK):
+            counted.update(_count_chunk(document_ids[start : start + CHUNK]))
+        cache.set(key, counted, COUNTS_CACHE_SECONDS)
+    return counted
+
+
+def document_summaries(project: Project) -> list[DocumentSummary]:
+    """Every document of the project with its counts and its gold layer's state."""
+    counted = submitted_counts(project)
+    gold = {
+        document_id: (status, span_count)
+        for document_id, status, span_count in Layer.objects.filter(
+            document__project=project, is_gold=True
+        )
+        .annotate(span_count=Count("spans"))
+        .order_by()
+        .values_list("document_id", "status", "span_count")
+    }
+    nothing = Counted(annotators=(), candidates=0, disagreements=0)
+    summaries = []
+    for row in (
+        Document.objects.filter(project=project)
+        .order_by("id")
+        .values("id", "external_id", "meta")
+        .iterator(chunk_size=CHUNK)
+    ):
+        counts = counted.get(row["id"], nothing)
+        status, gold_spans = gold.get(row["id"], (None, 0))
+        summaries.append(
+            DocumentSummary(
+                id=row["id"],
+                external_id=row["external_id"],
+                meta=row["meta"],
+                annotators=counts.annotators,
+                candidates=counts.candidates,
+                disagreements=counts.disagreements,
+                gold_status=_gold_status(status, gold_spans),
+                gold_spans=gold_spans,
+            )
+        )
+    return summaries
 
 
 # --- presenting -----------------------------------------------------------------------

@@ -7,6 +7,9 @@ import json
 import re
 
 import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -20,6 +23,14 @@ pytestmark = pytest.mark.django_db
 
 TEXT = "Saleh said he is in Panjshir. TASS said he left for Tajikistan."
 SALEH, CLAIM, TASS, LEFT = (0, 5), (11, 28), (30, 34), (40, 62)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """The review list caches its counts; no test sees another's."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 def span(bounds, label, **attrs):
@@ -250,6 +261,8 @@ def test_review_list_shows_per_document_agreement_from_the_latest_run(client, ca
     scores = {row["summary"].external_id: row["f1"] for row in response.context["rows"]}
     assert scores == {"d1": None, "d2": 0.25, "d3": None}
     assert "Span F1" in response.content.decode()
+    d2 = Document.objects.get(project=cast.project, external_id="d2")
+    assert "exact span F1 0.25" in client.get(review_url(cast.project, d2)).content.decode()
 
 
 def test_review_list_without_agreement_runs_has_no_score_column(client, cast, disputed):
@@ -292,3 +305,33 @@ def test_review_page_of_a_document_nobody_submitted_offers_no_merge(client, cast
     assert "Merge by vote needs at least one submitted layer." in page
     assert 'id="merge-button"' not in page
     assert response.context["rows"] == []
+
+
+def test_review_list_counts_again_when_a_layer_is_reopened_or_submitted(client, cast, disputed):
+    client.force_login(cast.reviewer)
+
+    def d1():
+        rows = client.get(list_url(cast.project)).context["rows"]
+        return next(row for row in rows if row["summary"].external_id == "d1")
+
+    assert (d1()["submitted"], d1()["summary"].disagreements) == (2, 5)
+    bob = Layer.objects.get(document=disputed, annotator=cast.bob)
+    layer_service.reopen_layer(layer=bob, actor=cast.reviewer)
+    # Alone, alice agrees with herself.
+    assert (d1()["submitted"], d1()["summary"].disagreements) == (1, 0)
+    layer_service.submit_layer(layer=bob, actor=cast.bob)
+    assert (d1()["submitted"], d1()["summary"].disagreements) == (2, 5)
+
+
+def test_review_list_reads_no_span_again_while_nothing_new_is_submitted(client, cast, disputed):
+    client.force_login(cast.reviewer)
+    client.get(list_url(cast.project))
+    gold = layer_service.ensure_gold_layer(document=disputed, actor=cast.reviewer)
+    layer_service.create_span(layer=gold, actor=cast.reviewer, label="claim", start=11, end=28)
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(list_url(cast.project))
+
+    assert not any('FROM "annotations_span"' in q["sql"] for q in queries.captured_queries)
+    d1 = next(row for row in response.context["rows"] if row["summary"].external_id == "d1")
+    assert (d1["summary"].disagreements, d1["summary"].gold_status) == (5, "draft")
