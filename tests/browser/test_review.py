@@ -262,3 +262,30 @@ def test_manager_sees_a_reopened_layer_listed_but_not_counted(
     expect(row(page, short_source)).to_have_class("agreed")
     expect(page.locator("#min-votes option")).to_have_count(1)
     page.screenshot(path=screenshot_dir / "review-manager.png", full_page=True)
+
+
+def test_reviewer_marks_gold_final_and_reopens_it(
+    page, live_server, cast, disagreement, celery_eager
+):
+    login(page, live_server, "reviewer")
+    open_review(page, live_server, cast.project, disagreement)
+    with page.expect_response(lambda r: r.url.endswith("/layers/gold/merge/")):
+        page.click("#merge-button")
+    saved(page)
+
+    page.click("#submit-button")
+    page.wait_for_url(f"**/projects/{cast.project.slug}/review/")
+    expect(page.locator("#review-documents tr", has_text="000")).to_contain_text("final")
+    gold = Layer.objects.get(document=disagreement, is_gold=True)
+    assert gold.status == LayerStatus.SUBMITTED
+
+    open_review(page, live_server, cast.project, disagreement)
+    expect(page.locator("#save-state")).to_have_attribute("data-state", "readonly")
+    expect(page.locator("#candidate-table button.accept").first).to_be_hidden()
+    with page.expect_response(lambda r: r.url.endswith("/reopen/")) as reopened:
+        page.click("#reopen-gold")
+    assert reopened.value.status == 200
+    expect(page.locator("#gold-status")).to_have_text("draft")
+    expect(page.locator("#merge-button")).to_be_visible()
+    gold.refresh_from_db()
+    assert gold.status == LayerStatus.OPEN
