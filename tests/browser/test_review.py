@@ -22,9 +22,10 @@ def bounds(text: str, quote: str, after: int = 0) -> tuple[int, int]:
 
 
 @pytest.fixture
-def disagreement(cast, documents):
+def disagreement(cast, documents, celery_eager):
     """Seed 000: alice and bob agree on a claim; alice's source is "Amrullah Saleh" (linked
-    to the claim), bob's just "Saleh"; bob marks a Persian sentiment. Both submitted."""
+    to the claim), bob's just "Saleh"; bob marks a Persian sentiment. Both submitted
+    (a submission may schedule an agreement re-run: tasks run in-process)."""
     seed = documents["seed"]
     text = seed.text
     claim, source = bounds(text, CLAIM), bounds(text, SOURCE)
@@ -78,7 +79,7 @@ def saved(page):
 
 
 def test_reviewer_accepts_merges_edits_and_finds_gold_after_a_reload(
-    page, live_server, cast, disagreement, celery_eager, screenshot_dir
+    page, live_server, cast, disagreement, screenshot_dir
 ):
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -188,7 +189,7 @@ def test_reviewer_accepts_merges_edits_and_finds_gold_after_a_reload(
 
 
 def test_merge_is_undone_by_ctrl_z_and_a_stale_gold_reloads_after_a_conflict(
-    page, live_server, cast, disagreement, celery_eager
+    page, live_server, cast, disagreement
 ):
     seed = disagreement
     text = seed.text
@@ -223,9 +224,7 @@ def test_merge_is_undone_by_ctrl_z_and_a_stale_gold_reloads_after_a_conflict(
     assert gold.spans.count() == 1
 
 
-def test_reviewer_reopens_a_layer_for_its_annotator(
-    page, live_server, cast, disagreement, celery_eager
-):
+def test_reviewer_reopens_a_layer_for_its_annotator(page, live_server, cast, disagreement):
     login(page, live_server, "reviewer")
     open_review(page, live_server, cast.project, disagreement)
 
@@ -264,9 +263,7 @@ def test_manager_sees_a_reopened_layer_listed_but_not_counted(
     page.screenshot(path=screenshot_dir / "review-manager.png", full_page=True)
 
 
-def test_reviewer_marks_gold_final_and_reopens_it(
-    page, live_server, cast, disagreement, celery_eager
-):
+def test_reviewer_marks_gold_final_and_reopens_it(page, live_server, cast, disagreement):
     login(page, live_server, "reviewer")
     open_review(page, live_server, cast.project, disagreement)
     with page.expect_response(lambda r: r.url.endswith("/layers/gold/merge/")):
