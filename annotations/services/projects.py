@@ -96,9 +96,7 @@ def create_project(
 
 
 @transaction.atomic
-def add_member(
-    *, project: Project, user: User, role: str, actor: User | None = None
-) -> Membership:
+def add_member(*, project: Project, user: User, role: str, actor: User | None = None) -> Membership:
     """Give ``user`` a role in the project, replacing any role they had."""
     if role not in Role.values:
         raise ValidationError({"role": [f"must be one of: {', '.join(Role.values)}"]})
