@@ -48,11 +48,12 @@ class Span:
     attrs: Mapping[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
+        attrs = self.attrs
         return {
             "start": self.start,
             "end": self.end,
             "label": self.label,
-            "attrs": {key: self.attrs[key] for key in sorted(self.attrs)},
+            "attrs": {key: attrs[key] for key in sorted(attrs)} if len(attrs) > 1 else dict(attrs),
         }
 
 
@@ -274,18 +275,17 @@ def _sorted_with_relations(
 ) -> tuple[list[Span], list[Relation]]:
     """Sort spans canonically and renumber the relations that point into them."""
 
-    def position(i: int) -> tuple[int, int, str]:
-        return spans[i].start, spans[i].end, spans[i].label
-
-    order = sorted(range(len(spans)), key=position)
-    # The attributes only break ties of offsets and label: encoding them for every span
-    # was most of an export's time. Sorting is stable, so the order is the same.
-    run = 0
-    for k in range(1, len(order) + 1):
-        if k == len(order) or position(order[k]) != position(order[run]):
-            if k - run > 1:
-                order[run:k] = sorted(order[run:k], key=lambda i: _attrs_key(spans[i]))
-            run = k
+    keys = [(span.start, span.end, span.label) for span in spans]
+    order = sorted(range(len(spans)), key=keys.__getitem__)
+    # The attributes only break ties of offsets and label (rare): encoding them for every
+    # span was most of an export's time. Sorting is stable, so the order is the same.
+    if len(set(keys)) < len(keys):
+        run = 0
+        for k in range(1, len(order) + 1):
+            if k == len(order) or keys[order[k]] != keys[order[run]]:
+                if k - run > 1:
+                    order[run:k] = sorted(order[run:k], key=lambda i: _attrs_key(spans[i]))
+                run = k
     new_index = {old: new for new, old in enumerate(order)}
     sorted_relations = sorted(
         (Relation(r.type, new_index[r.head], new_index[r.tail]) for r in relations),
