@@ -1,4 +1,8 @@
-"""The project dashboard: progress per annotator and per document (managers, reviewers)."""
+"""The project dashboard: progress per annotator and per document (managers, reviewers).
+
+Managers also get the export panel (``export_panel``): a form that starts an export through
+the API, and the project's recent exports.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from django.urls import path
 
 from annotations.models import AssignmentStatus, Document, Role, Span
 from annotations.permissions import STAFF_ROLES, get_project_for, role_in
+from annotations.views.export_panel import panel_context
 
 DOCUMENTS_PER_PAGE = 100
 # Plain strings: they name the count annotations, in the order the bars stack them.
@@ -51,6 +56,7 @@ def _status_counts(prefix: str) -> dict[str, Count]:
 @login_required
 def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     project = get_project_for(request.user, slug, roles=STAFF_ROLES)
+    role = role_in(request.user, project)
     overlap = project.overlap
 
     annotators = (
@@ -156,7 +162,8 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
         "annotations/dashboard.html",
         {
             "project": project,
-            "role": role_in(request.user, project),
+            "role": role,
+            "exports": panel_context(project) if role == Role.MANAGER else None,
             "annotators": annotator_rows,
             "documents": document_rows,
             "page": page,
