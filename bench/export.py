@@ -102,6 +102,9 @@ def setup_django(url: str) -> None:
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "workbench.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    # As in production: with DEBUG on, Django keeps the last 9,000 queries' SQL in memory.
+    os.environ["DEBUG"] = "false"
+    os.environ.setdefault("SECRET_KEY", "bench-only-not-secret")
     import django
 
     django.setup()
