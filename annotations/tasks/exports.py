@@ -7,11 +7,14 @@ failed with its reason: re-running bad input would fail the same way.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from celery import shared_task
 from celery.utils.log import get_task_logger
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import OperationalError
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
@@ -25,9 +28,17 @@ MAX_RETRIES = 3
 
 
 def claim(job_id: int) -> bool:
-    """Move the job from queued to running; False when another worker has it or it is done."""
+    """Move the job from queued to running; False when another worker has it or it is done.
+
+    A job still marked running after the hard time limit lost its worker (killed, or the
+    machine went away; the broker then delivers the task again): it is claimed anew.
+    """
+    abandoned = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
     return bool(
-        ExportJob.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
+        ExportJob.objects.filter(
+            Q(status=JobStatus.QUEUED) | Q(status=JobStatus.RUNNING, started_at__lt=abandoned),
+            pk=job_id,
+        ).update(
             status=JobStatus.RUNNING,
             started_at=timezone.now(),
             attempts=F("attempts") + 1,

@@ -4,17 +4,19 @@ import hashlib
 import io
 import time
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from celery.exceptions import Retry
 from django.db import OperationalError
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from annotations.models import ExportJob, JobStatus
 from annotations.services import export_jobs
 from annotations.services.imports import import_file
-from annotations.tasks.exports import run_export_job
+from annotations.tasks.exports import claim, run_export_job
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "export_edge_cases.jsonl"
 
@@ -80,3 +82,22 @@ def test_a_transient_error_puts_the_job_back_in_the_queue_for_a_retry(
     job.refresh_from_db()
     assert job.status == JobStatus.QUEUED
     assert "went away" in job.error
+
+
+@pytest.mark.django_db
+def test_a_job_left_running_past_the_time_limit_is_claimed_again(cast, settings) -> None:
+    settings.CELERY_TASK_TIME_LIMIT = 60
+    recent = ExportJob.objects.create(
+        project=cast.project, format="jsonl", status=JobStatus.RUNNING, started_at=timezone.now()
+    )
+    lost = ExportJob.objects.create(
+        project=cast.project,
+        format="jsonl",
+        status=JobStatus.RUNNING,
+        started_at=timezone.now() - timedelta(seconds=61),
+        attempts=1,
+    )
+    assert not claim(recent.pk)
+    assert claim(lost.pk)
+    lost.refresh_from_db()
+    assert lost.attempts == 2
