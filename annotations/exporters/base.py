@@ -19,7 +19,7 @@ import shutil
 import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Literal, Protocol, get_args
@@ -126,8 +126,8 @@ class ExportOptions:
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> ExportOptions:
         """Options from their JSON form (as stored on a job), or OptionsError."""
-        known = {"layers", "labels", "include_meta", "split", "pseudonymise", "alignment"}
-        unknown = set(raw) - known - {"shard_size"}
+        known = {f.name for f in fields(cls)}
+        unknown = set(raw) - known
         if unknown:
             raise OptionsError(sorted(unknown)[0], "is not an export option")
         labels = raw.get("labels")

@@ -139,7 +139,7 @@ class BratExporter:
             for layer in layers_of(record, options):
                 seen_spans.update(span.label for span in layer.spans)
                 seen_relations.update(relation.type for relation in layer.relations)
-                for _index, span in enumerate(layer.spans):
+                for span in layer.spans:
                     if not fragments(record.text, span.start, span.end):
                         archive.problem(
                             "span_of_line_breaks",
