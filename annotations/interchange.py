@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 TOP_LEVEL_KEYS = ("id", "text", "meta", "annotations", "relations", "gold", "gold_relations")
 
@@ -40,12 +40,14 @@ class InterchangeError(ValueError):
         super().__init__(f"{where}{what}{reason}")
 
 
-@dataclass(frozen=True)
-class Span:
+class Span(NamedTuple):
+    """A labelled stretch ``text[start:end]``; a tuple, because corpora hold millions."""
+
     start: int
     end: int
     label: str
-    attrs: Mapping[str, Any] = field(default_factory=dict)
+    # Shared and never mutated: records are read-only (the selector shares these dicts too).
+    attrs: Mapping[str, Any] = {}
 
     def to_json(self) -> dict[str, Any]:
         attrs = self.attrs

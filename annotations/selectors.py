@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping, Sequence
+from functools import lru_cache
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, TextField
+from django.db.models.functions import Cast
 
 from annotations.interchange import DocumentRecord, Relation, Span
 from annotations.models import Document, LabelType, Layer, LayerStatus, Project
@@ -25,7 +30,8 @@ def iter_project_records(
     Annotator layers are keyed by username; only submitted ones count unless
     ``include_unsubmitted`` (an annotator with a submitted empty layer appears with ``[]``,
     one with no submitted layer is absent). The gold layer comes whole. Each chunk costs
-    four queries, whatever its size, and memory holds one chunk at a time.
+    four queries, whatever its size, and memory holds one chunk at a time. The records are
+    read-only: spans with equal attributes share one attributes dict.
     """
     label_names = dict(LabelType.objects.filter(project=project).values_list("id", "name"))
     queryset = documents if documents is not None else project.documents.all()
@@ -42,6 +48,14 @@ def iter_project_records(
         yield from _records_for_chunk(chunk, label_names, include_unsubmitted)
 
 
+@lru_cache(maxsize=4096)
+def _decode_attrs(raw: str) -> dict[str, Any]:
+    # A corpus repeats a handful of attribute sets ({} above all) across millions of
+    # spans: decode each once. The dicts are shared, so records are read-only.
+    decoded: dict[str, Any] = json.loads(raw)
+    return decoded
+
+
 def _records_for_chunk(
     chunk: Sequence[Mapping[str, Any]], label_names: dict[int, str], include_unsubmitted: bool
 ) -> Iterator[DocumentRecord]:
@@ -50,49 +64,60 @@ def _records_for_chunk(
     if not include_unsubmitted:
         layers = layers.exclude(is_gold=False, status=LayerStatus.OPEN)
     layer_rows = list(
-        layers.order_by("document_id", "annotator__username").values(
+        layers.order_by("document_id", "annotator__username").values_list(
             "id", "document_id", "is_gold", "annotator__username"
         )
     )
-    layer_ids = [row["id"] for row in layer_rows]
-    spans_by_layer: dict[int, list[tuple[int, Span]]] = {}
-    for span_id, layer_id, label_id, start, end, attrs in (
-        SpanRow.objects.filter(layer_id__in=layer_ids)
+    wanted = {row[0] for row in layer_rows}
+    # Spans and links are selected by document (a few hundred ids), not by layer (a few
+    # thousand); the attributes come as text, skipping Django's per-row JSON converter.
+    spans_by_layer: dict[int, list[Span]] = {}
+    span_ids_by_layer: dict[int, list[int]] = {}
+    rows = (
+        SpanRow.objects.filter(layer__document_id__in=document_ids)
         .order_by("layer_id", "start", "end", "id")
-        .values_list("id", "layer_id", "label_id", "start", "end", "attributes")
-    ):
-        spans_by_layer.setdefault(layer_id, []).append(
-            (span_id, Span(start=start, end=end, label=label_names[label_id], attrs=attrs))
-        )
+        .values_list("id", "layer_id", "label_id", "start", "end", Cast("attributes", TextField()))
+    )
+    for layer_id, span_rows in groupby(rows, key=itemgetter(1)):
+        if layer_id not in wanted:
+            continue
+        group = list(span_rows)
+        spans_by_layer[layer_id] = [
+            Span(start, end, label_names[label_id], _decode_attrs(attrs))
+            for _, _, label_id, start, end, attrs in group
+        ]
+        span_ids_by_layer[layer_id] = [row[0] for row in group]
     relations_by_layer: dict[int, list[tuple[str, int, int]]] = {}
     for layer_id, label_id, head_id, tail_id in (
-        RelationRow.objects.filter(layer_id__in=layer_ids)
+        RelationRow.objects.filter(layer__document_id__in=document_ids)
         .order_by("layer_id", "id")
         .values_list("layer_id", "label_id", "head_id", "tail_id")
     ):
-        relations_by_layer.setdefault(layer_id, []).append(
-            (label_names[label_id], head_id, tail_id)
-        )
+        if layer_id in wanted:
+            relations_by_layer.setdefault(layer_id, []).append(
+                (label_names[label_id], head_id, tail_id)
+            )
 
-    layers_by_document: dict[int, list[Mapping[str, Any]]] = {}
+    layers_by_document: dict[int, list[tuple[int, int, bool, str | None]]] = {}
     for row in layer_rows:
-        layers_by_document.setdefault(row["document_id"], []).append(row)
+        layers_by_document.setdefault(row[1], []).append(row)
     for document in chunk:
         record = DocumentRecord(
             id=document["external_id"], text=document["text"], meta=document["meta"]
         )
-        for layer in layers_by_document.get(document["id"], []):
-            pairs = spans_by_layer.get(layer["id"], [])
-            position = {span_id: index for index, (span_id, _) in enumerate(pairs)}
-            spans = [span for _, span in pairs]
-            relations = [
-                Relation(type=kind, head=position[head], tail=position[tail])
-                for kind, head, tail in relations_by_layer.get(layer["id"], [])
-            ]
-            if layer["is_gold"]:
+        for layer_id, _, is_gold, username in layers_by_document.get(document["id"], []):
+            spans = spans_by_layer.get(layer_id, [])
+            relations: list[Relation] = []
+            if layer_id in relations_by_layer:
+                position = {span_id: i for i, span_id in enumerate(span_ids_by_layer[layer_id])}
+                relations = [
+                    Relation(type=kind, head=position[head], tail=position[tail])
+                    for kind, head, tail in relations_by_layer[layer_id]
+                ]
+            if is_gold:
                 record.gold, record.gold_relations = spans, relations
             else:
-                username = layer["annotator__username"]
+                assert username is not None  # an annotator layer has its annotator
                 record.annotations[username] = spans
                 if relations:
                     record.relations[username] = relations
