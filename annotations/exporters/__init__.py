@@ -23,6 +23,35 @@ EXPORTERS: dict[str, str] = {
     "parquet": "annotations.exporters.parquet.ParquetExporter",
 }
 
+# One line on each format, for the dataset card and the export form: kept here, beside the
+# names, so that describing the formats imports none of them.
+DESCRIPTIONS: dict[str, str] = {
+    "jsonl": (
+        "The workbench's interchange format: one JSON object per document with its text, "
+        "meta, every exported layer's spans (code-point offsets) and relations."
+    ),
+    "conll": (
+        "CoNLL-style BIO for sequence labelling: one file per layer, one token per line with "
+        "its code-point offsets, one BIO column per span label."
+    ),
+    "spacy": (
+        "spaCy DocBin shards: one Doc per document, each layer a span group "
+        "(doc.spans), attributes and relations in doc.user_data."
+    ),
+    "brat": (
+        "brat standoff: a .txt and an .ann file per layer and document, with spans (T), "
+        "attributes (A) and relations (R), and an annotation.conf for the collection."
+    ),
+    "xmi": (
+        "UIMA CAS XMI (one CAS per layer and document) with its TypeSystem.xml, for "
+        "INCEpTION and DKPro; offsets in UTF-16 code units as UIMA counts them."
+    ),
+    "parquet": (
+        "Parquet, one row per document with list-of-struct spans per layer, one file per "
+        "split: loads in Hugging Face datasets, pandas and polars."
+    ),
+}
+
 
 class UnknownFormatError(ValueError):
     def __init__(self, name: str):

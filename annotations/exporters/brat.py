@@ -27,6 +27,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from annotations.exporters import DESCRIPTIONS
 from annotations.exporters.base import (
     ArchiveWriter,
     ExportOptions,
@@ -114,10 +115,7 @@ class BratExporter:
     name = "brat"
     extension = ".ann"
     media_type = "text/plain"
-    description = (
-        "brat standoff: a .txt and an .ann file per layer and document, with spans (T), "
-        "attributes (A) and relations (R), and an annotation.conf for the collection."
-    )
+    description = DESCRIPTIONS["brat"]
 
     def write(
         self,

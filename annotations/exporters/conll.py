@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from annotations.exporters import DESCRIPTIONS
 from annotations.exporters.base import (
     ArchiveWriter,
     ExportOptions,
@@ -50,10 +51,7 @@ class ConllExporter:
     name = "conll"
     extension = ".conll"
     media_type = "text/tab-separated-values"
-    description = (
-        "CoNLL-style BIO for sequence labelling: one file per layer, one token per line with "
-        "its code-point offsets, one BIO column per span label."
-    )
+    description = DESCRIPTIONS["conll"]
 
     def write(
         self,

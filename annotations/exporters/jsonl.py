@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from annotations.exporters import DESCRIPTIONS
 from annotations.exporters.base import ArchiveWriter, ExportOptions, LabelInfo, parts
 from annotations.interchange import DocumentRecord, dump_record
 
@@ -18,10 +19,7 @@ class JsonlExporter:
     name = "jsonl"
     extension = ".jsonl"
     media_type = "application/x-ndjson"
-    description = (
-        "The workbench's interchange format: one JSON object per document with its text, "
-        "meta, every exported layer's spans (code-point offsets) and relations."
-    )
+    description = DESCRIPTIONS["jsonl"]
 
     def write(
         self,

@@ -26,6 +26,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from annotations.exporters import DESCRIPTIONS
 from annotations.exporters.base import (
     ArchiveWriter,
     ExportOptions,
@@ -108,10 +109,7 @@ class ParquetExporter:
     name = "parquet"
     extension = ".parquet"
     media_type = "application/vnd.apache.parquet"
-    description = (
-        "Parquet, one row per document with list-of-struct spans per layer, one file per "
-        "split: loads in Hugging Face datasets, pandas and polars."
-    )
+    description = DESCRIPTIONS["parquet"]
 
     def write(
         self,

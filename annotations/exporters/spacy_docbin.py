@@ -30,6 +30,7 @@ from typing import Any
 from spacy.tokens import Doc, DocBin, Span
 from spacy.vocab import Vocab
 
+from annotations.exporters import DESCRIPTIONS
 from annotations.exporters.base import (
     ArchiveWriter,
     ExportOptions,
@@ -75,10 +76,7 @@ class SpacyExporter:
     name = "spacy"
     extension = ".spacy"
     media_type = "application/octet-stream"
-    description = (
-        "spaCy DocBin shards: one Doc per document, each layer a span group "
-        "(doc.spans), attributes and relations in doc.user_data."
-    )
+    description = DESCRIPTIONS["spacy"]
 
     def write(
         self,

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 
 from cassis import Cas, TypeSystem
 
+from annotations.exporters import DESCRIPTIONS
 from annotations.exporters.base import (
     ArchiveWriter,
     ExportOptions,
@@ -78,10 +79,7 @@ class XmiExporter:
     name = "xmi"
     extension = ".xmi"
     media_type = "application/vnd.xmi+xml"
-    description = (
-        "UIMA CAS XMI (one CAS per layer and document) with its TypeSystem.xml, for "
-        "INCEpTION and DKPro; offsets in UTF-16 code units as UIMA counts them."
-    )
+    description = DESCRIPTIONS["xmi"]
 
     def write(
         self,

@@ -7,15 +7,11 @@ form offers, and the project's latest jobs for the list below it.
 
 from __future__ import annotations
 
-import ast
-import importlib.util
-from functools import cache
-from pathlib import Path
 from typing import Any, get_args
 
 from django.urls import reverse
 
-from annotations.exporters import EXPORTERS, get_exporter
+from annotations.exporters import DESCRIPTIONS, EXPORTERS
 from annotations.exporters.base import Alignment, ExportOptions, LayerChoice, SplitSpec
 from annotations.models import ExportJob, JobStatus, LabelKind, LabelType, Project
 from annotations.services.workers import NO_WORKER_WARNING, workers_answering
@@ -32,42 +28,6 @@ ALIGNMENT_HELP = {
     "expand": "widen to whole tokens",
     "contract": "narrow to whole tokens",
 }
-
-
-def _class_attribute(source: str, class_name: str, attribute: str) -> str | None:
-    """The string literal assigned to ``attribute`` in the body of ``class_name``, if any."""
-    for node in ast.parse(source).body:
-        if not (isinstance(node, ast.ClassDef) and node.name == class_name):
-            continue
-        for statement in node.body:
-            if isinstance(statement, ast.Assign):
-                targets, value = statement.targets, statement.value
-            elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
-                targets, value = [statement.target], statement.value
-            else:
-                continue
-            named = any(isinstance(t, ast.Name) and t.id == attribute for t in targets)
-            if named and isinstance(value, ast.Constant) and isinstance(value.value, str):
-                return value.value
-    return None
-
-
-@cache
-def format_description(name: str) -> str:
-    """The ``description`` of the exporter registered as ``name``.
-
-    Read from the exporter module's source while it is a plain string there: importing the
-    modules would load spaCy, pyarrow and cassis (about a second and 100 MB) into every web
-    process just to describe them. Anything else falls back to importing the class.
-    """
-    module_name, class_name = EXPORTERS[name].rsplit(".", 1)
-    spec = importlib.util.find_spec(module_name)
-    if spec is not None and spec.origin is not None and spec.origin.endswith(".py"):
-        source = Path(spec.origin).read_text(encoding="utf-8")
-        description = _class_attribute(source, class_name, "description")
-        if description is not None:
-            return description
-    return get_exporter(name).description
 
 
 def options_summary(options: dict[str, Any]) -> str:
@@ -116,7 +76,7 @@ def panel_context(project: Project) -> dict[str, Any]:
     if active is not None and active.status == JobStatus.QUEUED and not workers_answering():
         warning = NO_WORKER_WARNING
     return {
-        "formats": [{"name": name, "description": format_description(name)} for name in EXPORTERS],
+        "formats": [{"name": name, "description": DESCRIPTIONS[name]} for name in EXPORTERS],
         "layers": [
             {"name": name, "help": LAYER_HELP.get(name, ""), "checked": name == defaults.layers}
             for name in get_args(LayerChoice)

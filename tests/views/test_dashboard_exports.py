@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
-from annotations.exporters import EXPORTERS, get_exporter
+from annotations.exporters import DESCRIPTIONS, EXPORTERS, get_exporter
 from annotations.exporters.base import ExportOptions
 from annotations.models import ExportJob, JobStatus, LabelKind, LabelType
 from annotations.services.workers import NO_WORKER_WARNING
@@ -52,13 +52,6 @@ def make_job(project, *, minutes_ago: int, status: str = JobStatus.SUCCEEDED, **
         created_at=timezone.now() - timedelta(minutes=minutes_ago)
     )
     return job
-
-
-class ComputedDescription:
-    """An exporter whose description is not a plain string in its source."""
-
-    name = "computed"
-    description = " ".join(["worked", "out", "at", "import"])
 
 
 def test_managers_see_the_export_panel_with_each_format_and_its_description(client, cast, corpus):
@@ -201,24 +194,17 @@ def test_annotators_and_outsiders_get_404_for_the_dashboard(client, cast, corpus
     assert client.get(url(cast.project)).status_code == 404
 
 
-def test_a_description_that_is_not_a_plain_string_is_read_from_the_class(monkeypatch):
-    monkeypatch.setitem(
-        EXPORTERS, "computed", "tests.views.test_dashboard_exports.ComputedDescription"
-    )
-    export_panel.format_description.cache_clear()
-
-    try:
-        assert export_panel.format_description("computed") == "worked out at import"
-    finally:
-        export_panel.format_description.cache_clear()
+def test_every_exporter_says_what_the_form_says_it_is():
+    for name in EXPORTERS:
+        assert get_exporter(name).description == DESCRIPTIONS[name]
 
 
 def test_describing_the_formats_loads_no_heavy_library_into_the_web_process():
     script = (
         "import sys, django; django.setup()\n"
         "from annotations.exporters import EXPORTERS\n"
-        "from annotations.views.export_panel import format_description\n"
-        "assert all(format_description(name) for name in EXPORTERS)\n"
+        "from annotations.exporters import DESCRIPTIONS\n"
+        "assert set(DESCRIPTIONS) == set(EXPORTERS)\n"
         "print(sorted({'spacy', 'pyarrow', 'cassis'} & set(sys.modules)))\n"
     )
     done = subprocess.run(
