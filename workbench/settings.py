@@ -13,6 +13,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# Written into every export's dataset card and the API schema.
+WORKBENCH_VERSION = "0.1.0"
 
 env = environ.Env()
 
@@ -121,7 +123,7 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Annotation workbench API",
     "DESCRIPTION": "Span annotation with measured agreement. Offsets are Unicode code points.",
-    "VERSION": "0.1.0",
+    "VERSION": WORKBENCH_VERSION,
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     # The docs page's assets come from the installed sidecar package, not a CDN, so the
@@ -159,6 +161,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=60 * 60)
 }
+
+# A large export (100,000 documents as XMI) runs far longer than other tasks: its own
+# limits, in seconds. A job still "running" past the hard limit lost its worker.
+EXPORT_TIME_LIMIT = env.int("EXPORT_TIME_LIMIT", default=3 * 60 * 60)
+EXPORT_SOFT_TIME_LIMIT = EXPORT_TIME_LIMIT - 5 * 60
 
 # Agreement runs: documents a chunk task measures, and the quiet period after the last
 # submission before a run starts by itself (0: never; runs are then started by hand).

@@ -90,7 +90,7 @@ def start_export(
 
 
 def workbench_version() -> str:
-    return str(settings.SPECTACULAR_SETTINGS.get("VERSION", "unknown"))
+    return str(settings.WORKBENCH_VERSION)
 
 
 def card_data(project: Project) -> CardData:

@@ -33,7 +33,7 @@ def claim(job_id: int) -> bool:
     A job still marked running after the hard time limit lost its worker (killed, or the
     machine went away; the broker then delivers the task again): it is claimed anew.
     """
-    abandoned = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+    abandoned = timezone.now() - timedelta(seconds=settings.EXPORT_TIME_LIMIT)
     return bool(
         ExportJob.objects.filter(
             Q(status=JobStatus.QUEUED) | Q(status=JobStatus.RUNNING, started_at__lt=abandoned),
@@ -54,7 +54,13 @@ def _reason(exc: ValidationError) -> str:
     return "; ".join(exc.messages)
 
 
-@shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES)
+@shared_task(
+    bind=True,
+    acks_late=True,
+    max_retries=MAX_RETRIES,
+    time_limit=settings.EXPORT_TIME_LIMIT,
+    soft_time_limit=settings.EXPORT_SOFT_TIME_LIMIT,
+)
 def run_export_job(self, job_id: int) -> str | None:  # type: ignore[no-untyped-def]
     if not claim(job_id):
         logger.info("export %s: already claimed or finished", job_id)

@@ -86,7 +86,7 @@ def test_a_transient_error_puts_the_job_back_in_the_queue_for_a_retry(
 
 @pytest.mark.django_db
 def test_a_job_left_running_past_the_time_limit_is_claimed_again(cast, settings) -> None:
-    settings.CELERY_TASK_TIME_LIMIT = 60
+    settings.EXPORT_TIME_LIMIT = 60
     recent = ExportJob.objects.create(
         project=cast.project, format="jsonl", status=JobStatus.RUNNING, started_at=timezone.now()
     )
