@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import chord, group, shared_task
+from celery.signals import worker_ready
 from celery.utils.log import get_task_logger
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -29,7 +30,7 @@ from django.db import OperationalError
 from kombu.exceptions import OperationalError as BrokerError
 
 from annotations.agreement import ParameterError, Partial
-from annotations.models import AgreementRun, Project
+from annotations.models import AgreementRun, JobStatus, Project
 from annotations.services import agreement_runs
 from annotations.services.agreement_runs import Chunk
 
@@ -50,9 +51,11 @@ def _reason(exc: Exception) -> str:
 
 
 @shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES)
-def run_agreement(self, run_id: int, chunk_size: int | None = None) -> int | None:  # type: ignore[no-untyped-def]
+def run_agreement(  # type: ignore[no-untyped-def]
+    self, run_id: int, chunk_size: int | None = None, take_over: bool = False
+) -> int | None:
     """Claim the run, then measure it: inline when small or eager, else as a chord."""
-    token = agreement_runs.claim(run_id, take_over=_redelivered(self.request))
+    token = agreement_runs.claim(run_id, take_over=take_over or _redelivered(self.request))
     if token is None:
         logger.info("agreement run %s: already claimed or finished", run_id)
         return None
@@ -121,6 +124,25 @@ def finish_agreement(  # type: ignore[no-untyped-def]
         logger.exception("agreement run %s: storing the result failed", run_id)
         agreement_runs.fail_run(run_id, f"agreement failed: {_reason(exc)}", token)
         return False
+
+
+@worker_ready.connect
+def resume_unfinished_runs(**kwargs: Any) -> None:
+    """When a worker starts, it takes over every running run and claims every queued one.
+
+    Redelivery alone cannot be trusted to finish a run whose worker died: Redis pops a
+    message before it records it as unacknowledged, so a worker killed between the two
+    loses it, and a chord missing one chunk never finishes. Taking the run over gives it a
+    new claim token and a new chord; whatever the old claim still has in flight stores
+    nothing, so the run completes once. The cost: a run that a healthy worker elsewhere was
+    measuring starts again when another worker starts.
+    """
+    unfinished = AgreementRun.objects.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
+    for run_id, status in unfinished.values_list("pk", "status"):
+        logger.info("agreement run %s (%s): resumed by a starting worker", run_id, status)
+        # A queued run's own message may still be waiting: whichever comes first claims it.
+        take_over = status == JobStatus.RUNNING
+        run_agreement.apply_async(args=[run_id], kwargs={"take_over": take_over})
 
 
 @shared_task(acks_late=True)

@@ -152,6 +152,31 @@ def test_a_run_whose_worker_is_killed_completes_once_after_a_new_worker_starts(
     assert run.result["documents"] + run.result["documents_skipped"] == 300
 
 
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_run_left_running_with_every_message_lost_completes_when_a_worker_starts(
+    cast, tmp_path
+) -> None:
+    from workbench.celery import app
+
+    app.control.purge()
+    import_documents(project=cast.project, records=corpus(40, ["alice", "bob"], seed=5))
+    run = AgreementRun.objects.create(project=cast.project, parameters={"bootstrap_resamples": 0})
+    # A worker claimed it and died; Redis lost its messages (popped, never recorded).
+    assert agreement_runs.claim(run.pk) == 1
+
+    worker = _worker(tmp_path / "worker.log", "starting")
+    try:
+        run = finishes(run, 60)
+    finally:
+        _kill(worker)
+
+    assert run.status == JobStatus.SUCCEEDED, run.error
+    assert run.attempts == 2  # taken over once, by the starting worker
+    assert finish_events(run) == 1
+    assert without_run(run.result) == compute(iter_project_records(cast.project), run.parameters)
+
+
 @pytest.mark.django_db
 def test_a_run_is_measured_once_however_often_its_task_is_delivered(cast, celery_eager) -> None:
     import_documents(project=cast.project, records=corpus(5, ["alice", "bob"], seed=1))
