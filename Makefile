@@ -44,7 +44,7 @@ worker: $(VENV)/.installed
 
 # Every benchmark in bench/; each prints its figures (see bench/README.md).
 bench: $(VENV)/.installed
-	for script in bench/*.py; do $(PY) $$script || exit 1; done
+	for script in bench/[!_]*.py; do $(PY) $$script || exit 1; done
 
 clean:
 	rm -rf test-results .pytest_cache .mypy_cache .ruff_cache

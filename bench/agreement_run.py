@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from _scratch_db import ensure_database  # noqa: E402
 from agreement import synthetic_project  # noqa: E402
 
 from annotations.interchange import DocumentRecord  # noqa: E402
@@ -39,17 +40,6 @@ def setup_django(url: str, broker: str) -> None:
     import django
 
     django.setup()
-
-
-def ensure_database(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as connection:
-        found = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if not found.fetchone():
-            connection.execute(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0")
 
 
 def importable(record: DocumentRecord) -> DocumentRecord:
