@@ -23,14 +23,20 @@ def write(layer, user, label, text, needle, **attrs):
     )
 
 
+def alices_claim_linked_to_its_source(cast, seed):
+    """Alice's layer of seed 000 and, in it, a claim attributed to its source (Saleh)."""
+    layer = Layer.objects.get(document=seed, annotator=cast.alice)
+    claim = write(layer, cast.alice, "claim", seed.text, "he is still in Panjshir valley")
+    source = write(layer, cast.alice, "source", seed.text, "Amrullah Saleh")
+    layer_service.create_relation(
+        layer=layer, actor=cast.alice, type="attributed_to", head=claim.pk, tail=source.pk
+    )
+    return layer, claim, source
+
+
 def test_another_annotator_sees_none_of_it(page, live_server, cast, documents, celery_eager):
     seed = documents["seed"]
-    alice_layer = Layer.objects.get(document=seed, annotator=cast.alice)
-    claim = write(alice_layer, cast.alice, "claim", seed.text, "he is still in Panjshir valley")
-    source = write(alice_layer, cast.alice, "source", seed.text, "Amrullah Saleh")
-    layer_service.create_relation(
-        layer=alice_layer, actor=cast.alice, type="attributed_to", head=claim.pk, tail=source.pk
-    )
+    alice_layer, _, _ = alices_claim_linked_to_its_source(cast, seed)
     login(page, live_server, "bob")
     open_document(page, live_server, cast.project, seed)
 
@@ -102,12 +108,7 @@ def test_stale_version_shows_the_conflict_and_keeps_the_selection(
 
 def test_undo_and_redo_reach_the_server(page, live_server, cast, documents, celery_eager):
     seed = documents["seed"]
-    layer = Layer.objects.get(document=seed, annotator=cast.alice)
-    claim = write(layer, cast.alice, "claim", seed.text, "he is still in Panjshir valley")
-    source = write(layer, cast.alice, "source", seed.text, "Amrullah Saleh")
-    layer_service.create_relation(
-        layer=layer, actor=cast.alice, type="attributed_to", head=claim.pk, tail=source.pk
-    )
+    layer, _, source = alices_claim_linked_to_its_source(cast, seed)
     login(page, live_server, "alice")
     open_document(page, live_server, cast.project, seed)
     saved = page.locator("#save-state[data-state=saved]")
@@ -266,12 +267,7 @@ def test_relabelling_a_linked_span_into_a_wrong_end_is_refused_with_a_reason(
     page, live_server, cast, documents, celery_eager
 ):
     seed = documents["seed"]
-    layer = Layer.objects.get(document=seed, annotator=cast.alice)
-    claim = write(layer, cast.alice, "claim", seed.text, "he is still in Panjshir valley")
-    source = write(layer, cast.alice, "source", seed.text, "Amrullah Saleh")
-    layer_service.create_relation(
-        layer=layer, actor=cast.alice, type="attributed_to", head=claim.pk, tail=source.pk
-    )
+    _, claim, source = alices_claim_linked_to_its_source(cast, seed)
     login(page, live_server, "alice")
     open_document(page, live_server, cast.project, seed)
     writes = []
