@@ -29,7 +29,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from annotations.agreement.bootstrap import intervals as bootstrap_intervals
-from annotations.agreement.partial import Partial, accumulate
+from annotations.agreement.documents import accumulate
+from annotations.agreement.partial import Partial
 from annotations.agreement.report import annotators_of, build_result, labels_of, measures
 from annotations.agreement.types import ParameterError, Params
 from annotations.interchange import DocumentRecord

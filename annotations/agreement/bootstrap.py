@@ -23,8 +23,8 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from annotations.agreement.partial import Group, Key, Signature
-from annotations.agreement.types import Measure, Number
+from annotations.agreement.partial import Group, Signature, Sums
+from annotations.agreement.types import Measure
 
 Path = tuple[object, ...]
 Interval = tuple[list[float] | None, str | None]
@@ -35,7 +35,7 @@ BATCH_CELLS = 4_000_000
 
 def intervals(
     groups: Mapping[Signature, Group],
-    measure: Callable[[dict[Signature, dict[Key, Number]]], dict[Path, Measure]],
+    measure: Callable[[dict[Signature, Sums]], dict[Path, Measure]],
     *,
     resamples: int,
     seed: int,
@@ -61,12 +61,11 @@ def intervals(
     offset = 0
     for signature in signatures:
         group = groups[signature]
-        width = len(group.columns)
+        width = max(len(row) for row in group.rows)
         matrix = np.zeros((len(group.rows), width))
         for row_index, row in enumerate(group.rows):
             matrix[row_index, : len(row)] = row
-        keys = list(group.columns)
-        matrices.append((signature, keys, ranks[offset : offset + len(group.rows)], matrix))
+        matrices.append((group, ranks[offset : offset + len(group.rows)], matrix))
         offset += len(group.rows)
 
     rng = np.random.default_rng(seed)
@@ -82,14 +81,10 @@ def intervals(
             .reshape(size, documents)
             .astype(np.float64)
         )
-        sums = [
-            (signature, keys, weights[:, columns] @ matrix)
-            for signature, keys, columns, matrix in matrices
-        ]
+        sums = [(group, weights[:, columns] @ matrix) for group, columns, matrix in matrices]
         for sample in range(size):
             totals = {
-                signature: dict(zip(keys, values[sample].tolist(), strict=True))
-                for signature, keys, values in sums
+                group.annotators: group.row_sums(values[sample].tolist()) for group, values in sums
             }
             for path, (value, _) in measure(totals).items():
                 samples.setdefault(path, []).append(np.nan if value is None else value)

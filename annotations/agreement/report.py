@@ -17,9 +17,11 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from annotations.agreement.alpha import binary_nominal_alpha
 from annotations.agreement.kappa import cohen_kappa_binary, cohen_kappa_nominal, fleiss_kappa_binary
-from annotations.agreement.partial import Key, Partial, Signature
+from annotations.agreement.partial import Key, Layout, Partial, Signature, Sums
 from annotations.agreement.span_f1 import f1_value
 from annotations.agreement.types import Measure, Number, Params
 
@@ -33,6 +35,11 @@ NO_FULL = "no document was annotated by every annotator"
 
 def all_pairs(annotators: Sequence[str]) -> list[Pair]:
     return [(a, b) for i, a in enumerate(annotators) for b in annotators[i + 1 :]]
+
+
+def index_pairs(m: int) -> list[tuple[int, int]]:
+    """Positions of the pairs of ``m`` annotators, in the order of ``partial.py``'s sums."""
+    return [(a, b) for a in range(m) for b in range(a + 1, m)]
 
 
 def _mean(values: Iterable[Measure], what: str) -> Measure:
@@ -65,11 +72,11 @@ class _PairSums:
 
 
 def measures(
-    groups: Mapping[Signature, Mapping[Key, Number]],
+    groups: Mapping[Signature, Sums],
     annotators: Sequence[str],
     labels: Sequence[str],
 ) -> dict[Path, Measure]:
-    """Every resampled measure, from the group sums (see ``partial.py`` for the keys)."""
+    """Every resampled measure, from the group sums (see ``partial.py`` for the layout)."""
     out: dict[Path, Measure] = {}
     full = tuple(annotators)
     pairs = {pair: _PairSums() for pair in all_pairs(annotators)}
@@ -77,60 +84,43 @@ def measures(
     alpha_sums: dict[str, list[Any]] = {label: [0, 0, {}] for label in labels}
     fleiss_sums: dict[str, tuple[Number, Number, Number]] = {}
 
-    for signature, totals in groups.items():
-        m = len(signature)
-        characters = totals.get(("T",), 0)
-        documents = totals.get(("D",), 0)
-        covered: dict[tuple[str, str], Number] = {}
-        counts: dict[tuple[str, str], Number] = {}
-        per_pair: dict[tuple[str, str, str, str], Number] = {}
-        overlap_by_label: dict[str, Number] = {}
-        relations: dict[str, Number] = {}
-        relation_matches: dict[Pair, Number] = {}
-        for key, value in totals.items():
-            kind = key[0]
-            if kind == "c":
-                covered[key[1], key[2]] = value
-            elif kind == "n":
-                counts[key[1], key[2]] = value
-            elif kind in ("x", "em", "om"):
-                per_pair[kind, key[1], key[2], key[3]] = value
-                if kind == "x":
-                    overlap_by_label[key[3]] = overlap_by_label.get(key[3], 0) + value
-            elif kind == "rn":
-                relations[key[1]] = value
-            elif kind == "rm":
-                relation_matches[key[1], key[2]] = value
-
+    for signature, (document_sums, label_sums) in groups.items():
+        layout = Layout(len(signature))
+        m = layout.m
+        documents, characters = document_sums[0], document_sums[1]
         for label in labels:
-            ones = sum(covered.get((name, label), 0) for name in signature)
-            both = overlap_by_label.get(label, 0)
-            sums = alpha_sums[label]
-            sums[0] += m * characters
-            sums[1] += ones
-            sums[2][m] = sums[2].get(m, 0) + (m - 1) * ones - 2 * both
+            sums = label_sums.get(label)
+            ones = sum(sums[m : 2 * m]) if sums is not None else 0
+            both = sum(sums[2 * m :: 3]) if sums is not None else 0
+            found = alpha_sums[label]
+            found[0] += m * characters
+            found[1] += ones
+            found[2][m] = found[2].get(m, 0) + (m - 1) * ones - 2 * both
             if signature == full:
                 fleiss_sums[label] = (characters, ones, both)
 
-        for index, a in enumerate(signature):
-            for b in signature[index + 1 :]:
-                pair_sums = pairs.get((a, b))
-                if pair_sums is None:
+        for number, (a, b) in enumerate(index_pairs(m)):
+            pair_sums = pairs.get((signature[a], signature[b]))
+            if pair_sums is None:
+                continue
+            pair_sums.documents += documents
+            pair_sums.characters += characters
+            slot = layout.pair_slot(number)
+            for label in labels:
+                sums = label_sums.get(label)
+                if sums is None:
                     continue
-                pair_sums.documents += documents
-                pair_sums.characters += characters
-                for label in labels:
-                    row = pair_sums.by_label.setdefault(label, [0, 0, 0, 0, 0, 0, 0])
-                    row[0] += covered.get((a, label), 0)
-                    row[1] += covered.get((b, label), 0)
-                    row[2] += per_pair.get(("x", a, b, label), 0)
-                    row[3] += per_pair.get(("em", a, b, label), 0)
-                    row[4] += per_pair.get(("om", a, b, label), 0)
-                    row[5] += counts.get((a, label), 0)
-                    row[6] += counts.get((b, label), 0)
-                pair_sums.relations[0] += relations.get(a, 0)
-                pair_sums.relations[1] += relations.get(b, 0)
-                pair_sums.relations[2] += relation_matches.get((a, b), 0)
+                row = pair_sums.by_label.setdefault(label, [0, 0, 0, 0, 0, 0, 0])
+                row[0] += sums[m + a]
+                row[1] += sums[m + b]
+                row[2] += sums[slot]
+                row[3] += sums[slot + 1]
+                row[4] += sums[slot + 2]
+                row[5] += sums[a]
+                row[6] += sums[b]
+            pair_sums.relations[0] += document_sums[2 + a]
+            pair_sums.relations[1] += document_sums[2 + b]
+            pair_sums.relations[2] += document_sums[2 + m + number]
 
     for label in labels:
         values, ones, by_m = alpha_sums[label]
@@ -241,8 +231,8 @@ def nest(flat: Mapping[Path, tuple[Any, str | None]], into: dict[str, Any]) -> d
     return into
 
 
-def group_totals(partial: Partial) -> dict[Signature, dict[Key, int]]:
-    return {signature: group.totals for signature, group in partial.groups.items()}
+def group_sums(partial: Partial) -> dict[Signature, Sums]:
+    return {signature: group.sums() for signature, group in partial.groups.items()}
 
 
 def annotators_of(partial: Partial, params: Params) -> list[str]:
@@ -263,7 +253,7 @@ def build_result(
     """The result JSON (DESIGN.md's keys, and more) from merged sums."""
     annotators = annotators_of(partial, params)
     labels = labels_of(partial, params)
-    flat = measures(group_totals(partial), annotators, labels)
+    flat = measures(group_sums(partial), annotators, labels)
     body = nest(flat, skeleton(annotators, labels))
     _add_counts(body, partial, labels)
 
@@ -300,13 +290,14 @@ def _add_counts(body: dict[str, Any], partial: Partial, labels: Sequence[str]) -
     spans = dict.fromkeys(labels, 0)
     shared: dict[Pair, list[int]] = {}
     for signature, group in partial.groups.items():
-        for key, value in group.totals.items():
-            if key[0] == "n" and key[2] in spans:
-                spans[key[2]] += value
+        m = len(signature)
+        for label, sums in group.label_sums.items():
+            if label in spans:
+                spans[label] += sum(sums[:m])
         for pair in all_pairs(signature):
-            sums = shared.setdefault(pair, [0, 0])
-            sums[0] += group.totals.get(("D",), 0)
-            sums[1] += group.totals.get(("T",), 0)
+            found = shared.setdefault(pair, [0, 0])
+            found[0] += group.document_sums[0]
+            found[1] += group.document_sums[1]
     for label in labels:
         body["labels"][label]["spans"] = spans[label]
     for item in body["pairs"]:
@@ -394,11 +385,17 @@ def confusion_table(totals: Mapping[Key, int], labels: Sequence[str]) -> dict[st
 def per_document(partial: Partial, limit: int | None) -> list[dict[str, Any]]:
     """Per-document scores, worst first (lowest M1 mean, then M1', then alpha)."""
 
-    def badness(row: list[Any]) -> tuple[float, float, float, int]:
-        alpha = row[6] if row[6] is not None else math.inf
-        return (row[4], row[5], alpha, row[0])
-
-    rows = sorted(partial.scores, key=badness)
+    scores = partial.scores
+    # Sorted as columns (positions are unique: no ties are left to order).
+    order = np.lexsort(
+        (
+            np.array([row[0] for row in scores], dtype=np.int64),
+            np.array([math.inf if row[6] is None else row[6] for row in scores]),
+            np.array([row[5] for row in scores]),
+            np.array([row[4] for row in scores]),
+        )
+    )
+    rows = [scores[index] for index in order.tolist()]
     if limit is not None:
         rows = rows[:limit]
     out = []

@@ -17,7 +17,9 @@ of Krippendorff's coincidence matrix and Fleiss' category counts (see ``alpha.py
 of annotators who cover the character. The cost is that of sorting the spans; no array
 ever has one entry per character.
 
-Checked against per-character vectors built in the tests (``tests/agreement``).
+Checked against per-character vectors built in the tests (``tests/agreement``). A run
+computes the same unions and overlaps for many documents at once (``batch.py``); the tests
+hold that against these functions.
 """
 
 from __future__ import annotations
@@ -43,24 +45,6 @@ def merge_intervals(intervals: Iterable[Interval]) -> list[Interval]:
             current_start, current_end = start, end
     merged.append((current_start, current_end))
     return merged
-
-
-def union_of_sorted(items: Sequence[tuple[int, int, int]]) -> tuple[list[Interval], int]:
-    """``merge_intervals`` for ``(start, end, ...)`` items already sorted by start, with the
-    union's covered length: the hot path of ``partial.py``."""
-    merged: list[Interval] = []
-    covered = 0
-    current_start, current_end = items[0][0], items[0][1]
-    for start, end, _ in items:
-        if start <= current_end:
-            if end > current_end:
-                current_end = end
-        else:
-            merged.append((current_start, current_end))
-            covered += current_end - current_start
-            current_start, current_end = start, end
-    merged.append((current_start, current_end))
-    return merged, covered + current_end - current_start
 
 
 def covered_length(merged: Sequence[Interval]) -> int:

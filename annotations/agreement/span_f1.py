@@ -17,19 +17,19 @@ and 1.0 when neither has a span (they agree that there is nothing to mark).
 - M5, relations: a link matches when its type and both ends match exactly (M1's rule).
 
 There is no reference library for span F1; the tests check these functions against brute
-force on random cases.
+force on random cases. A run computes the same matchings for many documents at once
+(``batch.py``); the tests hold that against these functions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from annotations.agreement.types import Number
 
 # (start, end, index): a span of one label, with its position in the annotator's list.
 SpanRef = tuple[int, int, int]
-T = TypeVar("T", bound=Hashable)
 Item = TypeVar("Item", bound=tuple[Any, ...])
 
 
@@ -96,10 +96,3 @@ def overlap_matching(
         else:
             alone.append(item_a)
     return pairs, alone, free
-
-
-def multiset_matches(first: Mapping[T, int], second: Mapping[T, int]) -> int:
-    """How many items two multisets (counters) share: matches of M5."""
-    if len(second) < len(first):
-        first, second = second, first
-    return sum(min(count, second[key]) for key, count in first.items() if key in second)
