@@ -4,18 +4,69 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
 from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db.models import QuerySet, TextField
 from django.db.models.functions import Cast
 
 from annotations.interchange import DocumentRecord, Relation, Span
-from annotations.models import Document, LabelType, Layer, LayerStatus, Project
+from annotations.models import Document, LabelType, Layer, LayerStatus, Membership, Project
 from annotations.models import Relation as RelationRow
 from annotations.models import Span as SpanRow
+from annotations.sql import columns, fetch_all, fetch_one, model_from_row, quote, table, width
+
+# Primary keys are PostgreSQL bigints: a larger id in a URL names nothing.
+MAX_ID = 2**63 - 1
+
+
+@cache
+def _layer_for_caller_sql() -> str:
+    return (
+        f"SELECT {columns(Layer, 'l')}, {columns(Document, 'd')}, {columns(Project, 'p')}, "
+        f"(SELECT m.{quote('role')} FROM {table(Membership)} m "
+        f"WHERE m.{quote('project_id')} = p.{quote('id')} AND m.{quote('user_id')} = %s) "
+        f"FROM {table(Layer)} l "
+        f"JOIN {table(Document)} d ON d.{quote('id')} = l.{quote('document_id')} "
+        f"JOIN {table(Project)} p ON p.{quote('id')} = d.{quote('project_id')} "
+        f"WHERE l.{quote('id')} = %s"
+    )
+
+
+def layer_for_caller(layer_id: int, user: User) -> Layer | None:
+    """The layer with its document and project, and ``caller_role``: the user's role in
+    the project (None for outsiders). One query, composed once: every API write to a
+    layer starts here."""
+    if not 0 < layer_id <= MAX_ID:
+        return None
+    row = fetch_one(_layer_for_caller_sql(), [user.pk, layer_id])
+    if row is None:
+        return None
+    document_at = width(Layer)
+    project_at = document_at + width(Document)
+    role_at = project_at + width(Project)
+    layer = model_from_row(Layer, row[:document_at])
+    document = model_from_row(Document, row[document_at:project_at])
+    document.project = model_from_row(Project, row[project_at:role_at])
+    layer.document = document
+    layer.caller_role = row[role_at]  # type: ignore[attr-defined]
+    return layer
+
+
+@cache
+def _labels_sql() -> str:
+    return (
+        f"SELECT {columns(LabelType, 'x')} FROM {table(LabelType)} x "
+        f"WHERE x.{quote('project_id')} = %s"
+    )
+
+
+def project_labels(project_id: int) -> list[LabelType]:
+    """Every label of the project, span and relation kinds alike (one composed query)."""
+    return [model_from_row(LabelType, row) for row in fetch_all(_labels_sql(), [project_id])]
 
 
 def iter_project_records(

@@ -11,13 +11,16 @@ layer) gets 403 with the reason. Writes to a layer carry the version the client 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cached_property
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Length
 from django.http import Http404
+
+# Not functools': on Python 3.11 it holds one lock per property across all instances,
+# which made the server's threads wait for each other's layer query.
+from django.utils.functional import cached_property
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -40,6 +43,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotations import selectors
 from annotations.api import serializers as s
 from annotations.api.filters import DocumentFilter, MemberFilter
 from annotations.models import (
@@ -492,16 +496,12 @@ class LayerScoped(APIView):
     @cached_property
     def layer(self) -> Layer:
         user = signed_in(self.request)
-        # Model orderings follow foreign keys into joins: none is needed for one row.
-        role = Membership.objects.filter(project=OuterRef("document__project"), user=user)
-        layer = (
-            Layer.objects.select_related("document__project")
-            .annotate(caller_role=Subquery(role.order_by().values("role")[:1]))
-            .filter(pk=self.kwargs["layer_id"])
-            .order_by()
-            .first()
-        )
-        if layer is None or not layer_service.can_see(layer, user=user, role=layer.caller_role):
+        layer = selectors.layer_for_caller(int(self.kwargs["layer_id"]), user)
+        if layer is None or not layer_service.can_see(
+            layer,
+            user=user,
+            role=layer.caller_role,  # type: ignore[attr-defined]
+        ):
             raise Http404("No such layer.")
         return layer
 
@@ -622,8 +622,10 @@ class SpanViewSet(LayerScoped, viewsets.GenericViewSet):
         span = layer_service.create_span(
             layer=self.layer, actor=signed_in(request), role=self.role, version=version, **fields
         )
+        # The snapshot is SpanSerializer's shape, without its per-field machinery: span
+        # writes are the API's hot path.
         return Response(
-            {"span": s.SpanSerializer(span).data, "version": self.layer.version},
+            {"span": layer_service.span_snapshot(span), "version": self.layer.version},
             status=status.HTTP_201_CREATED,
             headers=_etag(self.layer.version),
         )
@@ -644,7 +646,7 @@ class SpanViewSet(LayerScoped, viewsets.GenericViewSet):
             span=span, actor=signed_in(request), role=self.role, version=version, **fields
         )
         return Response(
-            {"span": s.SpanSerializer(span).data, "version": self.layer.version},
+            {"span": layer_service.span_snapshot(span), "version": self.layer.version},
             headers=_etag(self.layer.version),
         )
 

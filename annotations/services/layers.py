@@ -22,14 +22,16 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from annotations import sql
 from annotations.interchange import Span as SpanRecord
 from annotations.interchange import span_problems
 from annotations.models import (
@@ -45,6 +47,7 @@ from annotations.models import (
     Span,
 )
 from annotations.permissions import STAFF_ROLES, role_in
+from annotations.selectors import project_labels
 from annotations.services import agreement_runs
 from annotations.services.audit import record_event
 
@@ -116,17 +119,25 @@ def _bump_version(layer: Layer, expected: int | None, **changes: Any) -> None:
     """Claim the next version of an open layer (and apply ``changes``), or raise.
 
     With ``expected`` the UPDATE only matches that version; without it the write is
-    unconditional (scripts). ``layer.version`` is set to the new version.
+    unconditional (scripts). ``layer.version`` is set to the new version. The statement
+    is composed by hand: every write runs it (annotations/sql.py).
     """
-    rows = Layer.objects.filter(pk=layer.pk, status=LayerStatus.OPEN)
-    now = timezone.now()
+    values = {"updated_at": timezone.now(), **changes}
+    fields = [sql.concrete_field(Layer, name) for name in values]
+    assignments = ", ".join(f"{sql.column(f)} = %s" for f in fields)
+    params = [f.get_db_prep_save(values[f.name], connection) for f in fields]
+    params += [layer.pk, LayerStatus.OPEN]
+    version = sql.quote("version")
+    statement = (
+        f"UPDATE {sql.table(Layer)} SET {version} = {version} + 1, {assignments} "
+        f"WHERE {sql.quote('id')} = %s AND {sql.quote('status')} = %s"
+    )
     if expected is not None:
-        if rows.filter(version=expected).update(version=expected + 1, updated_at=now, **changes):
-            layer.version = expected + 1
-            return
-    elif rows.update(version=F("version") + 1, updated_at=now, **changes):
-        # The UPDATE holds the row lock until commit, so this read is our own version.
-        layer.version = Layer.objects.values_list("version", flat=True).get(pk=layer.pk)
+        statement += f" AND {version} = %s"
+        params.append(expected)
+    row = sql.fetch_one(statement + f" RETURNING {version}", params)
+    if row is not None:
+        layer.version = row[0]
         return
     current_version, status = Layer.objects.values_list("version", "status").get(pk=layer.pk)
     if expected is not None and current_version != expected:
@@ -135,15 +146,31 @@ def _bump_version(layer: Layer, expected: int | None, **changes: Any) -> None:
     raise LayerReadOnly(GOLD_SUBMITTED_MESSAGE if layer.is_gold else SUBMITTED_MESSAGE)
 
 
+@cache
+def _mark_started_sql() -> str:
+    return (
+        f"UPDATE {sql.table(Assignment)} SET {sql.quote('status')} = %s, "
+        f"{sql.quote('started_at')} = %s WHERE {sql.quote('document_id')} = %s "
+        f"AND {sql.quote('annotator_id')} = %s AND {sql.quote('status')} = %s"
+    )
+
+
 def _mark_started(layer: Layer) -> None:
     """The first write to an annotator's layer puts the assignment in progress."""
     if layer.annotator_id is None:
         return
-    Assignment.objects.filter(
-        document_id=layer.document_id,
-        annotator_id=layer.annotator_id,
-        status=AssignmentStatus.ASSIGNED,
-    ).update(status=AssignmentStatus.IN_PROGRESS, started_at=timezone.now())
+    started_at = sql.concrete_field(Assignment, "started_at").get_db_prep_save(
+        timezone.now(), connection
+    )
+    params = [
+        AssignmentStatus.IN_PROGRESS,
+        started_at,
+        layer.document_id,
+        layer.annotator_id,
+        AssignmentStatus.ASSIGNED,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_mark_started_sql(), params)
 
 
 # --- checks ---------------------------------------------------------------------------
@@ -167,7 +194,7 @@ class _Schema:
     """A project's labels, read once per write."""
 
     def __init__(self, project_id: int):
-        labels = list(LabelType.objects.filter(project_id=project_id).order_by())
+        labels = project_labels(project_id)
         self.names = {label.pk: label.name for label in labels}
         self.spans = {label.name: label for label in labels if label.kind == LabelKind.SPAN}
         self.relations = {label.name: label for label in labels if label.kind == LabelKind.RELATION}

@@ -1,0 +1,96 @@
+"""Hand-composed SQL for the few queries every API write runs.
+
+On a span write the ORM spent more CPU composing queries and building instances than
+PostgreSQL spent answering them (bench/README.md, api_write). The queries of that path
+are written here once per process, from the models' own field lists so that a new or
+renamed column follows the model, and their rows become model instances through the
+converters the ORM itself would apply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import cache
+from typing import Any, TypeVar
+
+from django.db import DEFAULT_DB_ALIAS, connection
+from django.db.models import Field, Model
+
+M = TypeVar("M", bound=Model)
+
+Converter = Callable[[Any, Any, Any], Any]
+
+
+def quote(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def table(model: type[Model]) -> str:
+    return quote(model._meta.db_table)
+
+
+def concrete_field(model: type[Model], name: str) -> Field[Any, Any]:
+    """The field ``name`` of ``model``, which has a column of its own."""
+    found = model._meta.get_field(name)
+    if not isinstance(found, Field) or not found.column:
+        raise LookupError(f"{model.__name__}.{name} has no column of its own")
+    return found
+
+
+def column(model_field: Field[Any, Any]) -> str:
+    assert model_field.column, f"{model_field} has no column"
+    return quote(model_field.column)
+
+
+def columns(model: type[Model], alias: str) -> str:
+    """Every concrete column of ``model`` as ``alias.column``, in field order."""
+    return ", ".join(f"{quote(alias)}.{column(f)}" for f in model._meta.concrete_fields)
+
+
+def width(model: type[Model]) -> int:
+    """How many values ``columns(model, ...)`` selects."""
+    return len(model._meta.concrete_fields)
+
+
+@cache
+def _attnames(model: type[Model]) -> tuple[str, ...]:
+    return tuple(f.attname for f in model._meta.concrete_fields)
+
+
+@cache
+def _converters(
+    model: type[Model], vendor: str
+) -> tuple[tuple[int, Any, tuple[Converter, ...]], ...]:
+    # (position, the column expression, its converters) for the fields that need any:
+    # JSON on PostgreSQL; dates, decimals and booleans on SQLite.
+    found = []
+    for position, model_field in enumerate(model._meta.concrete_fields):
+        column = model_field.get_col(model._meta.db_table)
+        converters = connection.ops.get_db_converters(column) + model_field.get_db_converters(
+            connection
+        )
+        if converters:
+            found.append((position, column, tuple(converters)))
+    return tuple(found)
+
+
+def model_from_row(model: type[M], values: Sequence[Any]) -> M:
+    """An instance of ``model`` from the values ``columns(model, ...)`` selected."""
+    row = list(values)
+    for position, column, converters in _converters(model, connection.vendor):
+        for convert in converters:
+            row[position] = convert(row[position], column, connection)
+    return model.from_db(DEFAULT_DB_ALIAS, _attnames(model), row)
+
+
+def fetch_one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row: tuple[Any, ...] | None = cursor.fetchone()
+    return row
+
+
+def fetch_all(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())

@@ -1,0 +1,125 @@
+"""The span-write path's hand-composed queries answer what the ORM would."""
+
+from __future__ import annotations
+
+import pytest
+from django.forms.models import model_to_dict
+
+from annotations.models import Assignment, AssignmentStatus, Layer, LayerStatus
+from annotations.selectors import MAX_ID, layer_for_caller, project_labels
+
+pytestmark = pytest.mark.django_db
+
+
+def spans_url(layer_id):
+    return f"/api/layers/{layer_id}/spans/"
+
+
+def as_stored(instance):
+    return {field.attname: getattr(instance, field.attname) for field in instance._meta.fields}
+
+
+@pytest.mark.parametrize(
+    ("who", "role"),
+    [
+        ("manager", "manager"),
+        ("reviewer", "reviewer"),
+        ("alice", "annotator"),
+        ("bob", "annotator"),
+        ("outsider", None),
+    ],
+)
+def test_the_layer_query_loads_what_the_orm_loads_with_the_callers_role(world, who, role):
+    world.document.meta = {"source": "seed", "tags": ["رأی", "😀"]}
+    world.document.save()
+    expected = Layer.objects.select_related("document__project").get(pk=world.alice_layer.pk)
+
+    layer = layer_for_caller(world.alice_layer.pk, getattr(world.cast, who))
+
+    assert layer.caller_role == role
+    assert as_stored(layer) == as_stored(expected)
+    assert as_stored(layer.document) == as_stored(expected.document)
+    assert layer.document.meta == {"source": "seed", "tags": ["رأی", "😀"]}
+    assert as_stored(layer.document.project) == as_stored(expected.document.project)
+
+
+@pytest.mark.parametrize("layer_id", [0, MAX_ID, MAX_ID + 1, 10**30])
+def test_ids_that_name_no_layer_are_404_not_an_error(world, api, layer_id):
+    response = api(world.cast.manager).post(
+        spans_url(layer_id), {"label": "claim", "start": 0, "end": 5}, format="json"
+    )
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "No such layer."}
+
+
+def test_the_label_query_loads_what_the_orm_loads(world):
+    expected = {label.pk: model_to_dict(label) for label in world.project.label_types.all()}
+
+    loaded = {label.pk: model_to_dict(label) for label in project_labels(world.project.pk)}
+
+    assert loaded == expected
+    assert any(label["attribute_schema"] for label in loaded.values())
+
+
+def test_a_token_of_a_deactivated_user_is_refused(world, api):
+    client = api(world.cast.alice)
+    world.cast.alice.is_active = False
+    world.cast.alice.save()
+
+    response = client.get(f"/api/layers/{world.alice_layer.pk}/")
+
+    assert response.status_code == 403
+    assert response.json() == {"detail": "User inactive or deleted."}
+
+
+def test_an_unknown_token_is_refused_with_the_reason(world, api):
+    client = api(None)
+    client.credentials(HTTP_AUTHORIZATION="Token " + "0" * 40)
+
+    response = client.get(f"/api/layers/{world.alice_layer.pk}/")
+
+    assert response.json() == {"detail": "Invalid token."}
+
+
+def test_writes_without_a_version_still_count_versions_one_by_one(world, api):
+    client = api(world.cast.alice)
+
+    versions = [
+        client.post(
+            spans_url(world.alice_layer.pk),
+            {"label": "claim", "start": i, "end": i + 3},
+            format="json",
+        ).json()["version"]
+        for i in range(7)  # past psycopg's prepare threshold: the prepared UPDATE too
+    ]
+
+    assert versions == [2, 3, 4, 5, 6, 7, 8]
+    assert Layer.objects.get(pk=world.alice_layer.pk).version == 8
+
+
+def test_the_assignment_keeps_the_time_its_first_write_started_it(world, api):
+    client = api(world.cast.alice)
+    client.post(
+        spans_url(world.alice_layer.pk), {"label": "claim", "start": 0, "end": 5}, format="json"
+    )
+    started = Assignment.objects.get(document=world.document, annotator=world.cast.alice)
+
+    client.post(
+        spans_url(world.alice_layer.pk), {"label": "claim", "start": 6, "end": 9}, format="json"
+    )
+
+    again = Assignment.objects.get(pk=started.pk)
+    assert again.status == AssignmentStatus.IN_PROGRESS
+    assert again.started_at == started.started_at
+
+
+def test_a_write_to_a_submitted_layer_changes_nothing(world, api):
+    Layer.objects.filter(pk=world.alice_layer.pk).update(status=LayerStatus.SUBMITTED)
+
+    response = api(world.cast.alice).post(
+        spans_url(world.alice_layer.pk), {"label": "claim", "start": 0, "end": 5}, format="json"
+    )
+
+    assert response.status_code == 403
+    assert Layer.objects.get(pk=world.alice_layer.pk).version == 1
