@@ -7,6 +7,12 @@ they last saw, as the page does) for a fixed time. Prints p50/p95/p99 latency, w
 per second and lost writes: acknowledged writes (201) minus the span rows found in the
 database afterwards. Stops gunicorn and drops the database at the end.
 
+It also prints the CPU time spent per measured write by gunicorn (master and workers),
+the PostgreSQL server processes and the clients themselves (this process). On a 2-core
+machine the server and PostgreSQL share the cores, so CPU per write is what sets
+throughput. The clients use aiohttp because it costs about a tenth of httpx's CPU per
+request, which would otherwise be taken from the server being measured.
+
     .venv/bin/python bench/api_write.py                     # 16 clients, 30 s
     .venv/bin/python bench/api_write.py --seconds 5 --clients 4 --think 0.5
 """
@@ -15,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import platform
 import random
@@ -25,10 +32,12 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
+import aiohttp
+import psutil
 from _scratch_db import drop_database, recreate_database  # bench/ is on sys.path when run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -129,9 +138,10 @@ def wait_until_up(base_url: str, server: subprocess.Popen, timeout: float = 30.0
         if server.poll() is not None:
             raise SystemExit(f"gunicorn exited with {server.returncode}")
         try:
-            if httpx.get(f"{base_url}/healthz", timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
+            with urllib.request.urlopen(f"{base_url}/healthz", timeout=1.0) as response:
+                if response.status == 200:
+                    return
+        except OSError:  # refused, timed out, or an HTTP error status
             pass
         time.sleep(0.2)
     raise SystemExit("gunicorn did not answer in time")
@@ -144,6 +154,7 @@ class Tally:
     measured_writes: int = 0  # 201s after the warm-up
     statuses: dict[int, int] = field(default_factory=dict)
     transport_errors: int = 0
+    cpu_seconds: dict[str, float] = field(default_factory=dict)  # while measuring, by group
 
 
 async def client(
@@ -157,8 +168,14 @@ async def client(
 ) -> None:
     headers = {"Authorization": f"Token {seat.token}"}
     url = f"/api/layers/{seat.layer_id}/spans/"
-    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=10.0) as http:
-        version = (await http.get(f"/api/layers/{seat.layer_id}/")).json()["version"]
+    async with aiohttp.ClientSession(
+        base_url,
+        headers=headers,
+        timeout=aiohttp.ClientTimeout(total=10.0),
+        connector=aiohttp.TCPConnector(limit=1),  # one keep-alive connection per client
+    ) as http:
+        async with http.get(f"/api/layers/{seat.layer_id}/") as response:
+            version = (await response.json())["version"]
         tally.acknowledged[seat.layer_id] = 0
         while time.monotonic() < until:
             start = rng.randrange(0, len(seat.text) - 40)
@@ -172,8 +189,10 @@ async def client(
             }
             began = time.perf_counter()
             try:
-                response = await http.post(url, json=body)
-            except httpx.TransportError:
+                async with http.post(url, json=body) as response:
+                    status = response.status
+                    content = await response.read()
+            except (aiohttp.ClientError, TimeoutError):
                 tally.transport_errors += 1
                 continue
             # Each server process's first writes pay for lazy imports and connections:
@@ -181,34 +200,77 @@ async def client(
             measured = time.monotonic() >= measure_from
             if measured:
                 tally.latencies.append(time.perf_counter() - began)
-                tally.statuses[response.status_code] = (
-                    tally.statuses.get(response.status_code, 0) + 1
-                )
-            if response.status_code == 201:
+                tally.statuses[status] = tally.statuses.get(status, 0) + 1
+            if status == 201:
                 tally.acknowledged[seat.layer_id] += 1
                 tally.measured_writes += measured
-                version = response.json()["version"]
-            elif response.status_code == 409:
-                version = response.json()["current_version"]
+                version = json.loads(content)["version"]
+            elif status == 409:
+                version = json.loads(content)["current_version"]
             if think:
                 # Exponential pauses: clients that start together do not stay in step.
                 pause = rng.expovariate(1 / think)
                 await asyncio.sleep(max(0.0, min(pause, until - time.monotonic())))
 
 
+def cpu_seconds(processes: list[psutil.Process]) -> dict[int, float]:
+    """User + system CPU seconds by pid, for those of ``processes`` still running."""
+    seconds = {}
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        seconds[process.pid] = times.user + times.system
+    return seconds
+
+
+async def meter_cpu(gunicorn_pid: int, measure_from: float, until: float) -> dict[str, float]:
+    """CPU seconds each group spends between ``measure_from`` and ``until``.
+
+    Only the processes running at ``measure_from`` count; one that exits before
+    ``until`` is left out.
+    """
+    await asyncio.sleep(max(0.0, measure_from - time.monotonic()))
+    master = psutil.Process(gunicorn_pid)
+    groups = {
+        "gunicorn": [master, *master.children(recursive=True)],
+        "postgres": [p for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres"],
+        "clients": [psutil.Process()],
+    }
+    before = {name: cpu_seconds(processes) for name, processes in groups.items()}
+    await asyncio.sleep(max(0.0, until - time.monotonic()))
+    after = {name: cpu_seconds(processes) for name, processes in groups.items()}
+    return {
+        name: sum(
+            after[name][pid] - seconds
+            for pid, seconds in before[name].items()
+            if pid in after[name]
+        )
+        for name in groups
+    }
+
+
 async def drive(
-    seats: list[Seat], base_url: str, warmup: float, seconds: float, think: float
+    seats: list[Seat],
+    base_url: str,
+    gunicorn_pid: int,
+    warmup: float,
+    seconds: float,
+    think: float,
 ) -> Tally:
     tally = Tally()
     measure_from = time.monotonic() + warmup
     until = measure_from + seconds
     rng = random.Random(7)
+    meter = asyncio.create_task(meter_cpu(gunicorn_pid, measure_from, until))
     await asyncio.gather(
         *(
             client(seat, base_url, measure_from, until, think, tally, random.Random(rng.random()))
             for seat in seats
         )
     )
+    tally.cpu_seconds = await meter
     return tally
 
 
@@ -258,7 +320,9 @@ def main() -> None:
     load_before = os.getloadavg()
     try:
         wait_until_up(base_url, server)
-        tally = asyncio.run(drive(seats, base_url, args.warmup, args.seconds, args.think))
+        tally = asyncio.run(
+            drive(seats, base_url, server.pid, args.warmup, args.seconds, args.think)
+        )
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
@@ -302,6 +366,13 @@ def main() -> None:
             f"p99 {percentile(ms, 0.99):.1f}  max {max(ms):.1f}  mean {statistics.fmean(ms):.1f}"
         )
     print(f"writes/s        {tally.measured_writes / args.seconds:.1f}")
+    if tally.measured_writes:
+        per_write = {
+            name: seconds / tally.measured_writes * 1000
+            for name, seconds in tally.cpu_seconds.items()
+        }
+        groups = "  ".join(f"{name} {value:.2f}" for name, value in per_write.items())
+        print(f"CPU ms/write    {groups}  (total {sum(per_write.values()):.2f})")
     print(f"acknowledged    {acknowledged}  rows {stored}  lost writes {lost}")
     print(f"versions        {version_gaps} layers whose version is not rows + 1")
     print(f"transport errs  {tally.transport_errors}")
