@@ -83,6 +83,30 @@ def model_from_row(model: type[M], values: Sequence[Any]) -> M:
     return model.from_db(DEFAULT_DB_ALIAS, _attnames(model), row)
 
 
+@cache
+def _insert_sql(model: type[Model]) -> tuple[str, tuple[Field[Any, Any], ...]]:
+    # Every column but the generated primary key, which comes back with RETURNING.
+    pk = model._meta.pk
+    assert pk is not None
+    fields = tuple(f for f in model._meta.concrete_fields if f is not pk)
+    names = ", ".join(column(f) for f in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    statement = f"INSERT INTO {table(model)} ({names}) VALUES ({marks}) RETURNING {column(pk)}"
+    return statement, fields
+
+
+def insert(instance: Model) -> None:
+    """Save a new ``instance`` as ``Model.objects.create`` would, signals aside (the
+    workbench has no receivers): one INSERT, the generated key set on the instance."""
+    statement, fields = _insert_sql(type(instance))
+    params = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
+    row = fetch_one(statement, params)
+    assert row is not None  # INSERT ... RETURNING gives one row
+    instance.pk = row[0]
+    instance._state.adding = False
+    instance._state.db = DEFAULT_DB_ALIAS
+
+
 def fetch_one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

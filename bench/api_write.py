@@ -54,8 +54,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--warmup", type=float, default=3.0, help="seconds of writes before measuring starts"
     )
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
+    parser.add_argument(
+        "--worker-class",
+        choices=["gthread", "sync"],
+        default="sync",
+        help="gunicorn worker class; sync (its default) takes one request per connection, "
+        "so a free worker always takes the next one",
+    )
     parser.add_argument("--database", default="wb_bench_api", help="PostgreSQL database name")
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432", help="server URL")
     parser.add_argument("--keep-db", action="store_true", help="leave the database behind")
@@ -117,7 +124,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_gunicorn(port: int, workers: int, threads: int, env: dict[str, str]) -> subprocess.Popen:
+def start_gunicorn(
+    port: int, workers: int, worker_class: str, threads: int, env: dict[str, str]
+) -> subprocess.Popen:
     command = [
         sys.executable,
         "-m",
@@ -125,8 +134,9 @@ def start_gunicorn(port: int, workers: int, threads: int, env: dict[str, str]) -
         "workbench.wsgi:application",
         f"--bind=127.0.0.1:{port}",
         f"--workers={workers}",
-        f"--threads={threads}",
-        "--worker-class=gthread",
+        f"--worker-class={worker_class}",
+        # Given more than one thread, gunicorn turns a sync worker into a gthread one.
+        f"--threads={threads if worker_class == 'gthread' else 1}",
         "--log-level=warning",
     ]
     return subprocess.Popen(command, cwd=ROOT, env=env)
@@ -316,7 +326,7 @@ def main() -> None:
 
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    server = start_gunicorn(port, args.workers, args.threads, env)
+    server = start_gunicorn(port, args.workers, args.worker_class, args.threads, env)
     load_before = os.getloadavg()
     try:
         wait_until_up(base_url, server)
@@ -351,8 +361,11 @@ def main() -> None:
     ms = [value * 1000 for value in tally.latencies]
     print(f"machine         {machine()}")
     print(f"load average    {load_before[0]:.2f} before, {load_after[0]:.2f} after")
+    shape = f"{args.workers} workers"
+    if args.worker_class == "gthread":
+        shape += f" x {args.threads} threads"
     print(
-        f"server          gunicorn gthread, {args.workers} workers x {args.threads} threads, "
+        f"server          gunicorn {args.worker_class}, {shape}, "
         "CONN_MAX_AGE=60, DEBUG off, PostgreSQL"
     )
     print(

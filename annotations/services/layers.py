@@ -364,7 +364,7 @@ def create_span(
     _check_span(problems, schema, text, label=label, start=start, end=end, attrs=attrs, quote=quote)
     problems.raise_if_any()
     _bump_version(layer, version)
-    span = Span.objects.create(
+    span = Span(
         layer=layer,
         label=schema.spans[label],
         start=start,
@@ -372,6 +372,7 @@ def create_span(
         attributes=attrs,
         quote=text[start:end],
     )
+    sql.insert(span)
     _mark_started(layer)
     _record(actor, layer, "create", span, None, span_snapshot(span))
     return span

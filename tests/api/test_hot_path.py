@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from django.forms.models import model_to_dict
 
-from annotations.models import Assignment, AssignmentStatus, Layer, LayerStatus
+from annotations import sql
+from annotations.models import Assignment, AssignmentStatus, AuditEvent, Layer, LayerStatus, Span
 from annotations.selectors import MAX_ID, layer_for_caller, project_labels
 
 pytestmark = pytest.mark.django_db
@@ -123,3 +124,25 @@ def test_a_write_to_a_submitted_layer_changes_nothing(world, api):
 
     assert response.status_code == 403
     assert Layer.objects.get(pk=world.alice_layer.pk).version == 1
+
+
+def test_the_hand_made_insert_stores_what_create_would(world):
+    sentiment = world.project.label_types.get(name="sentiment")
+    span = Span(
+        layer=world.alice_layer,
+        label=sentiment,
+        start=0,
+        end=4,
+        attributes={"polarity": "negative", "note": "رأی 😀"},
+        quote=world.document.text[0:4],
+    )
+    event = AuditEvent(project=world.project, actor=world.cast.alice, action="create", after={})
+
+    sql.insert(span)
+    sql.insert(event)
+
+    assert as_stored(Span.objects.get(pk=span.pk)) == as_stored(span)
+    assert event.at is not None  # auto_now_add, as create() would set it
+    assert as_stored(AuditEvent.objects.get(pk=event.pk)) == as_stored(event)
+    # None is SQL NULL, not JSON null, as the ORM stores it.
+    assert AuditEvent.objects.filter(pk=event.pk, before__isnull=True).exists()
