@@ -12,6 +12,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+# Primary keys are bigints (DEFAULT_AUTO_FIELD): a larger number names no row.
+MAX_ID = 2**63 - 1
+
 
 class Project(models.Model):
     name = models.CharField(max_length=200)

@@ -14,13 +14,18 @@ from django.db.models import QuerySet, TextField
 from django.db.models.functions import Cast
 
 from annotations.interchange import DocumentRecord, Relation, Span
-from annotations.models import Document, LabelType, Layer, LayerStatus, Membership, Project
+from annotations.models import (
+    MAX_ID,
+    Document,
+    LabelType,
+    Layer,
+    LayerStatus,
+    Membership,
+    Project,
+)
 from annotations.models import Relation as RelationRow
 from annotations.models import Span as SpanRow
 from annotations.sql import columns, fetch_all, fetch_one, model_from_row, quote, table, width
-
-# Primary keys are PostgreSQL bigints: a larger id in a URL names nothing.
-MAX_ID = 2**63 - 1
 
 
 @cache

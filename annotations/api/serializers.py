@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from annotations.models import (
+    MAX_ID,
     AssignmentStatus,
     Document,
     LabelKind,
@@ -26,9 +27,8 @@ from annotations.models import (
 )
 from annotations.services.imports import FORMATS
 
-# PostgreSQL integer and bigint bounds: larger numbers cannot name a row or a version.
+# A layer version is a PostgreSQL integer: a larger number cannot be one.
 MAX_VERSION = 2**31 - 1
-MAX_ID = 2**63 - 1
 
 
 # --- errors (documentation only: the exception handler builds these bodies) -----------

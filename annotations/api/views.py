@@ -17,9 +17,6 @@ from django.contrib.auth.models import User
 from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Length
 from django.http import Http404
-
-# Not functools': on Python 3.11 it holds one lock per property across all instances,
-# which made the server's threads wait for each other's layer query.
 from django.utils.functional import cached_property
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -491,7 +488,9 @@ class ImportView(ProjectScoped):
 
 class LayerScoped(APIView):
     # Resolves the layer named in the URL, with the caller's role in its project read in
-    # the same query; 404 unless the caller may see it.
+    # the same query; 404 unless the caller may see it. Django's cached_property, not
+    # functools': on Python 3.11 that one holds one lock per property across all
+    # instances, so the server's threads waited for each other's layer query.
 
     @cached_property
     def layer(self) -> Layer:

@@ -6,8 +6,16 @@ import pytest
 from django.forms.models import model_to_dict
 
 from annotations import sql
-from annotations.models import Assignment, AssignmentStatus, AuditEvent, Layer, LayerStatus, Span
-from annotations.selectors import MAX_ID, layer_for_caller, project_labels
+from annotations.models import (
+    MAX_ID,
+    Assignment,
+    AssignmentStatus,
+    AuditEvent,
+    Layer,
+    LayerStatus,
+    Span,
+)
+from annotations.selectors import layer_for_caller, project_labels
 
 pytestmark = pytest.mark.django_db
 
