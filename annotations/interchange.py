@@ -258,15 +258,19 @@ def span_problems(
 ) -> list[tuple[str, str]]:
     """Everything wrong with ``span`` for a document text and a project's span labels.
 
-    ``schema`` maps each span label name to its attribute schema.
+    ``schema`` maps each span label name to its attribute schema. Bad offsets and an
+    unknown label are both reported; the attributes only once the label is known.
     """
-    problem = offset_problem(text, span.start, span.end)
-    if problem:
-        return [problem]
+    problems = []
+    offsets = offset_problem(text, span.start, span.end)
+    if offsets:
+        problems.append(offsets)
     if span.label not in schema:
         known = ", ".join(sorted(schema))
-        return [("label", f"unknown label {span.label!r} (known: {known})")]
-    return attribute_problems(span.attrs, schema[span.label])
+        problems.append(("label", f"unknown label {span.label!r} (known: {known})"))
+    else:
+        problems += attribute_problems(span.attrs, schema[span.label])
+    return problems
 
 
 # --- writing -------------------------------------------------------------------------

@@ -136,6 +136,19 @@ def test_every_problem_of_a_span_is_reported_at_once(world, api):
     assert set(response.json()) == {"attrs.kind", "attrs.x", "quote"}
 
 
+def test_bad_offsets_and_an_unknown_label_are_reported_together(world, api):
+    response = api(world.cast.alice).post(
+        f"/api/layers/{world.alice_layer.pk}/spans/",
+        {"label": "rumour", "start": 0, "end": LENGTH + 1},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    errors = response.json()
+    assert set(errors) == {"end", "label"}
+    assert errors["label"][0].startswith("unknown label 'rumour'")
+
+
 def test_a_body_that_is_not_json_is_a_400_with_a_reason(world, api):
     response = api(world.cast.alice).post(
         f"/api/layers/{world.alice_layer.pk}/spans/", "{not json", content_type="application/json"
