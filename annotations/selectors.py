@@ -16,6 +16,7 @@ from django.db.models.functions import Cast
 from annotations.interchange import DocumentRecord, Relation, Span
 from annotations.models import (
     MAX_ID,
+    Assignment,
     Document,
     LabelType,
     Layer,
@@ -33,18 +34,22 @@ def _layer_for_caller_sql() -> str:
     return (
         f"SELECT {columns(Layer, 'l')}, {columns(Document, 'd')}, {columns(Project, 'p')}, "
         f"(SELECT m.{quote('role')} FROM {table(Membership)} m "
-        f"WHERE m.{quote('project_id')} = p.{quote('id')} AND m.{quote('user_id')} = %s) "
+        f"WHERE m.{quote('project_id')} = p.{quote('id')} AND m.{quote('user_id')} = %s), "
+        f"a.{quote('status')} "
         f"FROM {table(Layer)} l "
         f"JOIN {table(Document)} d ON d.{quote('id')} = l.{quote('document_id')} "
         f"JOIN {table(Project)} p ON p.{quote('id')} = d.{quote('project_id')} "
+        f"LEFT JOIN {table(Assignment)} a ON a.{quote('document_id')} = l.{quote('document_id')} "
+        f"AND a.{quote('annotator_id')} = l.{quote('annotator_id')} "
         f"WHERE l.{quote('id')} = %s"
     )
 
 
 def layer_for_caller(layer_id: int, user: User) -> Layer | None:
-    """The layer with its document and project, and ``caller_role``: the user's role in
-    the project (None for outsiders). One query, composed once: every API write to a
-    layer starts here."""
+    """The layer with its document and project, ``caller_role``: the user's role in the
+    project (None for outsiders), and ``assignment_status``: the status of the layer's
+    annotator's assignment (None for gold or unassigned). One query, composed once:
+    every API write to a layer starts here."""
     if not 0 < layer_id <= MAX_ID:
         return None
     row = fetch_one(_layer_for_caller_sql(), [user.pk, layer_id])
@@ -58,6 +63,7 @@ def layer_for_caller(layer_id: int, user: User) -> Layer | None:
     document.project = model_from_row(Project, row[project_at:role_at])
     layer.document = document
     layer.caller_role = row[role_at]  # type: ignore[attr-defined]
+    layer.assignment_status = row[role_at + 1]  # type: ignore[attr-defined]
     return layer
 
 

@@ -159,6 +159,10 @@ def _mark_started(layer: Layer) -> None:
     """The first write to an annotator's layer puts the assignment in progress."""
     if layer.annotator_id is None:
         return
+    # A layer from selectors.layer_for_caller comes with its assignment's status: once
+    # the assignment is under way (or there is none) the UPDATE would change nothing.
+    if getattr(layer, "assignment_status", AssignmentStatus.ASSIGNED) != AssignmentStatus.ASSIGNED:
+        return
     started_at = sql.concrete_field(Assignment, "started_at").get_db_prep_save(
         timezone.now(), connection
     )

@@ -46,6 +46,7 @@ def test_the_layer_query_loads_what_the_orm_loads_with_the_callers_role(world, w
     layer = layer_for_caller(world.alice_layer.pk, getattr(world.cast, who))
 
     assert layer.caller_role == role
+    assert layer.assignment_status == AssignmentStatus.ASSIGNED  # alice's, whoever asks
     assert as_stored(layer) == as_stored(expected)
     assert as_stored(layer.document) == as_stored(expected.document)
     assert layer.document.meta == {"source": "seed", "tags": ["رأی", "😀"]}
@@ -105,6 +106,14 @@ def test_writes_without_a_version_still_count_versions_one_by_one(world, api):
 
     assert versions == [2, 3, 4, 5, 6, 7, 8]
     assert Layer.objects.get(pk=world.alice_layer.pk).version == 8
+
+
+def test_the_gold_layer_comes_without_an_assignment(world):
+    gold = Layer.objects.create(document=world.document, is_gold=True)
+
+    layer = layer_for_caller(gold.pk, world.cast.reviewer)
+
+    assert (layer.caller_role, layer.assignment_status) == ("reviewer", None)
 
 
 def test_the_assignment_keeps_the_time_its_first_write_started_it(world, api):
