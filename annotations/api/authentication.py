@@ -19,7 +19,7 @@ def _token_sql() -> str:
     return (
         f"SELECT {sql.columns(Token, 't')}, {sql.columns(user, 'u')} "
         f"FROM {sql.table(Token)} t JOIN {sql.table(user)} u "
-        f"ON u.{sql.column(sql.concrete_field(user, 'id'))} = t.{sql.quote('user_id')} "
+        f"ON u.{sql.quote('id')} = t.{sql.quote('user_id')} "
         f"WHERE t.{sql.quote('key')} = %s"
     )
 

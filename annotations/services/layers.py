@@ -22,7 +22,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -146,15 +145,6 @@ def _bump_version(layer: Layer, expected: int | None, **changes: Any) -> None:
     raise LayerReadOnly(GOLD_SUBMITTED_MESSAGE if layer.is_gold else SUBMITTED_MESSAGE)
 
 
-@cache
-def _mark_started_sql() -> str:
-    return (
-        f"UPDATE {sql.table(Assignment)} SET {sql.quote('status')} = %s, "
-        f"{sql.quote('started_at')} = %s WHERE {sql.quote('document_id')} = %s "
-        f"AND {sql.quote('annotator_id')} = %s AND {sql.quote('status')} = %s"
-    )
-
-
 def _mark_started(layer: Layer) -> None:
     """The first write to an annotator's layer puts the assignment in progress."""
     if layer.annotator_id is None:
@@ -163,18 +153,11 @@ def _mark_started(layer: Layer) -> None:
     # the assignment is under way (or there is none) the UPDATE would change nothing.
     if getattr(layer, "assignment_status", AssignmentStatus.ASSIGNED) != AssignmentStatus.ASSIGNED:
         return
-    started_at = sql.concrete_field(Assignment, "started_at").get_db_prep_save(
-        timezone.now(), connection
-    )
-    params = [
-        AssignmentStatus.IN_PROGRESS,
-        started_at,
-        layer.document_id,
-        layer.annotator_id,
-        AssignmentStatus.ASSIGNED,
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(_mark_started_sql(), params)
+    Assignment.objects.filter(
+        document_id=layer.document_id,
+        annotator_id=layer.annotator_id,
+        status=AssignmentStatus.ASSIGNED,
+    ).update(status=AssignmentStatus.IN_PROGRESS, started_at=timezone.now())
 
 
 # --- checks ---------------------------------------------------------------------------
