@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/workbench
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: demo test lint typecheck worker bench clean
+.PHONY: demo test repeat lint typecheck worker bench clean
 
 # Create the virtualenv and install the pinned requirements (again when they change).
 $(VENV)/.installed: requirements.txt
@@ -27,6 +27,16 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
 		$(PY) -m pytest -rfE --output test-results --screenshot only-on-failure $(PYTEST_ARGS)
+
+# Proof of determinism: the browser tests REPEAT times in a row (default 10), stopping at
+# the first failure. `make repeat REPEAT=5 REPEAT_ARGS=` runs the whole suite five times.
+REPEAT ?= 10
+REPEAT_ARGS ?= -m browser
+repeat: $(VENV)/.installed
+	for run in $$(seq $(REPEAT)); do \
+		echo "== run $$run of $(REPEAT)"; \
+		$(MAKE) --no-print-directory test PYTEST_ARGS="-q $(REPEAT_ARGS) $(PYTEST_ARGS)" || exit 1; \
+	done
 
 # Lint, format check, and migrations that match the models.
 lint: $(VENV)/.installed

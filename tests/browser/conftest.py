@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,46 @@ def put_caret(page, text: str, cp: int) -> None:
     """Click just inside the left edge of character ``cp`` (left to right text)."""
     rect = page.evaluate(_RECTS, [utf16(text, cp), utf16(text, cp + 1)])[0]
     page.mouse.click(rect["left"] + 1, (rect["top"] + rect["bottom"]) / 2)
+
+
+def wait_for_text_selection(page, expected: str) -> None:
+    """Wait until the page's text selection reads ``expected`` (it may be restored late)."""
+    page.wait_for_function("(expected) => getSelection().toString() === expected", arg=expected)
+
+
+# Every animation-frame callback runs this much later, as on a machine too busy to paint.
+_SLOW_FRAMES = """(delay) => {
+  const request = window.requestAnimationFrame.bind(window);
+  window.requestAnimationFrame = (callback) =>
+    request(() => setTimeout(() => callback(performance.now()), delay));
+}"""
+
+
+def slow_frames(page, *, delay_ms: int) -> None:
+    """From the next page load on, the page's frames come ``delay_ms`` late."""
+    page.add_init_script(f"({_SLOW_FRAMES})({int(delay_ms)})")
+
+
+def slow_down(page, url_glob: str, *, method: str, seconds: float) -> None:
+    """Requests to ``url_glob`` with ``method`` reach the server ``seconds`` late."""
+
+    def delay(route):
+        if route.request.method == method:
+            time.sleep(seconds)
+        route.continue_()
+
+    page.route(url_glob, delay)
+
+
+def watch_hidden(locator):
+    """Start recording every time the element becomes hidden; return a reader of the
+    record (the page's timestamps of each hide)."""
+    locator.evaluate(
+        """(element) => {
+          element.__hides = [];
+          new MutationObserver(() => {
+            if (element.hidden) element.__hides.push(performance.now());
+          }).observe(element, {attributes: true, attributeFilter: ["hidden"]});
+        }"""
+    )
+    return lambda: locator.evaluate("(element) => element.__hides")

@@ -7,7 +7,17 @@ from playwright.sync_api import expect
 
 from annotations.models import AssignmentStatus, Layer, Relation, Span
 from annotations.services import layers as layer_service
-from tests.browser.conftest import click_text, drag_select, login, open_document, put_caret
+from tests.browser.conftest import (
+    click_text,
+    drag_select,
+    login,
+    open_document,
+    put_caret,
+    slow_down,
+    slow_frames,
+    wait_for_text_selection,
+    watch_hidden,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -42,7 +52,7 @@ def test_another_annotator_sees_none_of_it(page, live_server, cast, documents, c
 
     assert page.locator("#doc-text .seg").count() == 0
     expect(page.locator("#links-count")).to_have_text("0")
-    assert page.locator("[data-count=claim]").text_content() == "0"
+    expect(page.locator("[data-count=claim]")).to_have_text("0")
     response = page.request.get(f"{live_server.url}/api/layers/{alice_layer.pk}/")
     assert response.status == 404
 
@@ -68,7 +78,7 @@ def test_markup_in_a_document_is_shown_as_text_and_never_runs(
     assert info.value.json()["span"]["quote"] == tag
     page.reload()
     page.wait_for_selector("body[data-annotator=ready]")
-    assert page.locator(".seg").first.text_content() == tag
+    expect(page.locator(".seg").first).to_have_text(tag)
     assert page.evaluate("window.__xss") is None
     assert dialogs == []
 
@@ -77,14 +87,20 @@ def test_stale_version_shows_the_conflict_and_keeps_the_selection(
     page, live_server, cast, documents, celery_eager, screenshot_dir
 ):
     seed = documents["seed"]
+    # The worst order of events, every time: frames late (a busy machine) and a slow reload,
+    # so that the page handles a selection change while the layer is being reloaded.
+    slow_frames(page, delay_ms=100)
     login(page, live_server, "alice")
     open_document(page, live_server, cast.project, seed)
     layer = Layer.objects.get(document=seed, annotator=cast.alice)
+    slow_down(page, f"**/api/layers/{layer.pk}/", method="GET", seconds=0.4)
     # The same annotator, in another tab, adds a span: the page's version is stale now.
     write(layer, cast.alice, "source", seed.text, "TOLOnews")
     needle = "Saleh rejected claims"
     start = seed.text.index(needle)
     drag_select(page, seed.text, start, start + len(needle))
+    panel = page.locator("#selection-panel")
+    expect(panel).to_be_visible()
 
     with page.expect_response(lambda r: r.url.endswith("/spans/")) as info:
         page.keyboard.press("c")
@@ -95,8 +111,14 @@ def test_stale_version_shows_the_conflict_and_keeps_the_selection(
     expect(notice).to_contain_text("your view was refreshed")
     expect(page.locator("#save-state")).to_have_attribute("data-state", "conflict")
     expect(page.locator(".seg[data-l~=source]").first).to_have_text("TOLOnews")
-    expect(page.locator("#selection-panel blockquote")).to_have_text(needle)
-    expect(page.locator("#selection-panel")).to_be_visible()
+    expect(panel.locator("blockquote")).to_have_text(needle)
+    expect(panel).to_be_visible()
+    wait_for_text_selection(page, needle)
+    # And it stays: nothing hides the panel or drops the selection a moment later.
+    hides = watch_hidden(panel)
+    page.wait_for_timeout(1000)
+    assert hides() == []
+    expect(panel).to_be_visible()
     assert page.evaluate("getSelection().toString()") == needle
     page.screenshot(path=screenshot_dir / "annotate-conflict.png")
     # What the user was doing goes through on the next key press.
@@ -162,11 +184,10 @@ def test_overlapping_and_nested_spans_stay_visible_and_each_can_be_picked(
         "Saleh",
     )
     assert set(labels_on_saleh.split()) == {"claim", "source", "sentiment"}
-    picked = []
-    for _ in range(3):
+    # Innermost first; each click on the same spot picks the next span around it.
+    for label in ("source", "sentiment", "claim"):
         click_text(page, seed.text, saleh, saleh + 5)
-        picked.append(page.locator("#span-panel h2 .chip").text_content())
-    assert picked == ["source", "sentiment", "claim"]
+        expect(page.locator("#span-panel h2 .chip")).to_have_text(label)
     page.screenshot(path=screenshot_dir / "annotate-overlaps.png", clip=_top(page))
 
 
@@ -196,10 +217,9 @@ def test_text_selected_and_resized_with_the_keyboard(
     assert seed.text[span["start"] : span["end"]] == selected
 
     # The new span is selected: Shift+→ moves its end, Alt+Shift+→ its start.
-    page.keyboard.press("Shift+ArrowRight")
-    page.keyboard.press("Alt+Shift+ArrowRight")
     with page.expect_response(lambda r: r.request.method == "PATCH") as info:
-        pass
+        page.keyboard.press("Shift+ArrowRight")
+        page.keyboard.press("Alt+Shift+ArrowRight")
     assert info.value.status == 200
     stored = Span.objects.get(layer=layer)
     assert (stored.start, stored.end) == (span["start"] + 1, span["end"] + 1)

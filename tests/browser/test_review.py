@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from annotations.models import Layer, LayerStatus, Relation, Span
 from annotations.services import layers as layer_service
-from tests.browser.conftest import click_text, login
+from tests.browser.conftest import click_text, login, wait_for_text_selection
 
 pytestmark = pytest.mark.browser
 
@@ -112,7 +112,7 @@ def test_reviewer_accepts_merges_edits_and_finds_gold_after_a_reload(
     # "Next open" shows the first candidate nobody settled: its text is selected in gold.
     page.click("#next-open")
     expect(row(page, long_source)).to_have_class("disputed current")
-    assert page.evaluate("getSelection().toString()") == SOURCE
+    wait_for_text_selection(page, SOURCE)
 
     # Accept alice's source: it is written into gold through the span API.
     with page.expect_response(
@@ -161,7 +161,7 @@ def test_reviewer_accepts_merges_edits_and_finds_gold_after_a_reload(
     expect(row(page, claim)).to_have_class("agreed in-gold")
     expect(row(page, short_source)).to_have_class("disputed rejected")
     page.click("#next-open")  # the one candidate left open: bob's Persian sentiment
-    assert page.evaluate("getSelection().toString()") == PERSIAN
+    wait_for_text_selection(page, PERSIAN)
     expect(page.locator("#link-table tr[data-link]")).to_have_class("disputed in-gold")
     expect(page.locator("#links-list li")).to_have_count(1)
     expect(page.locator("#gold-status")).to_have_text("draft")

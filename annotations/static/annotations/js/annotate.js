@@ -378,9 +378,7 @@ async function onSaveFailure(error) {
   resize = null;
   const selectedId = state.spans.get(state.selected)?.id;
   const linkFromId = state.spans.get(state.linkFrom)?.id;
-  // A span the server never took is what the user was doing: its text is selected again.
   const unsaved = [...state.spans.values()].filter((span) => span.id === null).pop();
-  if (unsaved && !state.pending) state.pending = { s16: unsaved.s16, e16: unsaved.e16 };
   let layer;
   try {
     layer = await request("GET", layerUrl());
@@ -396,6 +394,11 @@ async function onSaveFailure(error) {
   state.selected = spanById.get(selectedId)?.key ?? null;
   state.linkFrom = spanById.get(linkFromId)?.key ?? null;
   state.candidate = null;
+  // A span the server never took is what the user was doing: its text is selected again.
+  // Only now, in the same step as the repaint that selects it in the page: set while the
+  // reload was in flight, it would disagree with the page's (empty) text selection, and
+  // a selectionchange handled meanwhile would clear it as if the user had.
+  if (unsaved && !state.pending) state.pending = { s16: unsaved.s16, e16: unsaved.e16 };
   refresh();
   if (error instanceof ApiError && error.status === 409) {
     setSaveState("conflict");
