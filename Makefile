@@ -9,11 +9,16 @@ TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 
 .PHONY: demo test repeat lint typecheck worker bench clean
 
-# Create the virtualenv and install the pinned requirements (again when they change).
+# Create the virtualenv and install what the workbench needs to run (again when it changes).
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+# Add the tests' reference libraries, the benchmarks' and the tooling (for test, lint...).
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
 # Bring the workbench up at http://127.0.0.1:8000 with the seeds loaded. With no
@@ -24,7 +29,7 @@ demo: $(VENV)/.installed
 	$(PY) manage.py runserver 127.0.0.1:8000
 
 # The whole suite: PostgreSQL, Redis, live Celery workers and Chromium (see .ci/run).
-test: $(VENV)/.installed
+test: $(VENV)/.installed-dev
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
 		$(PY) -m pytest -rfE --output test-results --screenshot only-on-failure $(PYTEST_ARGS)
 
@@ -32,20 +37,20 @@ test: $(VENV)/.installed
 # the first failure. `make repeat REPEAT=5 REPEAT_ARGS=` runs the whole suite five times.
 REPEAT ?= 10
 REPEAT_ARGS ?= -m browser
-repeat: $(VENV)/.installed
+repeat: $(VENV)/.installed-dev
 	for run in $$(seq $(REPEAT)); do \
 		echo "== run $$run of $(REPEAT)"; \
 		$(MAKE) --no-print-directory test PYTEST_ARGS="-q $(REPEAT_ARGS) $(PYTEST_ARGS)" || exit 1; \
 	done
 
 # Lint, format check, and migrations that match the models.
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
 
 # Static types (strict on the Django-free packages, see pyproject.toml).
-typecheck: $(VENV)/.installed
+typecheck: $(VENV)/.installed-dev
 	$(VENV)/bin/mypy annotations workbench
 
 # A Celery worker for the real setup (needs CELERY_BROKER_URL).
@@ -53,7 +58,7 @@ worker: $(VENV)/.installed
 	$(VENV)/bin/celery -A workbench worker --loglevel=INFO
 
 # Every benchmark in bench/; each prints its figures (see bench/README.md).
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed-dev
 	for script in bench/[!_]*.py; do $(PY) $$script || exit 1; done
 
 clean:
