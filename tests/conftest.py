@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 # Playwright's sync API keeps an event loop running in the main thread; the ORM calls in
-# browser tests are still synchronous (RECIPES.md, P1). Tests only.
+# browser tests are still synchronous. Tests only.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"

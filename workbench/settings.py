@@ -75,7 +75,7 @@ TEMPLATES = [
 ]
 
 # No DATABASE_URL: the demo's SQLite file. PostgreSQL tests get a UTF8 database whatever
-# the cluster's encoding, so that length() counts characters (RECIPES.md, P6).
+# the cluster's encoding, so that length() counts characters (docs/offsets.md).
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'workbench.sqlite3'}")
 }

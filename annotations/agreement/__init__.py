@@ -1,7 +1,7 @@
 """Inter-annotator agreement on span annotation, from plain interchange records.
 
 Django-free (stdlib and numpy), so that the tests can hold it against the reference
-libraries and ``bench/`` can time it alone. The measures are those of DESIGN.md:
+libraries and ``bench/`` can time it alone. The measures (docs/agreement.md):
 
 - M1 exact span F1 and M1' overlap span F1, per pair, mean, per label (``span_f1.py``);
 - M2 character-level Krippendorff's alpha per label and its macro mean (``alpha.py``);

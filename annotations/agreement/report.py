@@ -250,7 +250,7 @@ def build_result(
     params: Params,
     intervals: Mapping[Path, tuple[list[float] | None, str | None]] | None,
 ) -> dict[str, Any]:
-    """The result JSON (DESIGN.md's keys, and more) from merged sums."""
+    """The result JSON (the keys in docs/agreement.md) from merged sums."""
     annotators = annotators_of(partial, params)
     labels = labels_of(partial, params)
     flat = measures(group_sums(partial), annotators, labels)

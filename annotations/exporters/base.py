@@ -6,9 +6,10 @@ time and writes members into an :class:`ArchiveWriter` (a zip opened for writing
 does not grow with the corpus. Members that must be written side by side (one file per layer,
 one per split) are spooled to temporary files on disk and copied into the zip at the end.
 
-Offsets are Unicode code points into ``record.text`` (DESIGN.md); each format converts where its
-consumer counts differently, and whatever a format cannot represent exactly is written to the
-archive's ``report.jsonl`` through :meth:`ArchiveWriter.problem`, never moved silently.
+Offsets are Unicode code points into ``record.text`` (docs/offsets.md); each format converts
+where its consumer counts differently, and whatever a format cannot represent exactly is
+written to the archive's ``report.jsonl`` through :meth:`ArchiveWriter.problem`, never moved
+silently.
 """
 
 from __future__ import annotations

@@ -135,7 +135,7 @@ def _agreement_section(card: CardData, rename: Pseudonyms | None) -> list[str]:
     lines.append(
         f"From the latest agreement run (finished {when}) over {result.get('documents', '?')} "
         f"documents; annotators: {annotators or 'none'}. Measures as defined in the "
-        "workbench's DESIGN.md."
+        "workbench's docs/agreement.md."
     )
     if intervals:
         lines.append(

@@ -1,4 +1,4 @@
-"""JSONL, the workbench's own interchange format (DESIGN.md), one document a line.
+"""JSONL, the workbench's own interchange format (docs/interchange.md), one document a line.
 
 Lines come from ``interchange.dump_record``, the one canonical form, so that export ->
 import -> export gives the same bytes. The whole corpus is ``documents.jsonl``; a split export

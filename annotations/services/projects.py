@@ -11,7 +11,7 @@ from django.db import transaction
 from annotations.models import LabelKind, LabelType, Membership, Project, Role
 from annotations.services.audit import record_event
 
-# The news claims preset every new project starts from (DESIGN.md, "Domain model").
+# The news claims preset every new project starts from (docs/data-model.md).
 NEWS_CLAIMS_PRESET: list[dict[str, Any]] = [
     {
         "name": "claim",

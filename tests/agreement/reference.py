@@ -1,7 +1,7 @@
 """The reference side of the agreement tests: per-character vectors and the libraries.
 
 Everything the product refuses to do (one array entry per character) is done here, on
-purpose, so that the reference libraries see exactly the data DESIGN.md defines.
+purpose, so that the reference libraries see exactly the data docs/agreement.md defines.
 """
 
 from __future__ import annotations

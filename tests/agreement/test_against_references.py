@@ -189,7 +189,7 @@ def test_no_variation_is_null_with_a_reason_never_zero_or_one() -> None:
     assert "no variation" in claim["cohen_kappa_char_mean_reason"]
     assert result["overall"]["alpha_char_macro"] is None
     assert result["overall"]["alpha_char_macro_reason"]
-    # Neither marked anything: span F1 is 1.0 by definition (DESIGN.md).
+    # Neither marked anything: span F1 is 1.0 by definition (docs/agreement.md).
     assert result["overall"]["span_f1_exact_mean"] == 1.0
     assert reference.reference_alpha(records, "claim") is None
 

@@ -1,4 +1,4 @@
-"""The result JSON: DESIGN.md's keys, attributes, confusion, per-document scores, params."""
+"""The result JSON: the documented keys, attributes, confusion, per-document scores, params."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Each rule of DESIGN.md "Offsets" refuses a bad span with 400, the field and the reason,
+"""Each rule of docs/offsets.md refuses a bad span with 400, the field and the reason,
 and writes nothing."""
 
 from __future__ import annotations
