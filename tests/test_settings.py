@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -8,8 +9,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# What the test run sets for itself: a deployment sets none of it.
+TEST_ONLY = ("DATABASE_URL", "CELERY_BROKER_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")
+
+
+def clean_environment() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in TEST_ONLY}
+
+
 def run_django(env: dict[str, str], code: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL")}
+    clean = clean_environment()
     return subprocess.run(
         [sys.executable, "-c", f"import django; django.setup(); {code}"],
         env={**clean, "DJANGO_SETTINGS_MODULE": "workbench.settings", **env},
@@ -54,3 +63,43 @@ def test_celery_is_configured_for_reliability():
         "1800",
         "redis://127.0.0.1:6379/15",
     ]
+
+
+def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        env={**clean_environment(), **env},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": secrets.token_urlsafe(50),
+    "ALLOWED_HOSTS": "annotate.example.org",
+}
+
+
+def test_production_settings_pass_the_deployment_checklist_without_a_warning():
+    result = manage(PRODUCTION, "check", "--deploy", "--fail-level", "WARNING")
+
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_a_plain_http_intranet_can_switch_https_off_and_is_warned():
+    result = manage(
+        {**PRODUCTION, "SECURE_SSL_REDIRECT": "false", "SECURE_COOKIES": "false"},
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+    )
+
+    assert result.returncode != 0
+    warned = {"security.W008", "security.W012", "security.W016"}
+    assert warned <= {word.strip("():") for word in result.stderr.split()}

@@ -9,6 +9,8 @@ from datetime import datetime
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import Permission
 from django.db import transaction
 
 from annotations.interchange import DocumentRecord
@@ -72,6 +74,18 @@ def seed_records(folder: Path) -> list[DocumentRecord]:
     return records
 
 
+def grant_admin_view(user: AbstractBaseUser) -> None:
+    """Staff who may look at the workbench's rows in the admin, and change nothing: not a
+    superuser, who could read every project and every API token there."""
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    user.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="annotations", codename__startswith="view_"
+        )
+    )
+
+
 @dataclass
 class DemoAccount:
     username: str
@@ -90,14 +104,9 @@ def load_demo(folder: Path, password: str | None = None) -> tuple[Project, list[
         new_password = None
         if user is None:
             new_password = password or secrets.token_urlsafe(9)
-            # The demo's manager also runs the Django admin.
-            is_admin = role == Role.MANAGER
-            user = user_model.objects.create_user(
-                username=username,
-                password=new_password,
-                is_staff=is_admin,
-                is_superuser=is_admin,
-            )
+            user = user_model.objects.create_user(username=username, password=new_password)
+            if role == Role.MANAGER:
+                grant_admin_view(user)
         users[username] = user
         accounts.append(DemoAccount(username, role, new_password))
 

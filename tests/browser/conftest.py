@@ -28,6 +28,21 @@ def utf16(text: str, cp: int) -> int:
     return len(text[:cp].encode("utf-16-le")) // 2
 
 
+@pytest.fixture(autouse=True)
+def _no_content_security_policy_violation(page):
+    """Every page of every browser test runs under the workbench's CSP: a refused script,
+    style or request is a bug (it would break the page in production), so it fails."""
+    refused = []
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    yield
+    assert refused == []
+
+
 @pytest.fixture
 def screenshot_dir() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -5,6 +5,7 @@ from io import StringIO
 
 import pytest
 from django.contrib.auth import authenticate
+from django.contrib.auth.models import User
 from django.core.management import call_command
 
 from annotations.models import Assignment, Document, Layer, Project
@@ -63,3 +64,17 @@ def test_dateline_and_publication_time_are_parsed_into_meta():
     etv = Document.objects.get(external_id="001")
     assert etv.meta["published"] == "2021-09-04T06:41+05:30"
     assert etv.meta["headline"].startswith("Amrullah Saleh denies leaving Afghanistan")
+
+
+def test_the_demo_manager_is_staff_who_can_only_look_in_the_admin(client):
+    load()
+    manager = User.objects.get(username="manager")
+
+    assert manager.is_staff
+    assert not manager.is_superuser
+    assert manager.has_perm("annotations.view_document")
+    assert not manager.has_perm("annotations.change_span")
+    assert not manager.has_perm("authtoken.view_token")
+    client.force_login(manager)
+    assert client.get("/admin/annotations/document/").status_code == 200
+    assert client.get("/admin/authtoken/tokenproxy/").status_code == 403
