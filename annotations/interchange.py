@@ -21,11 +21,20 @@ export -> import -> export byte-identical.
 from __future__ import annotations
 
 import json
+import re
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 TOP_LEVEL_KEYS = ("id", "text", "meta", "annotations", "relations", "gold", "gold_relations")
+# The longest document id a project stores.
+MAX_ID_LENGTH = 200
+# How deep ``meta`` may nest: deeper than any real metadata, shallow enough to walk.
+MAX_META_DEPTH = 32
+# Characters no database column can hold: NUL (PostgreSQL refuses it in text and jsonb)
+# and lone surrogates (half of a UTF-16 pair, which UTF-8 cannot encode).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 class InterchangeError(ValueError):
@@ -157,6 +166,40 @@ def _parse_relations(raw: object, span_count: int, where: str) -> list[Relation]
     return relations
 
 
+def unstorable_problem(value: str) -> str | None:
+    """Why ``value`` cannot be stored as text, or None when it can."""
+    found = _UNSTORABLE.search(value)
+    if found is None:
+        return None
+    if found.group() == "\x00":
+        return f"holds a NUL character (U+0000) at position {found.start()}"
+    return f"holds a lone surrogate (U+{ord(found.group()):04X}) at position {found.start()}"
+
+
+def _check_meta(value: object, where: str, depth: int = 0) -> None:
+    if depth > MAX_META_DEPTH:
+        raise InterchangeError(f"nested deeper than {MAX_META_DEPTH} levels", field=where)
+    if isinstance(value, str):
+        problem = unstorable_problem(value)
+        if problem:
+            raise InterchangeError(problem, field=where)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            problem = unstorable_problem(key)
+            if problem:
+                raise InterchangeError(f"a key {problem}", field=where)
+            _check_meta(item, f"{where}.{key}", depth + 1)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_meta(item, f"{where}[{index}]", depth + 1)
+
+
+def _check_text(value: str, field: str) -> None:
+    problem = unstorable_problem(value)
+    if problem:
+        raise InterchangeError(problem, field=field)
+
+
 def parse_record(raw: object) -> DocumentRecord:
     """Check one decoded JSON value and return it as a record, or raise InterchangeError."""
     if not isinstance(raw, dict):
@@ -167,16 +210,25 @@ def parse_record(raw: object) -> DocumentRecord:
     doc_id = raw.get("id")
     if not isinstance(doc_id, str) or not doc_id.strip():
         raise InterchangeError("must be a non-empty string", field="id")
+    if len(doc_id) > MAX_ID_LENGTH:
+        raise InterchangeError(
+            f"must be at most {MAX_ID_LENGTH} characters (it has {len(doc_id)})", field="id"
+        )
+    _check_text(doc_id, "id")
     text = raw.get("text")
     if not isinstance(text, str):
         raise InterchangeError("must be a string", field="text")
+    _check_text(text, "text")
     meta = raw.get("meta", {})
     if not isinstance(meta, dict):
         raise InterchangeError("must be an object", field="meta")
+    _check_meta(meta, "meta")
 
     raw_annotations = raw.get("annotations", {})
     if not isinstance(raw_annotations, dict):
         raise InterchangeError("must map usernames to lists of spans", field="annotations")
+    for name in raw_annotations:
+        _check_text(name, "annotations")
     annotations = {
         name: _parse_spans(spans, text, f"annotations.{name}")
         for name, spans in raw_annotations.items()
@@ -206,12 +258,23 @@ def parse_record(raw: object) -> DocumentRecord:
     )
 
 
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def parse_line(line: str, line_number: int | None = None) -> DocumentRecord:
     """Decode and check one JSONL line; errors carry the line number."""
     try:
-        raw = json.loads(line)
+        raw = json.loads(line, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
         raise InterchangeError(f"not valid JSON ({exc.msg})", line=line_number) from None
+    except RecursionError:
+        raise InterchangeError("not valid JSON (nested too deeply)", line=line_number) from None
+    except ValueError as exc:  # NaN or Infinity, or an integer past Python's digit limit.
+        reason = str(exc)
+        if reason.startswith("Exceeds the limit"):
+            reason = f"a number has more than {sys.get_int_max_str_digits()} digits"
+        raise InterchangeError(f"not valid JSON ({reason})", line=line_number) from None
     try:
         return parse_record(raw)
     except InterchangeError as exc:

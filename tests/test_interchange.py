@@ -101,6 +101,95 @@ def test_malformed_records_name_the_field_and_reason(raw, field, reason):
     assert (raised.value.line, raised.value.field, raised.value.reason) == (7, field, reason)
 
 
+def nested(depth: int) -> str:
+    return '{"a":' * depth + "1" + "}" * depth
+
+
+@pytest.mark.parametrize(
+    ("line", "field", "reason"),
+    [
+        (
+            '{"id": "1", "text": "x\\u0000y"}',
+            "text",
+            "holds a NUL character (U+0000) at position 1",
+        ),
+        ('{"id": "1\\u0000", "text": "x"}', "id", "holds a NUL character (U+0000) at position 1"),
+        (
+            '{"id": "1", "text": "x", "meta": {"k\\u0000": 1}}',
+            "meta",
+            "a key holds a NUL character (U+0000) at position 1",
+        ),
+        (
+            '{"id": "1", "text": "x", "meta": {"k": "v\\u0000"}}',
+            "meta.k",
+            "holds a NUL character (U+0000) at position 1",
+        ),
+        (
+            '{"id": "1", "text": "\\ud800"}',
+            "text",
+            "holds a lone surrogate (U+D800) at position 0",
+        ),
+        (
+            '{"id": "\\udfff", "text": "x"}',
+            "id",
+            "holds a lone surrogate (U+DFFF) at position 0",
+        ),
+        (
+            '{"id": "1", "text": "x", "meta": {"k": "\\udfff"}}',
+            "meta.k",
+            "holds a lone surrogate (U+DFFF) at position 0",
+        ),
+        (
+            '{"id": "1", "text": "x", "annotations": {"al\\u0000ice": []}}',
+            "annotations",
+            "holds a NUL character (U+0000) at position 2",
+        ),
+        (
+            '{"id": "1", "text": "x", "meta": {"v": NaN}}',
+            None,
+            "not valid JSON (NaN is not a JSON number)",
+        ),
+        (
+            '{"id": "1", "text": "x", "meta": {"v": -Infinity}}',
+            None,
+            "not valid JSON (-Infinity is not a JSON number)",
+        ),
+        (
+            '{"id": "1", "text": "x", "meta": {"v": ' + "9" * 5001 + "}}",
+            None,
+            "not valid JSON (a number has more than 4300 digits)",
+        ),
+        (
+            '{"id": "1", "text": "x", "meta": ' + nested(100_000) + "}",
+            None,
+            "not valid JSON (nested too deeply)",
+        ),
+        (
+            '{"id": "1", "text": "x", "meta": ' + nested(40) + "}",
+            "meta" + ".a" * 33,
+            "nested deeper than 32 levels",
+        ),
+        (
+            '{"id": "' + "x" * 201 + '", "text": "x"}',
+            "id",
+            "must be at most 200 characters (it has 201)",
+        ),
+    ],
+)
+def test_what_no_database_can_store_is_refused_with_the_field_and_reason(line, field, reason):
+    with pytest.raises(InterchangeError) as raised:
+        parse_line(line, 3)
+
+    assert (raised.value.line, raised.value.field, raised.value.reason) == (3, field, reason)
+
+
+def test_an_emoji_written_as_a_surrogate_pair_escape_is_text_like_any_other():
+    record = parse_line('{"id": "1", "text": "\\ud83d\\ude00", "meta": {"m": "\\ud83c\\udde6"}}')
+
+    assert record.text == "😀"
+    assert record.meta == {"m": "🇦"}
+
+
 def test_interchange_module_does_not_import_django():
     code = "import sys, annotations.interchange; print('django' in sys.modules)"
     result = subprocess.run(
