@@ -16,6 +16,10 @@ Number = int | float
 Measure = tuple[float | None, str | None]
 
 DEFAULT_RESAMPLES = 1000
+# Past this the intervals change in the third decimal while the run's time and memory grow
+# with every resample: a bound, so that a typo cannot keep a worker busy for days.
+MAX_RESAMPLES = 10_000
+MAX_SEED = 2**63 - 1
 
 
 class ParameterError(ValueError):
@@ -33,12 +37,16 @@ def _names(raw: Mapping[str, Any], key: str) -> tuple[str, ...] | None:
     return tuple(sorted(set(value)))
 
 
-def _integer(raw: Mapping[str, Any], key: str, default: int | None, low: int) -> int | None:
+def _integer(
+    raw: Mapping[str, Any], key: str, default: int | None, low: int, high: int | None = None
+) -> int | None:
     value = raw.get(key, default)
     if value is None:
         return None
     if not isinstance(value, int) or isinstance(value, bool) or value < low:
         raise ParameterError(f"{key} must be an integer of at least {low}")
+    if high is not None and value > high:
+        raise ParameterError(f"{key} must be an integer of at most {high}")
     return value
 
 
@@ -50,8 +58,9 @@ class Params:
       that occurs in the measured documents.
     - ``annotators``: whose layers count (others are ignored); default: everyone's.
     - ``relation_types``: the relation types of M5; default: every type.
-    - ``bootstrap_resamples``: resamples of the documents for confidence intervals; 0 skips
-      them. ``bootstrap_seed`` makes them repeatable; ``confidence`` is their level.
+    - ``bootstrap_resamples``: resamples of the documents for confidence intervals, at most
+      ``MAX_RESAMPLES``; 0 skips them. ``bootstrap_seed`` makes them repeatable;
+      ``confidence`` is their level.
     - ``per_document_limit``: keep only the worst N documents in ``per_document``.
     """
 
@@ -67,6 +76,8 @@ class Params:
     def from_mapping(cls, raw: Mapping[str, Any] | None) -> Params:
         """Read parameters from JSON-like data, or raise ParameterError."""
         raw = raw or {}
+        if not isinstance(raw, Mapping):
+            raise ParameterError("parameters must be an object")
         unknown = set(raw) - set(cls.__dataclass_fields__)
         if unknown:
             known = ", ".join(sorted(cls.__dataclass_fields__))
@@ -83,8 +94,11 @@ class Params:
             labels=_names(raw, "labels"),
             annotators=_names(raw, "annotators"),
             relation_types=_names(raw, "relation_types"),
-            bootstrap_resamples=_integer(raw, "bootstrap_resamples", DEFAULT_RESAMPLES, 0) or 0,
-            bootstrap_seed=_integer(raw, "bootstrap_seed", 0, 0) or 0,
+            bootstrap_resamples=_integer(
+                raw, "bootstrap_resamples", DEFAULT_RESAMPLES, 0, MAX_RESAMPLES
+            )
+            or 0,
+            bootstrap_seed=_integer(raw, "bootstrap_seed", 0, 0, MAX_SEED) or 0,
             confidence=float(confidence),
             per_document_limit=_integer(raw, "per_document_limit", None, 1),
         )

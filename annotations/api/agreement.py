@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
+from annotations.agreement.types import MAX_RESAMPLES
 from annotations.models import AgreementRun, Project
 from annotations.permissions import STAFF_ROLES, get_project_for
 from annotations.services import agreement_runs
@@ -36,7 +37,8 @@ class AgreementStartSerializer(serializers.Serializer):
         default=dict,
         help_text='e.g. {"labels": ["claim", "source"], "annotators": ["alice", "bob"], '
         '"bootstrap_resamples": 1000, "bootstrap_seed": 0, "confidence": 0.95, '
-        '"relation_types": ["attributed_to"], "per_document_limit": 500}',
+        '"relation_types": ["attributed_to"], "per_document_limit": 500}. '
+        f"bootstrap_resamples: 0 (no intervals) to {MAX_RESAMPLES}.",
     )
 
 

@@ -75,6 +75,8 @@ def parse_parameters(project: Project, raw: Mapping[str, Any] | None) -> Params:
     Unless the caller names labels, the run measures the project's span labels, so that a
     label nobody used still shows (undefined, with its reason).
     """
+    if raw is not None and not isinstance(raw, Mapping):
+        raise ValidationError({"parameters": ["must be an object"]})
     raw = dict(raw or {})
     if "labels" not in raw:
         raw["labels"] = list(

@@ -91,12 +91,23 @@ def test_a_run_of_another_project_is_not_found(cast, finished_run) -> None:
 
 
 @pytest.mark.django_db
-def test_bad_parameters_get_400_with_the_reason(cast) -> None:
-    response = client_for(cast.manager).post(
-        RUNS, {"parameters": {"bootstrap_resamples": "lots"}}, format="json"
-    )
+@pytest.mark.parametrize(
+    ("parameters", "reason"),
+    [
+        ({"bootstrap_resamples": "lots"}, "bootstrap_resamples must be an integer of at least 0"),
+        (
+            {"bootstrap_resamples": 1_000_000_000},
+            "bootstrap_resamples must be an integer of at most 10000",
+        ),
+        ({"bootstrap_seed": 2**64}, "bootstrap_seed must be an integer of at most"),
+        ("x", "must be an object"),
+        (["labels"], "must be an object"),
+    ],
+)
+def test_bad_parameters_get_400_with_the_reason(cast, parameters, reason) -> None:
+    response = client_for(cast.manager).post(RUNS, {"parameters": parameters}, format="json")
     assert response.status_code == 400
-    assert "bootstrap_resamples" in response.data["parameters"][0]
+    assert response.data["parameters"][0].startswith(reason)
     assert not AgreementRun.objects.exists()
 
 
