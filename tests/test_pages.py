@@ -50,7 +50,7 @@ def test_wrong_password_says_so(client, demo):
     ],
 )
 def test_demo_manager_sees_the_demo_data_in_the_admin(client, demo, path):
-    client.login(username="manager", password="demo-pass-123")
+    client.post("/accounts/login/", {"username": "manager", "password": "demo-pass-123"})
 
     response = client.get(path)
 

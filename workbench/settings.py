@@ -7,6 +7,7 @@ and Redis in CELERY_BROKER_URL, and runs `celery -A workbench worker`.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -64,6 +65,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "annotations",
 ]
 
@@ -76,6 +78,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it answers for a sign-in that the lockout refused.
+    "axes.middleware.AxesMiddleware",
 ]
 
 # Content-Security-Policy, in the demo too, so that a page that breaks it shows up at once:
@@ -132,6 +136,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Failed sign-ins are counted per account and per address (django-axes): past the limit,
+# both are refused for the cool-off, with 429 and Retry-After, even with the right password.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_CALLABLE = "annotations.views.accounts.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "annotations.views.accounts.client_address"
+AXES_VERBOSE = False
+# How many proxies in front append to X-Forwarded-For (0: the peer is the client).
+PROXY_COUNT = env.int("PROXY_COUNT", default=0)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -4,7 +4,6 @@ import re
 from io import StringIO
 
 import pytest
-from django.contrib.auth import authenticate
 from django.contrib.auth.models import User
 from django.core.management import call_command
 
@@ -35,13 +34,15 @@ def test_demo_project_has_the_five_seeds_three_annotators_each_and_empty_layers(
     }
 
 
-def test_printed_passwords_log_the_demo_accounts_in():
+def test_printed_passwords_log_the_demo_accounts_in(client):
     output = load()
 
     printed = dict(re.findall(r"^\s+\w+\s+(\w+)\s+(\S+)$", output, re.M))
     assert set(printed) == {"manager", "reviewer", "annotator1", "annotator2", "annotator3"}
     for username, password in printed.items():
-        assert authenticate(username=username, password=password) is not None
+        signed_in = client.post("/accounts/login/", {"username": username, "password": password})
+        assert signed_in.status_code == 302, username
+        client.logout()
 
 
 def test_running_twice_changes_nothing():
