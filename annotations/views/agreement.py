@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path
 
+from annotations.agreement.report import LABEL_METRICS, OVERALL_METRICS
 from annotations.models import AgreementRun, Document, JobStatus
 from annotations.permissions import STAFF_ROLES, get_project_for, role_in
 from annotations.services import agreement_runs
@@ -23,21 +24,21 @@ from annotations.views.charts import heatmap, trend
 
 DOCUMENTS_SHOWN = 100
 HISTORY = 30
-OVERALL = [
-    ("alpha_char_macro", "Krippendorff's alpha, characters (macro over labels)"),
-    ("span_f1_exact_mean", "Span F1, exact (mean over pairs)"),
-    ("span_f1_overlap_mean", "Span F1, overlap (mean over pairs)"),
-    ("cohen_kappa_char_macro", "Cohen's kappa, characters (macro)"),
-    ("fleiss_kappa_char_macro", "Fleiss' kappa, characters (macro)"),
-    ("relation_f1_mean", "Relation F1 (mean over pairs)"),
-]
-LABEL_COLUMNS = [
-    ("alpha_char", "alpha"),
-    ("cohen_kappa_char_mean", "Cohen κ"),
-    ("fleiss_kappa_char", "Fleiss κ"),
-    ("span_f1_exact_mean", "F1 exact"),
-    ("span_f1_overlap_mean", "F1 overlap"),
-]
+OVERALL_NAMES = {
+    "alpha_char_macro": "Krippendorff's alpha, characters (macro over labels)",
+    "span_f1_exact_mean": "Span F1, exact (mean over pairs)",
+    "span_f1_overlap_mean": "Span F1, overlap (mean over pairs)",
+    "cohen_kappa_char_macro": "Cohen's kappa, characters (macro)",
+    "fleiss_kappa_char_macro": "Fleiss' kappa, characters (macro)",
+    "relation_f1_mean": "Relation F1 (mean over pairs)",
+}
+LABEL_HEADINGS = {
+    "alpha_char": "alpha",
+    "cohen_kappa_char_mean": "Cohen κ",
+    "fleiss_kappa_char": "Fleiss κ",
+    "span_f1_exact_mean": "F1 exact",
+    "span_f1_overlap_mean": "F1 overlap",
+}
 TREND_SERIES = ["alpha_char_macro", "span_f1_exact_mean", "span_f1_overlap_mean"]
 
 
@@ -73,18 +74,18 @@ def _report(
     confusion = result.get("confusion") or {"labels": [], "counts": []}
     return {
         "overall": [
-            {"name": name, **_figure(overall, key, intervals.get("overall"))}
-            for key, name in OVERALL
+            {"name": OVERALL_NAMES[key], **_figure(overall, key, intervals.get("overall"))}
+            for key in OVERALL_METRICS
             if key in overall
         ],
-        "label_columns": [name for _, name in LABEL_COLUMNS],
+        "label_columns": [LABEL_HEADINGS[key] for key in LABEL_METRICS],
         "labels": [
             {
                 "name": label,
                 "spans": values.get("spans"),
                 "figures": [
                     _figure(values, key, (intervals.get("labels") or {}).get(label))
-                    for key, _ in LABEL_COLUMNS
+                    for key in LABEL_METRICS
                 ],
             }
             for label, values in ((name, labels[name]) for name in result.get("label_names", []))
