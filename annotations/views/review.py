@@ -46,6 +46,7 @@ from annotations.review import (
     Candidate,
     LinkCandidate,
     Review,
+    majority,
     review_candidates,
     review_record,
 )
@@ -446,7 +447,7 @@ def review(request: HttpRequest, slug: str, doc_id: int) -> HttpResponse:
             "review_data": _review_data(review),
             "config": config,
             "vote_choices": list(range(1, counted + 1)),
-            "majority": counted // 2 + 1,
+            "majority": majority(counted),
             "run_id": run_id,
             "score": scores.get(document.external_id),
         },
