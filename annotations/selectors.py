@@ -16,8 +16,10 @@ from django.db.models.functions import Cast
 from annotations.interchange import DocumentRecord, Relation, Span
 from annotations.models import (
     MAX_ID,
+    AgreementRun,
     Assignment,
     Document,
+    JobStatus,
     LabelType,
     Layer,
     LayerStatus,
@@ -184,3 +186,21 @@ def _records_for_chunk(
                 if relations:
                     record.relations[username] = relations
         yield record
+
+
+# --- agreement runs -------------------------------------------------------------------
+
+
+def succeeded_runs(project: Project) -> QuerySet[AgreementRun]:
+    """The project's succeeded agreement runs, the latest finished first.
+
+    The first is the one every report shows: the agreement page, the review list's scores
+    and the export's dataset card.
+    """
+    return AgreementRun.objects.filter(project=project, status=JobStatus.SUCCEEDED).order_by(
+        "-finished_at", "-id"
+    )
+
+
+def latest_succeeded_run(project: Project) -> AgreementRun | None:
+    return succeeded_runs(project).first()

@@ -18,7 +18,7 @@ from django.urls import path
 from annotations.agreement.report import LABEL_METRICS, OVERALL_METRICS
 from annotations.models import AgreementRun, Document, JobStatus
 from annotations.permissions import STAFF_ROLES, get_project_for, role_in
-from annotations.services import agreement_runs
+from annotations.selectors import latest_succeeded_run, succeeded_runs
 from annotations.services.workers import NO_WORKER_WARNING, workers_answering
 from annotations.views.charts import heatmap, trend
 
@@ -115,7 +115,7 @@ def _report(
 @login_required
 def agreement_report(request: HttpRequest, slug: str) -> HttpResponse:
     project = get_project_for(request.user, slug, roles=STAFF_ROLES)
-    latest = agreement_runs.latest_result(project)
+    latest = latest_succeeded_run(project)
     report = None
     if latest is not None and latest.result:
         shown = [item["id"] for item in latest.result.get("per_document", [])[:DOCUMENTS_SHOWN]]
@@ -127,9 +127,7 @@ def agreement_report(request: HttpRequest, slug: str) -> HttpResponse:
         report = _report(project.slug, latest.result, document_ids)
 
     history = list(
-        AgreementRun.objects.filter(project=project, status=JobStatus.SUCCEEDED)
-        .order_by("-finished_at", "-id")
-        .values_list("id", "finished_at", "result__overall")[:HISTORY]
+        succeeded_runs(project).values_list("id", "finished_at", "result__overall")[:HISTORY]
     )
     history.reverse()
     points = [(f"#{pk}", overall or {}) for pk, _, overall in history]

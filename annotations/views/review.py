@@ -26,9 +26,7 @@ from django.urls import path, reverse
 from annotations.interchange import Relation as RelationRecord
 from annotations.interchange import Span as SpanRecord
 from annotations.models import (
-    AgreementRun,
     Document,
-    JobStatus,
     LabelKind,
     Layer,
     LayerStatus,
@@ -50,7 +48,7 @@ from annotations.review import (
     review_candidates,
     review_record,
 )
-from annotations.selectors import iter_project_records
+from annotations.selectors import iter_project_records, succeeded_runs
 from annotations.views.annotate import label_schema, layer_body, split_paragraphs
 
 DOCUMENTS_PER_PAGE = 100
@@ -69,12 +67,7 @@ def _latest_scores(project: Project) -> tuple[int | None, dict[str, dict[str, An
 
     Only that part of the result is read: a large project's result is megabytes.
     """
-    row = (
-        AgreementRun.objects.filter(project=project, status=JobStatus.SUCCEEDED)
-        .order_by("-finished_at", "-id")
-        .values_list("pk", "result__per_document")
-        .first()
-    )
+    row = succeeded_runs(project).values_list("pk", "result__per_document").first()
     if row is None:
         return None, {}
     run_id, per_document = row
