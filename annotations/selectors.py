@@ -10,7 +10,7 @@ from operator import itemgetter
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db.models import QuerySet, TextField
+from django.db.models import Case, IntegerField, QuerySet, TextField, Value, When
 from django.db.models.functions import Cast
 
 from annotations.interchange import DocumentRecord, Relation, Span
@@ -18,6 +18,7 @@ from annotations.models import (
     MAX_ID,
     AgreementRun,
     Assignment,
+    AssignmentStatus,
     Document,
     JobStatus,
     LabelType,
@@ -204,3 +205,22 @@ def succeeded_runs(project: Project) -> QuerySet[AgreementRun]:
 
 def latest_succeeded_run(project: Project) -> AgreementRun | None:
     return succeeded_runs(project).first()
+
+
+# --- the annotator's queue ------------------------------------------------------------
+
+# An annotator's open documents in the order they come next: resume before starting anew.
+QUEUE_ORDER = (AssignmentStatus.IN_PROGRESS, AssignmentStatus.ASSIGNED)
+
+
+def queue_rank(status_field: str) -> Case:
+    """An order_by term putting rows in ``QUEUE_ORDER`` by their assignment status (other
+    statuses last), whatever order the status strings happen to sort in."""
+    return Case(
+        *(
+            When(**{status_field: status}, then=Value(rank))
+            for rank, status in enumerate(QUEUE_ORDER)
+        ),
+        default=Value(len(QUEUE_ORDER)),
+        output_field=IntegerField(),
+    )

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Length
 from django.http import Http404
 from django.utils.functional import cached_property
@@ -435,8 +435,7 @@ class QueueNextView(ProjectScoped):
         document = (
             documents_for(self.project, signed_in(request), Role.ANNOTATOR, waiting)
             .defer("text")
-            # Descending puts "in_progress" before "assigned": resume before starting anew.
-            .order_by(F("status").desc(), "id")
+            .order_by(selectors.queue_rank("status"), "id")
             .first()
         )
         return Response(s.QueueNextSerializer({"document": document}).data)

@@ -30,8 +30,8 @@ from annotations.models import (
     Span,
 )
 from annotations.permissions import get_project_for, role_in
+from annotations.selectors import QUEUE_ORDER, queue_rank
 
-OPEN_STATUSES = (AssignmentStatus.ASSIGNED, AssignmentStatus.IN_PROGRESS)
 # One block per line: the "\n" stays at the end of its block's text, so the blocks'
 # text put together is the document's text, character for character.
 _PARAGRAPH = re.compile(r"[^\n]*\n|[^\n]+")
@@ -196,8 +196,8 @@ def annotate_next(request: HttpRequest, slug: str) -> HttpResponse:
     # As GET /api/projects/<slug>/queue/next/: documents in progress first, then by id.
     following = (
         _my_assignments(project, request.user)
-        .filter(status__in=OPEN_STATUSES)
-        .order_by("-status", "document_id")
+        .filter(status__in=QUEUE_ORDER)
+        .order_by(queue_rank("status"), "document_id")
         .first()
     )
     if following is not None:
