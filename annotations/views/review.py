@@ -48,8 +48,8 @@ from annotations.review import (
     review_candidates,
     review_record,
 )
-from annotations.selectors import iter_project_records, succeeded_runs
-from annotations.views.annotate import label_schema, layer_body, split_paragraphs
+from annotations.selectors import iter_project_records, layer_body, succeeded_runs
+from annotations.views.annotate import label_schema, split_paragraphs
 
 DOCUMENTS_PER_PAGE = 100
 # Documents read per round of queries when the list counts disagreements.
@@ -436,7 +436,7 @@ def review(request: HttpRequest, slug: str, doc_id: int) -> HttpResponse:
                 _link_row(index, link, review, colours) for index, link in enumerate(review.links)
             ],
             "gold": gold,
-            "gold_body": layer_body(gold) if gold is not None else None,
+            "gold_body": layer_body(gold.pk) if gold is not None else None,
             "review_data": _review_data(review),
             "config": config,
             "vote_choices": list(range(1, counted + 1)),
