@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache, lru_cache
 from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db.models import Case, IntegerField, QuerySet, TextField, Value, When
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, TextField, Value, When
 from django.db.models.functions import Cast
 
 from annotations.interchange import DocumentRecord, Relation, Span
@@ -26,6 +27,7 @@ from annotations.models import (
     LayerStatus,
     Membership,
     Project,
+    Role,
 )
 from annotations.models import Relation as RelationRow
 from annotations.models import Span as SpanRow
@@ -267,3 +269,168 @@ def layer_body(layer_id: int) -> dict[str, Any]:
 def labels_with_ends(project: Project) -> QuerySet[LabelType]:
     """The project's label schema: every label, with the labels a relation's ends take."""
     return LabelType.objects.filter(project=project).select_related("head_label", "tail_label")
+
+
+# --- the dashboard: progress per annotator, per document, overall ---------------------
+
+# The statuses counted, in the order the dashboard's bars stack them. Plain strings: they
+# also name the count annotations.
+PROGRESS_STATUSES: tuple[str, ...] = tuple(
+    status.value
+    for status in (
+        AssignmentStatus.SUBMITTED,
+        AssignmentStatus.IN_PROGRESS,
+        AssignmentStatus.ASSIGNED,
+        AssignmentStatus.SKIPPED,
+    )
+)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Assignments by status, of one annotator, one document or the whole project."""
+
+    assigned: int
+    counts: dict[str, int]
+
+    @property
+    def done(self) -> int:
+        return self.counts[AssignmentStatus.SUBMITTED] + self.counts[AssignmentStatus.SKIPPED]
+
+
+@dataclass(frozen=True)
+class AnnotatorProgress:
+    username: str
+    progress: Progress
+    spans: int
+
+
+@dataclass(frozen=True)
+class DocumentProgress:
+    document: Document
+    progress: Progress
+    spans: int
+    gold_spans: int
+
+
+@dataclass(frozen=True)
+class ProjectProgress:
+    documents: int
+    # Documents with at least the project's overlap of submitted layers.
+    complete: int
+    progress: Progress
+
+
+def _status_counts(assignments: str, **within: Any) -> dict[str, Count]:
+    """One count per status of the rows reached through ``assignments``."""
+    return {
+        status: Count(
+            assignments,
+            filter=Q(**{f"{assignments}__status": status}, **within),
+            distinct=True,
+        )
+        for status in PROGRESS_STATUSES
+    }
+
+
+def _progress(row: Any) -> Progress:
+    return Progress(
+        assigned=row.assigned_total,
+        counts={status: getattr(row, status) for status in PROGRESS_STATUSES},
+    )
+
+
+def annotator_progress(project: Project) -> list[AnnotatorProgress]:
+    """The project's annotators by name, each with their assignments here and the spans of
+    their layers (two queries)."""
+    here = {"assignments__document__project": project}
+    annotators = (
+        User.objects.filter(memberships__project=project, memberships__role=Role.ANNOTATOR)
+        .annotate(
+            assigned_total=Count("assignments", filter=Q(**here), distinct=True),
+            **_status_counts("assignments", **here),
+        )
+        .order_by("username")
+    )
+    spans = dict(
+        SpanRow.objects.filter(layer__document__project=project, layer__is_gold=False)
+        .values_list("layer__annotator_id")
+        .annotate(n=Count("id"))
+        .values_list("layer__annotator_id", "n")
+    )
+    return [
+        AnnotatorProgress(
+            username=user.get_username(), progress=_progress(user), spans=spans.get(user.pk, 0)
+        )
+        for user in annotators
+    ]
+
+
+def documents_by_progress(project: Project) -> QuerySet[Document]:
+    """The project's documents in external id order, with their assignments by status;
+    lazy, so that the dashboard pages through it. The texts stay in the database."""
+    return (
+        Document.objects.filter(project=project)
+        .defer("text")
+        .annotate(
+            assigned_total=Count("assignments", distinct=True), **_status_counts("assignments")
+        )
+        .order_by("external_id", "id")
+    )
+
+
+def document_progress(documents: Sequence[Document]) -> list[DocumentProgress]:
+    """Documents from ``documents_by_progress`` with their annotator and gold span counts
+    (one query)."""
+    spans = {
+        document_id: (annotator_spans, gold_spans)
+        for document_id, annotator_spans, gold_spans in SpanRow.objects.filter(
+            layer__document__in=documents
+        )
+        .values_list("layer__document_id")
+        .annotate(
+            annotator_spans=Count("id", filter=Q(layer__is_gold=False)),
+            gold_spans=Count("id", filter=Q(layer__is_gold=True)),
+        )
+        .values_list("layer__document_id", "annotator_spans", "gold_spans")
+    }
+    return [
+        DocumentProgress(
+            document=document,
+            progress=_progress(document),
+            spans=spans.get(document.pk, (0, 0))[0],
+            gold_spans=spans.get(document.pk, (0, 0))[1],
+        )
+        for document in documents
+    ]
+
+
+def project_progress(project: Project) -> ProjectProgress:
+    """The project's documents, how many are complete, and all assignments by status
+    (two queries)."""
+    totals = (
+        Document.objects.filter(project=project)
+        .annotate(
+            submitted=Count(
+                "assignments",
+                filter=Q(assignments__status=AssignmentStatus.SUBMITTED),
+                distinct=True,
+            )
+        )
+        .aggregate(
+            documents=Count("id"),
+            complete=Count("id", filter=Q(submitted__gte=project.overlap)),
+        )
+    )
+    counts = dict(
+        Assignment.objects.filter(document__project=project)
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
+    )
+    by_status = {status: counts.get(status, 0) for status in PROGRESS_STATUSES}
+    return ProjectProgress(
+        documents=totals["documents"],
+        complete=totals["complete"],
+        progress=Progress(assigned=sum(by_status.values()), counts=by_status),
+    )
