@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -11,7 +12,19 @@ from operator import itemgetter
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db.models import Case, Count, IntegerField, Q, QuerySet, TextField, Value, When
+from django.core.cache import caches
+from django.db.models import (
+    Case,
+    Count,
+    IntegerField,
+    Max,
+    Q,
+    QuerySet,
+    Sum,
+    TextField,
+    Value,
+    When,
+)
 from django.db.models.functions import Cast
 
 from annotations.interchange import DocumentRecord, Relation, Span
@@ -31,6 +44,7 @@ from annotations.models import (
 )
 from annotations.models import Relation as RelationRow
 from annotations.models import Span as SpanRow
+from annotations.review import Review, review_candidates, review_record
 from annotations.sql import columns, fetch_all, fetch_one, model_from_row, quote, table, width
 
 
@@ -433,4 +447,211 @@ def project_progress(project: Project) -> ProjectProgress:
         documents=totals["documents"],
         complete=totals["complete"],
         progress=Progress(assigned=sum(by_status.values()), counts=by_status),
+    )
+
+
+# --- review: the documents worst first, one document's layers and candidates ----------
+
+# Documents whose submitted layers are counted per round of queries.
+REVIEW_CHUNK = 500
+# The counts only go stale through writes behind the services' back.
+REVIEW_COUNTS_CACHE_SECONDS = 600
+
+
+@dataclass(frozen=True)
+class Counted:
+    """What the submitted annotator layers of one document give the review list."""
+
+    annotators: tuple[str, ...]
+    candidates: int
+    disagreements: int
+
+
+@dataclass(frozen=True)
+class DocumentSummary:
+    id: int
+    external_id: str
+    meta: dict[str, Any]
+    annotators: tuple[str, ...]
+    candidates: int
+    disagreements: int
+    gold_status: str  # "none", "draft" or "final"
+    gold_spans: int
+    # From the latest succeeded agreement run, when it measured the document.
+    span_f1_exact: float | None = None
+    alpha_char: float | None = None
+
+
+def latest_document_scores(project: Project) -> tuple[int | None, dict[str, dict[str, Any]]]:
+    """The latest succeeded run's id and its per-document scores by external id, if any.
+
+    Only that part of the result is read: a large project's result is megabytes.
+    """
+    row = succeeded_runs(project).values_list("pk", "result__per_document").first()
+    if row is None:
+        return None, {}
+    run_id, per_document = row
+    items = per_document if isinstance(per_document, list) else []
+    return run_id, {
+        str(item["id"]): item for item in items if isinstance(item, dict) and "id" in item
+    }
+
+
+def _count_chunk(label_names: dict[int, str], document_ids: Sequence[int]) -> dict[int, Counted]:
+    # Only the marks count here: the records go without texts and meta.
+    rows = [{"id": pk, "external_id": "", "text": "", "meta": {}} for pk in document_ids]
+    counted = {}
+    for document_id, record in zip(
+        document_ids, _records_for_chunk(rows, label_names, False), strict=True
+    ):
+        review = review_candidates(record.annotations, record.relations)
+        counted[document_id] = Counted(
+            annotators=tuple(review.annotators),
+            candidates=len(review.candidates) + len(review.links),
+            disagreements=review.disagreements,
+        )
+    return counted
+
+
+def submitted_counts(project: Project) -> dict[int, Counted]:
+    """By document id, for every document with a submitted annotator layer.
+
+    Cached until the project's submitted layers change: a submitted layer is read-only,
+    so it changes only by leaving the set (reopen, which bumps its version and time) or
+    by new ones joining (submit, import); both move the key. During adjudication the
+    annotators' layers stand still, so the list costs one aggregate query.
+    """
+    submitted = Layer.objects.filter(
+        document__project=project, is_gold=False, status=LayerStatus.SUBMITTED
+    )
+    state = submitted.aggregate(n=Count("id"), versions=Sum("version"), latest=Max("updated_at"))
+    latest = state["latest"].isoformat() if state["latest"] else "-"
+    key = f"review-counts:{project.pk}:{state['n']}:{state['versions']}:{latest}"
+    counted: dict[int, Counted] | None = caches["default"].get(key)
+    if counted is None:
+        document_ids = list(
+            submitted.order_by("document_id").values_list("document_id", flat=True).distinct()
+        )
+        label_names = dict(LabelType.objects.filter(project=project).values_list("id", "name"))
+        counted = {}
+        for start in range(0, len(document_ids), REVIEW_CHUNK):
+            chunk = document_ids[start : start + REVIEW_CHUNK]
+            counted.update(_count_chunk(label_names, chunk))
+        caches["default"].set(key, counted, REVIEW_COUNTS_CACHE_SECONDS)
+    return counted
+
+
+def _gold_status(status: str | None, spans: int) -> str:
+    if status == LayerStatus.SUBMITTED:
+        return "final"
+    return "draft" if spans else "none"
+
+
+def _number(value: Any) -> float | None:
+    return value if isinstance(value, int | float) else None
+
+
+def _urgency(summary: DocumentSummary) -> tuple[bool, bool, int, float, str]:
+    # What needs a decision first: most disagreements, then the lowest agreement; documents
+    # nobody submitted and documents whose gold is final go last.
+    return (
+        summary.gold_status == "final",
+        not summary.annotators,
+        -summary.disagreements,
+        summary.span_f1_exact if summary.span_f1_exact is not None else math.inf,
+        summary.external_id,
+    )
+
+
+def documents_to_review(project: Project) -> tuple[int | None, list[DocumentSummary]]:
+    """Every document of the project with its candidates, disagreements, gold state and
+    the latest run's scores, what needs a decision first; and that run's id, if any."""
+    run_id, scores = latest_document_scores(project)
+    counted = submitted_counts(project)
+    gold = {
+        document_id: (status, span_count)
+        for document_id, status, span_count in Layer.objects.filter(
+            document__project=project, is_gold=True
+        )
+        .annotate(span_count=Count("spans"))
+        .order_by()
+        .values_list("document_id", "status", "span_count")
+    }
+    nothing = Counted(annotators=(), candidates=0, disagreements=0)
+    summaries = []
+    for row in (
+        Document.objects.filter(project=project)
+        .order_by("id")
+        .values("id", "external_id", "meta")
+        .iterator(chunk_size=REVIEW_CHUNK)
+    ):
+        counts = counted.get(row["id"], nothing)
+        status, gold_spans = gold.get(row["id"], (None, 0))
+        score = scores.get(row["external_id"], {})
+        summaries.append(
+            DocumentSummary(
+                id=row["id"],
+                external_id=row["external_id"],
+                meta=row["meta"],
+                annotators=counts.annotators,
+                candidates=counts.candidates,
+                disagreements=counts.disagreements,
+                gold_status=_gold_status(status, gold_spans),
+                gold_spans=gold_spans,
+                span_f1_exact=_number(score.get("span_f1_exact_mean")),
+                alpha_char=_number(score.get("alpha_char_macro")),
+            )
+        )
+    summaries.sort(key=_urgency)
+    return run_id, summaries
+
+
+@dataclass(frozen=True)
+class DocumentReview:
+    document: Document
+    # The annotator layers the caller may see, by annotator, each with its ``span_count``.
+    layers: Sequence[Layer]
+    review: Review
+    gold: Layer | None
+
+
+def document_review(
+    project: Project, document_id: int, *, role: str | None
+) -> DocumentReview | None:
+    """One document's annotator layers grouped into candidates, and its gold layer.
+
+    Blind rules: a reviewer sees the submitted layers only; a manager every layer, the
+    open ones listed but not counted (their annotators have not finished).
+    """
+    document = Document.objects.filter(project=project, pk=document_id).first()
+    if document is None:
+        return None
+    with_open = role == Role.MANAGER
+    layers = (
+        Layer.objects.filter(document=document, is_gold=False)
+        .select_related("annotator")
+        .annotate(span_count=Count("spans"))
+        .order_by("annotator__username")
+    )
+    if not with_open:
+        layers = layers.filter(status=LayerStatus.SUBMITTED)
+    shown = list(layers)
+    pending = [
+        layer.annotator.get_username()
+        for layer in shown
+        if layer.annotator is not None and layer.status != LayerStatus.SUBMITTED
+    ]
+    record = next(
+        iter_project_records(
+            project,
+            include_unsubmitted=with_open,
+            documents=Document.objects.filter(pk=document.pk),
+        )
+    )
+    gold = Layer.objects.filter(document=document, is_gold=True).select_related("annotator").first()
+    return DocumentReview(
+        document=document,
+        layers=shown,
+        review=review_record(record, pending=pending),
+        gold=gold,
     )
