@@ -251,9 +251,9 @@ def layer_body(layer_id: int) -> dict[str, Any]:
     round trip. Three queries of value rows: a layer of 500 spans through model instances
     and a serializer costs several times more. ``api.serializers.LayerSerializer``
     documents the same shape (a test holds the two together)."""
-    layer_id, document_id, annotator, is_gold, status, version = (
+    document_id, annotator, is_gold, status, version = (
         Layer.objects.filter(pk=layer_id)
-        .values_list("id", "document_id", "annotator__username", "is_gold", "status", "version")
+        .values_list("document_id", "annotator__username", "is_gold", "status", "version")
         .get()
     )
     spans = [
