@@ -140,3 +140,15 @@ def test_a_document_of_another_project_is_not_found(cast, documents):
     elsewhere = DocumentFactory(project=ProjectFactory(created_by=cast.manager))
 
     assert document_review(cast.project, elsewhere.pk, role=Role.MANAGER) is None
+
+
+def test_while_nothing_new_is_submitted_the_list_reads_no_layer_content(
+    cast, documents, django_assert_max_num_queries
+):
+    documents_to_review(cast.project)
+
+    # The latest run, the submitted layers' state, the gold layers, the documents.
+    with django_assert_max_num_queries(4):
+        _, summaries = documents_to_review(cast.project)
+
+    assert summaries[0].disagreements == 3
