@@ -66,7 +66,7 @@ def _issue_badges(candidate: Candidate) -> list[dict[str, str]]:
 def _candidate_row(
     index: int, candidate: Candidate, review: Review, colours: Mapping[str, str]
 ) -> dict[str, Any]:
-    majority = dict(candidate.variants[0].attrs) if candidate.variants else {}
+    most_common = dict(candidate.variants[0].attrs) if candidate.variants else {}
     cells = []
     for name in review.annotators:
         attrs = candidate.marks.get(name)
@@ -76,7 +76,7 @@ def _candidate_row(
                 "marked": attrs is not None,
                 "attrs": attrs_text(attrs) if attrs else "",
                 # Attributes that differ from the most common ones stand out.
-                "odd": attrs is not None and dict(attrs) != majority,
+                "odd": attrs is not None and dict(attrs) != most_common,
                 "counted": name in review.counted,
             }
         )
