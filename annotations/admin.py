@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
@@ -17,6 +19,20 @@ from annotations.models import (
     Relation,
     Span,
 )
+
+
+class ReadOnlyMixin:
+    """Staff may look, not write: the services own these rows. A span written here would
+    skip the layer's version bump, the quote check and the audit trail."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 class MembershipInline(admin.TabularInline):
@@ -102,27 +118,24 @@ class AssignmentAdmin(admin.ModelAdmin):
     raw_id_fields = ["document", "annotator"]
 
 
-class SpanInline(admin.TabularInline):
+class SpanInline(ReadOnlyMixin, admin.TabularInline):
     model = Span
-    extra = 0
     fields = ["label", "start", "end", "quote", "attributes"]
-    readonly_fields = ["quote"]
+    ordering = ["start", "end", "id"]
 
 
-class RelationInline(admin.TabularInline):
+class RelationInline(ReadOnlyMixin, admin.TabularInline):
     model = Relation
-    extra = 0
     fields = ["label", "head", "tail"]
-    raw_id_fields = ["head", "tail"]
+    ordering = ["id"]
 
 
 @admin.register(Layer)
-class LayerAdmin(admin.ModelAdmin):
+class LayerAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["document", "owner", "status", "version", "span_count", "updated_at"]
     list_filter = ["status", "is_gold", "document__project"]
     search_fields = ["document__external_id", "annotator__username"]
     list_select_related = ["document__project", "annotator"]
-    raw_id_fields = ["document", "annotator"]
     inlines = [SpanInline, RelationInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Layer]:
@@ -138,12 +151,25 @@ class LayerAdmin(admin.ModelAdmin):
 
 
 @admin.register(Span)
-class SpanAdmin(admin.ModelAdmin):
+class SpanAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["quote", "label", "start", "end", "layer"]
-    list_filter = ["label__name", "layer__document__project"]
-    search_fields = ["quote"]
-    raw_id_fields = ["layer", "label"]
+    list_filter = ["label__name", "layer__is_gold", "layer__document__project"]
+    search_fields = ["quote", "layer__document__external_id", "layer__annotator__username"]
     list_select_related = ["label", "layer__document__project", "layer__annotator"]
+
+
+@admin.register(Relation)
+class RelationAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["id", "label", "head", "tail", "layer"]
+    list_filter = ["label__name", "layer__is_gold", "layer__document__project"]
+    search_fields = ["head__quote", "tail__quote", "layer__document__external_id"]
+    list_select_related = [
+        "label",
+        "head__label",
+        "tail__label",
+        "layer__document__project",
+        "layer__annotator",
+    ]
 
 
 class JobAdmin(admin.ModelAdmin):
@@ -162,19 +188,10 @@ class ExportJobAdmin(JobAdmin):
     list_display = ["id", "project", "format", "status", "progress", "size", "created_at"]
 
 
+# The trail is evidence: nobody edits or deletes it, not even staff.
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["at", "actor", "action", "object_type", "object_id", "project"]
     list_filter = ["action", "object_type", "project"]
     search_fields = ["actor__username", "object_id"]
     list_select_related = ["actor", "project"]
-
-    # The trail is evidence: nobody edits or deletes it, not even staff.
-    def has_change_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
-        return False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False

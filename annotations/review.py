@@ -37,6 +37,11 @@ ISSUES = (PARTIAL, LABEL, BOUNDARY, ATTRIBUTES)
 SpanKey = tuple[int, int, str]
 
 
+def majority(voters: int) -> int:
+    """The votes a strict majority of ``voters`` needs: more than half of them."""
+    return voters // 2 + 1
+
+
 def span_key(span: Span) -> SpanKey:
     return (span.start, span.end, span.label)
 

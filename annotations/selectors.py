@@ -3,29 +3,48 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache, lru_cache
 from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db.models import QuerySet, TextField
+from django.core.cache import caches
+from django.db.models import (
+    Case,
+    Count,
+    IntegerField,
+    Max,
+    Q,
+    QuerySet,
+    Sum,
+    TextField,
+    Value,
+    When,
+)
 from django.db.models.functions import Cast
 
 from annotations.interchange import DocumentRecord, Relation, Span
 from annotations.models import (
     MAX_ID,
+    AgreementRun,
     Assignment,
+    AssignmentStatus,
     Document,
+    JobStatus,
     LabelType,
     Layer,
     LayerStatus,
     Membership,
     Project,
+    Role,
 )
 from annotations.models import Relation as RelationRow
 from annotations.models import Span as SpanRow
+from annotations.review import Review, review_candidates, review_record
 from annotations.sql import columns, fetch_all, fetch_one, model_from_row, quote, table, width
 
 
@@ -184,3 +203,456 @@ def _records_for_chunk(
                 if relations:
                     record.relations[username] = relations
         yield record
+
+
+# --- agreement runs -------------------------------------------------------------------
+
+
+def succeeded_runs(project: Project) -> QuerySet[AgreementRun]:
+    """The project's succeeded agreement runs, the latest finished first.
+
+    The first is the one every report shows: the agreement page, the review list's scores
+    and the export's dataset card.
+    """
+    return AgreementRun.objects.filter(project=project, status=JobStatus.SUCCEEDED).order_by(
+        "-finished_at", "-id"
+    )
+
+
+def latest_succeeded_run(project: Project) -> AgreementRun | None:
+    return succeeded_runs(project).first()
+
+
+# --- the annotator's queue ------------------------------------------------------------
+
+# An annotator's open documents in the order they come next: resume before starting anew.
+QUEUE_ORDER = (AssignmentStatus.IN_PROGRESS, AssignmentStatus.ASSIGNED)
+
+
+def queue_rank(status_field: str) -> Case:
+    """An order_by term putting rows in ``QUEUE_ORDER`` by their assignment status (other
+    statuses last), whatever order the status strings happen to sort in."""
+    return Case(
+        *(
+            When(**{status_field: status}, then=Value(rank))
+            for rank, status in enumerate(QUEUE_ORDER)
+        ),
+        default=Value(len(QUEUE_ORDER)),
+        output_field=IntegerField(),
+    )
+
+
+# --- layers and labels as the pages and the API show them -----------------------------
+
+
+def layer_body(layer_id: int) -> dict[str, Any]:
+    """The layer as every client receives it: ``GET /api/layers/<id>/``, the responses to
+    layer writes, and the annotation and review pages, which start from it without a
+    round trip. Three queries of value rows: a layer of 500 spans through model instances
+    and a serializer costs several times more. ``api.serializers.LayerSerializer``
+    documents the same shape (a test holds the two together)."""
+    document_id, annotator, is_gold, status, version = (
+        Layer.objects.filter(pk=layer_id)
+        .values_list("document_id", "annotator__username", "is_gold", "status", "version")
+        .get()
+    )
+    spans = [
+        {"id": pk, "label": label, "start": start, "end": end, "attrs": attrs, "quote": quote}
+        for pk, label, start, end, attrs, quote in SpanRow.objects.filter(layer_id=layer_id)
+        .order_by("start", "end", "id")
+        .values_list("id", "label__name", "start", "end", "attributes", "quote")
+    ]
+    relations = [
+        {"id": pk, "type": kind, "head": head, "tail": tail}
+        for pk, kind, head, tail in RelationRow.objects.filter(layer_id=layer_id)
+        .order_by("id")
+        .values_list("id", "label__name", "head_id", "tail_id")
+    ]
+    return {
+        "id": layer_id,
+        "document": document_id,
+        "annotator": annotator,
+        "is_gold": is_gold,
+        "status": status,
+        "version": version,
+        "spans": spans,
+        "relations": relations,
+    }
+
+
+def labels_with_ends(project: Project) -> QuerySet[LabelType]:
+    """The project's label schema: every label, with the labels a relation's ends take."""
+    return LabelType.objects.filter(project=project).select_related("head_label", "tail_label")
+
+
+# --- the dashboard: progress per annotator, per document, overall ---------------------
+
+# The statuses counted, in the order the dashboard's bars stack them. Plain strings: they
+# also name the count annotations.
+PROGRESS_STATUSES: tuple[str, ...] = tuple(
+    status.value
+    for status in (
+        AssignmentStatus.SUBMITTED,
+        AssignmentStatus.IN_PROGRESS,
+        AssignmentStatus.ASSIGNED,
+        AssignmentStatus.SKIPPED,
+    )
+)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Assignments by status, of one annotator, one document or the whole project."""
+
+    assigned: int
+    counts: dict[str, int]
+
+    @property
+    def done(self) -> int:
+        return self.counts[AssignmentStatus.SUBMITTED] + self.counts[AssignmentStatus.SKIPPED]
+
+
+@dataclass(frozen=True)
+class AnnotatorProgress:
+    username: str
+    progress: Progress
+    spans: int
+
+
+@dataclass(frozen=True)
+class DocumentProgress:
+    document: Document
+    progress: Progress
+    spans: int
+    gold_spans: int
+
+
+@dataclass(frozen=True)
+class ProjectProgress:
+    documents: int
+    # Documents with at least the project's overlap of submitted layers.
+    complete: int
+    progress: Progress
+
+
+def _status_counts(assignments: str, **within: Any) -> dict[str, Count]:
+    """One count per status of the rows reached through ``assignments``."""
+    return {
+        status: Count(
+            assignments,
+            filter=Q(**{f"{assignments}__status": status}, **within),
+            distinct=True,
+        )
+        for status in PROGRESS_STATUSES
+    }
+
+
+def _progress(row: Any) -> Progress:
+    return Progress(
+        assigned=row.assigned_total,
+        counts={status: getattr(row, status) for status in PROGRESS_STATUSES},
+    )
+
+
+def annotator_progress(project: Project) -> list[AnnotatorProgress]:
+    """The project's annotators by name, each with their assignments here and the spans of
+    their layers (two queries)."""
+    here = {"assignments__document__project": project}
+    annotators = (
+        User.objects.filter(memberships__project=project, memberships__role=Role.ANNOTATOR)
+        .annotate(
+            assigned_total=Count("assignments", filter=Q(**here), distinct=True),
+            **_status_counts("assignments", **here),
+        )
+        .order_by("username")
+    )
+    spans = dict(
+        SpanRow.objects.filter(layer__document__project=project, layer__is_gold=False)
+        .values_list("layer__annotator_id")
+        .annotate(n=Count("id"))
+        .values_list("layer__annotator_id", "n")
+    )
+    return [
+        AnnotatorProgress(
+            username=user.get_username(), progress=_progress(user), spans=spans.get(user.pk, 0)
+        )
+        for user in annotators
+    ]
+
+
+def documents_by_progress(project: Project) -> QuerySet[Document]:
+    """The project's documents in external id order, with their assignments by status;
+    lazy, so that the dashboard pages through it. The texts stay in the database."""
+    return (
+        Document.objects.filter(project=project)
+        .defer("text")
+        .annotate(
+            assigned_total=Count("assignments", distinct=True), **_status_counts("assignments")
+        )
+        .order_by("external_id", "id")
+    )
+
+
+def document_progress(documents: Sequence[Document]) -> list[DocumentProgress]:
+    """Documents from ``documents_by_progress`` with their annotator and gold span counts
+    (one query)."""
+    spans = {
+        document_id: (annotator_spans, gold_spans)
+        for document_id, annotator_spans, gold_spans in SpanRow.objects.filter(
+            layer__document__in=documents
+        )
+        .values_list("layer__document_id")
+        .annotate(
+            annotator_spans=Count("id", filter=Q(layer__is_gold=False)),
+            gold_spans=Count("id", filter=Q(layer__is_gold=True)),
+        )
+        .values_list("layer__document_id", "annotator_spans", "gold_spans")
+    }
+    return [
+        DocumentProgress(
+            document=document,
+            progress=_progress(document),
+            spans=spans.get(document.pk, (0, 0))[0],
+            gold_spans=spans.get(document.pk, (0, 0))[1],
+        )
+        for document in documents
+    ]
+
+
+def project_progress(project: Project) -> ProjectProgress:
+    """The project's documents, how many are complete, and all assignments by status
+    (two queries)."""
+    totals = (
+        Document.objects.filter(project=project)
+        .annotate(
+            submitted=Count(
+                "assignments",
+                filter=Q(assignments__status=AssignmentStatus.SUBMITTED),
+                distinct=True,
+            )
+        )
+        .aggregate(
+            documents=Count("id"),
+            complete=Count("id", filter=Q(submitted__gte=project.overlap)),
+        )
+    )
+    counts = dict(
+        Assignment.objects.filter(document__project=project)
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
+    )
+    by_status = {status: counts.get(status, 0) for status in PROGRESS_STATUSES}
+    return ProjectProgress(
+        documents=totals["documents"],
+        complete=totals["complete"],
+        progress=Progress(assigned=sum(by_status.values()), counts=by_status),
+    )
+
+
+# --- review: the documents worst first, one document's layers and candidates ----------
+
+# Documents whose submitted layers are counted per round of queries.
+REVIEW_CHUNK = 500
+# The counts only go stale through writes behind the services' back.
+REVIEW_COUNTS_CACHE_SECONDS = 600
+
+
+@dataclass(frozen=True)
+class Counted:
+    """What the submitted annotator layers of one document give the review list."""
+
+    annotators: tuple[str, ...]
+    candidates: int
+    disagreements: int
+
+
+@dataclass(frozen=True)
+class DocumentSummary:
+    id: int
+    external_id: str
+    meta: dict[str, Any]
+    annotators: tuple[str, ...]
+    candidates: int
+    disagreements: int
+    gold_status: str  # "none", "draft" or "final"
+    gold_spans: int
+    # From the latest succeeded agreement run, when it measured the document.
+    span_f1_exact: float | None = None
+    alpha_char: float | None = None
+
+
+def latest_document_scores(project: Project) -> tuple[int | None, dict[str, dict[str, Any]]]:
+    """The latest succeeded run's id and its per-document scores by external id, if any.
+
+    Only that part of the result is read: a large project's result is megabytes.
+    """
+    row = succeeded_runs(project).values_list("pk", "result__per_document").first()
+    if row is None:
+        return None, {}
+    run_id, per_document = row
+    items = per_document if isinstance(per_document, list) else []
+    return run_id, {
+        str(item["id"]): item for item in items if isinstance(item, dict) and "id" in item
+    }
+
+
+def _count_chunk(label_names: dict[int, str], document_ids: Sequence[int]) -> dict[int, Counted]:
+    # Only the marks count here: the records go without texts and meta, so a chunk costs
+    # three queries (layers, spans, links) whatever its size.
+    rows = [{"id": pk, "external_id": "", "text": "", "meta": {}} for pk in document_ids]
+    counted = {}
+    for document_id, record in zip(
+        document_ids, _records_for_chunk(rows, label_names, False), strict=True
+    ):
+        review = review_candidates(record.annotations, record.relations)
+        counted[document_id] = Counted(
+            annotators=tuple(review.annotators),
+            candidates=len(review.candidates) + len(review.links),
+            disagreements=review.disagreements,
+        )
+    return counted
+
+
+def submitted_counts(project: Project) -> dict[int, Counted]:
+    """By document id, for every document with a submitted annotator layer.
+
+    Cached until the project's submitted layers change: a submitted layer is read-only,
+    so it changes only by leaving the set (reopen, which bumps its version and time) or
+    by new ones joining (submit, import); both move the key. During adjudication the
+    annotators' layers stand still, so the list costs one aggregate query.
+    """
+    submitted = Layer.objects.filter(
+        document__project=project, is_gold=False, status=LayerStatus.SUBMITTED
+    )
+    state = submitted.aggregate(n=Count("id"), versions=Sum("version"), latest=Max("updated_at"))
+    latest = state["latest"].isoformat() if state["latest"] else "-"
+    key = f"review-counts:{project.pk}:{state['n']}:{state['versions']}:{latest}"
+    counted: dict[int, Counted] | None = caches["default"].get(key)
+    if counted is None:
+        document_ids = list(
+            submitted.order_by("document_id").values_list("document_id", flat=True).distinct()
+        )
+        label_names = dict(LabelType.objects.filter(project=project).values_list("id", "name"))
+        counted = {}
+        for start in range(0, len(document_ids), REVIEW_CHUNK):
+            chunk = document_ids[start : start + REVIEW_CHUNK]
+            counted.update(_count_chunk(label_names, chunk))
+        caches["default"].set(key, counted, REVIEW_COUNTS_CACHE_SECONDS)
+    return counted
+
+
+def _gold_status(status: str | None, spans: int) -> str:
+    if status == LayerStatus.SUBMITTED:
+        return "final"
+    return "draft" if spans else "none"
+
+
+def _number(value: Any) -> float | None:
+    return value if isinstance(value, int | float) else None
+
+
+def _urgency(summary: DocumentSummary) -> tuple[bool, bool, int, float, str]:
+    # What needs a decision first: most disagreements, then the lowest agreement; documents
+    # nobody submitted and documents whose gold is final go last.
+    return (
+        summary.gold_status == "final",
+        not summary.annotators,
+        -summary.disagreements,
+        summary.span_f1_exact if summary.span_f1_exact is not None else math.inf,
+        summary.external_id,
+    )
+
+
+def documents_to_review(project: Project) -> tuple[int | None, list[DocumentSummary]]:
+    """Every document of the project with its candidates, disagreements, gold state and
+    the latest run's scores, what needs a decision first; and that run's id, if any."""
+    run_id, scores = latest_document_scores(project)
+    counted = submitted_counts(project)
+    gold = {
+        document_id: (status, span_count)
+        for document_id, status, span_count in Layer.objects.filter(
+            document__project=project, is_gold=True
+        )
+        .annotate(span_count=Count("spans"))
+        .order_by()
+        .values_list("document_id", "status", "span_count")
+    }
+    nothing = Counted(annotators=(), candidates=0, disagreements=0)
+    summaries = []
+    for row in (
+        Document.objects.filter(project=project)
+        .order_by("id")
+        .values("id", "external_id", "meta")
+        .iterator(chunk_size=REVIEW_CHUNK)
+    ):
+        counts = counted.get(row["id"], nothing)
+        status, gold_spans = gold.get(row["id"], (None, 0))
+        score = scores.get(row["external_id"], {})
+        summaries.append(
+            DocumentSummary(
+                id=row["id"],
+                external_id=row["external_id"],
+                meta=row["meta"],
+                annotators=counts.annotators,
+                candidates=counts.candidates,
+                disagreements=counts.disagreements,
+                gold_status=_gold_status(status, gold_spans),
+                gold_spans=gold_spans,
+                span_f1_exact=_number(score.get("span_f1_exact_mean")),
+                alpha_char=_number(score.get("alpha_char_macro")),
+            )
+        )
+    summaries.sort(key=_urgency)
+    return run_id, summaries
+
+
+@dataclass(frozen=True)
+class DocumentReview:
+    document: Document
+    # The annotator layers the caller may see, by annotator, each with its ``span_count``.
+    layers: Sequence[Layer]
+    review: Review
+    gold: Layer | None
+
+
+def document_review(
+    project: Project, document_id: int, *, role: str | None
+) -> DocumentReview | None:
+    """One document's annotator layers grouped into candidates, and its gold layer.
+
+    Blind rules: a reviewer sees the submitted layers only; a manager every layer, the
+    open ones listed but not counted (their annotators have not finished).
+    """
+    document = Document.objects.filter(project=project, pk=document_id).first()
+    if document is None:
+        return None
+    with_open = role == Role.MANAGER
+    layers = (
+        Layer.objects.filter(document=document, is_gold=False)
+        .select_related("annotator")
+        .annotate(span_count=Count("spans"))
+        .order_by("annotator__username")
+    )
+    if not with_open:
+        layers = layers.filter(status=LayerStatus.SUBMITTED)
+    shown = list(layers)
+    pending = [
+        layer.annotator.get_username()
+        for layer in shown
+        if layer.annotator is not None and layer.status != LayerStatus.SUBMITTED
+    ]
+    record = next(
+        iter_project_records(
+            project,
+            include_unsubmitted=with_open,
+            documents=Document.objects.filter(pk=document.pk),
+        )
+    )
+    gold = Layer.objects.filter(document=document, is_gold=True).select_related("annotator").first()
+    return DocumentReview(
+        document=document,
+        layers=shown,
+        review=review_record(record, pending=pending),
+        gold=gold,
+    )

@@ -11,6 +11,7 @@ from annotations.review import (
     BOUNDARY,
     LABEL,
     PARTIAL,
+    majority,
     review_candidates,
     review_record,
 )
@@ -227,3 +228,7 @@ def test_the_grouping_module_does_not_import_django():
     )
 
     assert result.stdout.strip() == "False"
+
+
+def test_a_majority_is_more_than_half_of_the_voters():
+    assert [majority(voters) for voters in (1, 2, 3, 4, 5)] == [1, 2, 2, 3, 3]

@@ -31,6 +31,23 @@ Pair = tuple[str, str]
 RESULT_VERSION = 1
 NO_SHARED = "no shared document: the two annotators never annotated the same document"
 NO_FULL = "no document was annotated by every annotator"
+# The figures under "overall" and under each label, in the order every report shows them:
+# PostgreSQL's jsonb keeps no key order, so readers of a stored result take it from here.
+OVERALL_METRICS = (
+    "alpha_char_macro",
+    "span_f1_exact_mean",
+    "span_f1_overlap_mean",
+    "cohen_kappa_char_macro",
+    "fleiss_kappa_char_macro",
+    "relation_f1_mean",
+)
+LABEL_METRICS = (
+    "alpha_char",
+    "cohen_kappa_char_mean",
+    "fleiss_kappa_char",
+    "span_f1_exact_mean",
+    "span_f1_overlap_mean",
+)
 
 
 def all_pairs(annotators: Sequence[str]) -> list[Pair]:

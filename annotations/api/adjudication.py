@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotations import selectors
 from annotations.api import serializers as s
 from annotations.api.views import (
     BAD_REQUEST,
@@ -26,7 +27,6 @@ from annotations.api.views import (
     IF_MATCH,
     NOT_FOUND,
     expected_version,
-    layer_with_content,
     signed_in,
 )
 from annotations.models import Document, Layer, LayerStatus
@@ -120,7 +120,7 @@ class GoldMergeView(APIView):
             min_votes=min_votes,
             version=expected_version(request, data.validated_data.get("version")),
         )
-        body = dict(s.LayerSerializer(layer_with_content(layer.pk)).data)
+        body = selectors.layer_body(layer.pk)
         body["merge"] = {"annotators": merge.annotators, "min_votes": merge.min_votes}
         return Response(body, headers={"ETag": f'"{body["version"]}"'})
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Length
 from django.http import Http404
 from django.utils.functional import cached_property
@@ -133,22 +133,8 @@ def expected_version(request: Request, body_version: int | None = None) -> int |
     return None
 
 
-def layer_with_content(pk: int) -> Layer:
-    return (
-        Layer.objects.select_related("annotator")
-        .prefetch_related(
-            Prefetch(
-                "spans",
-                queryset=Span.objects.select_related("label").order_by("start", "end", "id"),
-            ),
-            Prefetch("relations", queryset=Relation.objects.select_related("label").order_by("id")),
-        )
-        .get(pk=pk)
-    )
-
-
 def layer_response(layer: Layer) -> Response:
-    body = s.LayerSerializer(layer_with_content(layer.pk)).data
+    body = selectors.layer_body(layer.pk)
     return Response(body, headers=_etag(body["version"]))
 
 
@@ -304,9 +290,7 @@ class LabelViewSet(ProjectScoped, mixins.ListModelMixin, viewsets.GenericViewSet
     def get_queryset(self) -> QuerySet[LabelType]:
         if getattr(self, "swagger_fake_view", False):
             return LabelType.objects.none()
-        return LabelType.objects.filter(project=self.project).select_related(
-            "head_label", "tail_label"
-        )
+        return selectors.labels_with_ends(self.project)
 
 
 # --- documents ------------------------------------------------------------------------
@@ -435,8 +419,7 @@ class QueueNextView(ProjectScoped):
         document = (
             documents_for(self.project, signed_in(request), Role.ANNOTATOR, waiting)
             .defer("text")
-            # Descending puts "in_progress" before "assigned": resume before starting anew.
-            .order_by(F("status").desc(), "id")
+            .order_by(selectors.queue_rank("status"), "id")
             .first()
         )
         return Response(s.QueueNextSerializer({"document": document}).data)

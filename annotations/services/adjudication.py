@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError
 
 from annotations.interchange import DocumentRecord, Span
 from annotations.models import Document, Layer
+from annotations.review import majority
 from annotations.selectors import iter_project_records
 from annotations.services.layers import RelationInput, SpanInput, ensure_gold_layer, replace_layer
 
@@ -49,7 +50,7 @@ def vote(record: DocumentRecord, min_votes: int | None = None) -> Merge:
     ``min_votes`` defaults to a strict majority of the annotators who annotated it.
     """
     annotators = len(record.annotations)
-    needed = min_votes if min_votes is not None else annotators // 2 + 1
+    needed = min_votes if min_votes is not None else majority(annotators)
     if needed < 1:
         raise ValidationError({"min_votes": ["must be at least 1"]})
 

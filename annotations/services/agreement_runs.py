@@ -236,14 +236,6 @@ def requeue(run_id: int, token: int, reason: str) -> None:
     )
 
 
-def latest_result(project: Project) -> AgreementRun | None:
-    return (
-        AgreementRun.objects.filter(project=project, status=JobStatus.SUCCEEDED)
-        .order_by("-finished_at", "-id")
-        .first()
-    )
-
-
 def rerun_delay() -> int:
     """Seconds of quiet after a submission before the automatic re-run (0: never)."""
     return int(settings.AGREEMENT_RERUN_AFTER_SECONDS)

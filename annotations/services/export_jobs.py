@@ -34,7 +34,6 @@ from annotations.exporters.base import ExportOptions, LabelInfo, OptionsError
 from annotations.exporters.dataset_card import CardData
 from annotations.interchange import DocumentRecord
 from annotations.models import (
-    AgreementRun,
     ExportJob,
     JobStatus,
     LabelType,
@@ -43,7 +42,7 @@ from annotations.models import (
     Project,
     Role,
 )
-from annotations.selectors import iter_project_records
+from annotations.selectors import iter_project_records, latest_succeeded_run
 from annotations.services.audit import record_event
 
 logger = logging.getLogger(__name__)
@@ -114,11 +113,7 @@ def card_data(project: Project) -> CardData:
             "user__username", flat=True
         )
     )
-    run = (
-        AgreementRun.objects.filter(project=project, status=JobStatus.SUCCEEDED)
-        .order_by("-finished_at", "-id")
-        .first()
-    )
+    run = latest_succeeded_run(project)
     return CardData(
         project_name=project.name,
         project_slug=project.slug,

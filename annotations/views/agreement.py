@@ -15,29 +15,30 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path
 
+from annotations.agreement.report import LABEL_METRICS, OVERALL_METRICS
 from annotations.models import AgreementRun, Document, JobStatus
 from annotations.permissions import STAFF_ROLES, get_project_for, role_in
-from annotations.services import agreement_runs
+from annotations.selectors import latest_succeeded_run, succeeded_runs
 from annotations.services.workers import NO_WORKER_WARNING, workers_answering
 from annotations.views.charts import heatmap, trend
 
 DOCUMENTS_SHOWN = 100
 HISTORY = 30
-OVERALL = [
-    ("alpha_char_macro", "Krippendorff's alpha, characters (macro over labels)"),
-    ("span_f1_exact_mean", "Span F1, exact (mean over pairs)"),
-    ("span_f1_overlap_mean", "Span F1, overlap (mean over pairs)"),
-    ("cohen_kappa_char_macro", "Cohen's kappa, characters (macro)"),
-    ("fleiss_kappa_char_macro", "Fleiss' kappa, characters (macro)"),
-    ("relation_f1_mean", "Relation F1 (mean over pairs)"),
-]
-LABEL_COLUMNS = [
-    ("alpha_char", "alpha"),
-    ("cohen_kappa_char_mean", "Cohen κ"),
-    ("fleiss_kappa_char", "Fleiss κ"),
-    ("span_f1_exact_mean", "F1 exact"),
-    ("span_f1_overlap_mean", "F1 overlap"),
-]
+OVERALL_NAMES = {
+    "alpha_char_macro": "Krippendorff's alpha, characters (macro over labels)",
+    "span_f1_exact_mean": "Span F1, exact (mean over pairs)",
+    "span_f1_overlap_mean": "Span F1, overlap (mean over pairs)",
+    "cohen_kappa_char_macro": "Cohen's kappa, characters (macro)",
+    "fleiss_kappa_char_macro": "Fleiss' kappa, characters (macro)",
+    "relation_f1_mean": "Relation F1 (mean over pairs)",
+}
+LABEL_HEADINGS = {
+    "alpha_char": "alpha",
+    "cohen_kappa_char_mean": "Cohen κ",
+    "fleiss_kappa_char": "Fleiss κ",
+    "span_f1_exact_mean": "F1 exact",
+    "span_f1_overlap_mean": "F1 overlap",
+}
 TREND_SERIES = ["alpha_char_macro", "span_f1_exact_mean", "span_f1_overlap_mean"]
 
 
@@ -73,18 +74,18 @@ def _report(
     confusion = result.get("confusion") or {"labels": [], "counts": []}
     return {
         "overall": [
-            {"name": name, **_figure(overall, key, intervals.get("overall"))}
-            for key, name in OVERALL
+            {"name": OVERALL_NAMES[key], **_figure(overall, key, intervals.get("overall"))}
+            for key in OVERALL_METRICS
             if key in overall
         ],
-        "label_columns": [name for _, name in LABEL_COLUMNS],
+        "label_columns": [LABEL_HEADINGS[key] for key in LABEL_METRICS],
         "labels": [
             {
                 "name": label,
                 "spans": values.get("spans"),
                 "figures": [
                     _figure(values, key, (intervals.get("labels") or {}).get(label))
-                    for key, _ in LABEL_COLUMNS
+                    for key in LABEL_METRICS
                 ],
             }
             for label, values in ((name, labels[name]) for name in result.get("label_names", []))
@@ -114,7 +115,7 @@ def _report(
 @login_required
 def agreement_report(request: HttpRequest, slug: str) -> HttpResponse:
     project = get_project_for(request.user, slug, roles=STAFF_ROLES)
-    latest = agreement_runs.latest_result(project)
+    latest = latest_succeeded_run(project)
     report = None
     if latest is not None and latest.result:
         shown = [item["id"] for item in latest.result.get("per_document", [])[:DOCUMENTS_SHOWN]]
@@ -126,9 +127,7 @@ def agreement_report(request: HttpRequest, slug: str) -> HttpResponse:
         report = _report(project.slug, latest.result, document_ids)
 
     history = list(
-        AgreementRun.objects.filter(project=project, status=JobStatus.SUCCEEDED)
-        .order_by("-finished_at", "-id")
-        .values_list("id", "finished_at", "result__overall")[:HISTORY]
+        succeeded_runs(project).values_list("id", "finished_at", "result__overall")[:HISTORY]
     )
     history.reverse()
     points = [(f"#{pk}", overall or {}) for pk, _, overall in history]

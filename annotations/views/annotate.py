@@ -18,20 +18,18 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 
+from annotations.api.serializers import LabelSerializer
 from annotations.models import (
     Assignment,
     AssignmentStatus,
     LabelKind,
-    LabelType,
     Layer,
     Project,
-    Relation,
     Role,
-    Span,
 )
 from annotations.permissions import get_project_for, role_in
+from annotations.selectors import QUEUE_ORDER, labels_with_ends, layer_body, queue_rank
 
-OPEN_STATUSES = (AssignmentStatus.ASSIGNED, AssignmentStatus.IN_PROGRESS)
 # One block per line: the "\n" stays at the end of its block's text, so the blocks'
 # text put together is the document's text, character for character.
 _PARAGRAPH = re.compile(r"[^\n]*\n|[^\n]+")
@@ -52,51 +50,8 @@ def _my_assignments(project: Project, user: Any) -> QuerySet[Assignment]:
 
 
 def label_schema(project: Project) -> list[dict[str, Any]]:
-    """The project's labels in the shape of the labels API (head/tail as label names)."""
-    return [
-        {
-            "id": label.pk,
-            "name": label.name,
-            "kind": label.kind,
-            "colour": label.colour,
-            "hotkey": label.hotkey,
-            "description": label.description,
-            "attribute_schema": label.attribute_schema,
-            "head_label": label.head_label.name if label.head_label else None,
-            "tail_label": label.tail_label.name if label.tail_label else None,
-        }
-        for label in LabelType.objects.filter(project=project).select_related(
-            "head_label", "tail_label"
-        )
-    ]
-
-
-def layer_body(layer: Layer) -> dict[str, Any]:
-    """The layer exactly as ``GET /api/layers/<id>/`` returns it, so the page starts
-    without a round trip. Built from value rows: a layer of 500 spans through the API's
-    serializer costs several times more (a view test checks the two agree)."""
-    spans = [
-        {"id": pk, "label": label, "start": start, "end": end, "attrs": attrs, "quote": quote}
-        for pk, label, start, end, attrs, quote in Span.objects.filter(layer=layer)
-        .order_by("start", "end", "id")
-        .values_list("id", "label__name", "start", "end", "attributes", "quote")
-    ]
-    relations = [
-        {"id": pk, "type": kind, "head": head, "tail": tail}
-        for pk, kind, head, tail in Relation.objects.filter(layer=layer)
-        .order_by("id")
-        .values_list("id", "label__name", "head_id", "tail_id")
-    ]
-    return {
-        "id": layer.pk,
-        "document": layer.document_id,
-        "annotator": layer.annotator.get_username() if layer.annotator else None,
-        "is_gold": layer.is_gold,
-        "status": layer.status,
-        "version": layer.version,
-        "spans": spans,
-        "relations": relations,
-    }
+    """The project's labels as the labels API renders them."""
+    return list(LabelSerializer(labels_with_ends(project), many=True).data)
 
 
 @login_required
@@ -149,9 +104,9 @@ def annotate(request: HttpRequest, slug: str, doc_id: int) -> HttpResponse:
         raise Http404("No such document.")
     assignment = assignments[position]
     document = assignment.document
-    layer = (
+    layer_id = (
         Layer.objects.filter(document=document, annotator=request.user.pk)
-        .select_related("annotator")
+        .values_list("pk", flat=True)
         .first()
     )
     config = {
@@ -178,7 +133,7 @@ def annotate(request: HttpRequest, slug: str, doc_id: int) -> HttpResponse:
             "paragraphs": split_paragraphs(document.text),
             "span_labels": [label for label in labels if label["kind"] == LabelKind.SPAN],
             "labels": labels,
-            "layer": layer_body(layer) if layer is not None else None,
+            "layer": layer_body(layer_id) if layer_id is not None else None,
             "config": config,
             "position": position + 1,
             "total": len(assignments),
@@ -196,8 +151,8 @@ def annotate_next(request: HttpRequest, slug: str) -> HttpResponse:
     # As GET /api/projects/<slug>/queue/next/: documents in progress first, then by id.
     following = (
         _my_assignments(project, request.user)
-        .filter(status__in=OPEN_STATUSES)
-        .order_by("-status", "document_id")
+        .filter(status__in=QUEUE_ORDER)
+        .order_by(queue_rank("status"), "document_id")
         .first()
     )
     if following is not None:

@@ -8,155 +8,76 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path
 
-from annotations.models import AssignmentStatus, Document, Role, Span
+from annotations.models import AssignmentStatus, Role
 from annotations.permissions import STAFF_ROLES, get_project_for, role_in
+from annotations.selectors import (
+    PROGRESS_STATUSES,
+    Progress,
+    annotator_progress,
+    document_progress,
+    documents_by_progress,
+    project_progress,
+)
 from annotations.views.export_panel import panel_context
 
 DOCUMENTS_PER_PAGE = 100
-# Plain strings: they name the count annotations, in the order the bars stack them.
-_STATUSES: tuple[str, ...] = tuple(
-    status.value
-    for status in (
-        AssignmentStatus.SUBMITTED,
-        AssignmentStatus.IN_PROGRESS,
-        AssignmentStatus.ASSIGNED,
-        AssignmentStatus.SKIPPED,
-    )
-)
 
 
 def _percent(part: int, whole: int) -> float:
     return round(100 * part / whole, 1) if whole else 0.0
 
 
-def _bar(counts: dict[str, int], total: int) -> list[dict[str, Any]]:
+def _bar(progress: Progress, total: int) -> list[dict[str, Any]]:
     """Stacked-bar pieces (status, count, width in percent) in a fixed order."""
+    counts = progress.counts
     return [
         {"status": status, "count": counts[status], "width": _percent(counts[status], total)}
-        for status in _STATUSES
+        for status in PROGRESS_STATUSES
         if counts[status]
     ]
-
-
-def _status_counts(prefix: str) -> dict[str, Count]:
-    return {
-        status: Count(f"{prefix}id", filter=Q(**{f"{prefix}status": status}), distinct=True)
-        for status in _STATUSES
-    }
 
 
 @login_required
 def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     project = get_project_for(request.user, slug, roles=STAFF_ROLES)
     role = role_in(request.user, project)
-    overlap = project.overlap
-
-    annotators = (
-        get_user_model()
-        .objects.filter(memberships__project=project, memberships__role=Role.ANNOTATOR)
-        .annotate(
-            assigned_total=Count(
-                "assignments", filter=Q(assignments__document__project=project), distinct=True
-            ),
-            **{
-                status: Count(
-                    "assignments",
-                    filter=Q(assignments__document__project=project, assignments__status=status),
-                    distinct=True,
-                )
-                for status in _STATUSES
-            },
-        )
-        .order_by("username")
+    page = Paginator(documents_by_progress(project), DOCUMENTS_PER_PAGE).get_page(
+        request.GET.get("page")
     )
-    spans_by_annotator = dict(
-        Span.objects.filter(layer__document__project=project, layer__is_gold=False)
-        .values_list("layer__annotator__username")
-        .annotate(n=Count("id"))
-        .values_list("layer__annotator__username", "n")
-    )
-    annotator_rows = []
-    for user in annotators:
-        counts = {status: getattr(user, status) for status in _STATUSES}
-        done = counts[AssignmentStatus.SUBMITTED] + counts[AssignmentStatus.SKIPPED]
-        annotator_rows.append(
-            {
-                "username": user.get_username(),
-                "total": user.assigned_total,
-                "counts": counts,
-                "spans": spans_by_annotator.get(user.get_username(), 0),
-                "percent_done": _percent(done, user.assigned_total),
-                "bar": _bar(counts, user.assigned_total),
-            }
-        )
-
-    documents = (
-        Document.objects.filter(project=project)
-        .annotate(
-            assigned_total=Count("assignments", distinct=True),
-            **_status_counts("assignments__"),
-        )
-        .order_by("external_id", "id")
-    )
-    page = Paginator(documents, DOCUMENTS_PER_PAGE).get_page(request.GET.get("page"))
-    documents_on_page: list[Any] = list(page)
-    document_ids = [document.pk for document in documents_on_page]
-    spans_by_document = dict(
-        Span.objects.filter(layer__document_id__in=document_ids, layer__is_gold=False)
-        .values_list("layer__document_id")
-        .annotate(n=Count("id"))
-        .values_list("layer__document_id", "n")
-    )
-    gold_by_document = dict(
-        Span.objects.filter(layer__document_id__in=document_ids, layer__is_gold=True)
-        .values_list("layer__document_id")
-        .annotate(n=Count("id"))
-        .values_list("layer__document_id", "n")
-    )
-    document_rows = []
-    for document in documents_on_page:
-        counts = {status: getattr(document, status) for status in _STATUSES}
+    overall = project_progress(project)
+    annotators = [
+        {
+            "username": row.username,
+            "total": row.progress.assigned,
+            "counts": row.progress.counts,
+            "spans": row.spans,
+            "percent_done": _percent(row.progress.done, row.progress.assigned),
+            "bar": _bar(row.progress, row.progress.assigned),
+        }
+        for row in annotator_progress(project)
+    ]
+    documents = []
+    for row in document_progress(list(page)):
         # A document needs k submitted layers; more than k can come from an import.
-        wanted = max(overlap, document.assigned_total)
-        document_rows.append(
+        wanted = max(project.overlap, row.progress.assigned)
+        documents.append(
             {
-                "document": document,
-                "total": document.assigned_total,
+                "document": row.document,
+                "total": row.progress.assigned,
                 "wanted": wanted,
-                "counts": counts,
-                "spans": spans_by_document.get(document.pk, 0),
-                "gold_spans": gold_by_document.get(document.pk, 0),
-                "complete": counts[AssignmentStatus.SUBMITTED] >= overlap,
-                "bar": _bar(counts, wanted),
+                "counts": row.progress.counts,
+                "spans": row.spans,
+                "gold_spans": row.gold_spans,
+                "complete": row.progress.counts[AssignmentStatus.SUBMITTED] >= project.overlap,
+                "bar": _bar(row.progress, wanted),
             }
         )
-
-    totals = Document.objects.filter(project=project).aggregate(
-        documents=Count("id", distinct=True),
-        **_status_counts("assignments__"),
-    )
-    complete_documents = (
-        Document.objects.filter(project=project)
-        .annotate(
-            n=Count(
-                "assignments",
-                filter=Q(assignments__status=AssignmentStatus.SUBMITTED),
-                distinct=True,
-            )
-        )
-        .filter(n__gte=overlap)
-        .count()
-    )
-    all_assignments = sum(totals[status] for status in _STATUSES)
-    overall_counts = {status: totals[status] for status in _STATUSES}
     return render(
         request,
         "annotations/dashboard.html",
@@ -164,18 +85,18 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
             "project": project,
             "role": role,
             "exports": panel_context(project) if role == Role.MANAGER else None,
-            "annotators": annotator_rows,
-            "documents": document_rows,
+            "annotators": annotators,
+            "documents": documents,
             "page": page,
             "totals": {
-                "documents": totals["documents"],
-                "complete": complete_documents,
-                "percent_complete": _percent(complete_documents, totals["documents"]),
-                "assignments": all_assignments,
-                "counts": overall_counts,
-                "bar": _bar(overall_counts, all_assignments),
+                "documents": overall.documents,
+                "complete": overall.complete,
+                "percent_complete": _percent(overall.complete, overall.documents),
+                "assignments": overall.progress.assigned,
+                "counts": overall.progress.counts,
+                "bar": _bar(overall.progress, overall.progress.assigned),
             },
-            "statuses": _STATUSES,
+            "statuses": PROGRESS_STATUSES,
         },
     )
 

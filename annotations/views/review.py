@@ -4,39 +4,22 @@ The review page shows one document's annotator layers side by side as a table of
 (``annotations.review``) with their disagreements, and the gold layer in the annotation
 editor (``static/annotations/js/annotate.js``, driven by ``review.js``): accepting a
 candidate writes it into gold through the layer API, "Merge by vote" calls the merge
-endpoint, "Reopen" gives a layer back to its annotator. Blind rules: reviewers see the
-submitted layers only, managers every layer (open ones listed but not counted).
+endpoint, "Reopen" gives a layer back to its annotator. The reads, and the blind rules
+they apply, are ``selectors.documents_to_review`` and ``selectors.document_review``.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db.models import Count, Max, Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path, reverse
 
-from annotations.interchange import Relation as RelationRecord
-from annotations.interchange import Span as SpanRecord
-from annotations.models import (
-    AgreementRun,
-    Document,
-    JobStatus,
-    LabelKind,
-    Layer,
-    LayerStatus,
-    Project,
-    Relation,
-    Role,
-    Span,
-)
+from annotations.models import LabelKind
 from annotations.permissions import STAFF_ROLES, get_project_for, role_in
 from annotations.review import (
     ATTRIBUTES,
@@ -46,179 +29,18 @@ from annotations.review import (
     Candidate,
     LinkCandidate,
     Review,
-    review_candidates,
-    review_record,
+    majority,
 )
-from annotations.selectors import iter_project_records
-from annotations.views.annotate import label_schema, layer_body, split_paragraphs
+from annotations.selectors import (
+    document_review,
+    documents_to_review,
+    latest_document_scores,
+    layer_body,
+)
+from annotations.views.annotate import label_schema, split_paragraphs
 
 DOCUMENTS_PER_PAGE = 100
-# Documents read per round of queries when the list counts disagreements.
-CHUNK = 500
-# Counts only go stale through writes behind the services' back (the admin).
-COUNTS_CACHE_SECONDS = 600
 DEFAULT_COLOUR = "#888888"
-
-
-# --- reading --------------------------------------------------------------------------
-
-
-def _latest_scores(project: Project) -> tuple[int | None, dict[str, dict[str, Any]]]:
-    """The latest succeeded agreement run's per-document scores by external id, if any.
-
-    Only that part of the result is read: a large project's result is megabytes.
-    """
-    row = (
-        AgreementRun.objects.filter(project=project, status=JobStatus.SUCCEEDED)
-        .order_by("-finished_at", "-id")
-        .values_list("pk", "result__per_document")
-        .first()
-    )
-    if row is None:
-        return None, {}
-    run_id, per_document = row
-    items = per_document if isinstance(per_document, list) else []
-    return run_id, {
-        str(item["id"]): item for item in items if isinstance(item, dict) and "id" in item
-    }
-
-
-@dataclass(frozen=True)
-class Counted:
-    """What the submitted annotator layers of one document give the review list."""
-
-    annotators: tuple[str, ...]
-    candidates: int
-    disagreements: int
-
-
-@dataclass
-class DocumentSummary:
-    id: int
-    external_id: str
-    meta: dict[str, Any]
-    annotators: tuple[str, ...]
-    candidates: int
-    disagreements: int
-    gold_status: str  # "none", "draft" or "final"
-    gold_spans: int
-
-
-def _gold_status(status: str | None, spans: int) -> str:
-    if status == LayerStatus.SUBMITTED:
-        return "final"
-    return "draft" if spans else "none"
-
-
-def _count_chunk(document_ids: Sequence[int]) -> dict[int, Counted]:
-    """Candidates and disagreements over the submitted layers of some documents, in three
-    queries whatever their number (texts are never read)."""
-    layer_rows = list(
-        Layer.objects.filter(
-            document_id__in=document_ids, is_gold=False, status=LayerStatus.SUBMITTED
-        )
-        .order_by("document_id", "annotator__username")
-        .values_list("id", "document_id", "annotator__username")
-    )
-    layer_ids = [row[0] for row in layer_rows]
-    spans: dict[int, list[tuple[int, SpanRecord]]] = {}
-    for span_id, layer_id, label, start, end, attrs in (
-        Span.objects.filter(layer_id__in=layer_ids)
-        .order_by("layer_id", "start", "end", "id")
-        .values_list("id", "layer_id", "label__name", "start", "end", "attributes")
-    ):
-        spans.setdefault(layer_id, []).append(
-            (span_id, SpanRecord(start=start, end=end, label=label, attrs=attrs))
-        )
-    links: dict[int, list[tuple[str, int, int]]] = {}
-    for layer_id, kind, head, tail in (
-        Relation.objects.filter(layer_id__in=layer_ids)
-        .order_by("layer_id", "id")
-        .values_list("layer_id", "label__name", "head_id", "tail_id")
-    ):
-        links.setdefault(layer_id, []).append((kind, head, tail))
-    annotations: dict[int, dict[str, list[SpanRecord]]] = {}
-    relations: dict[int, dict[str, list[RelationRecord]]] = {}
-    for layer_id, document_id, username in layer_rows:
-        pairs = spans.get(layer_id, [])
-        position = {span_id: index for index, (span_id, _) in enumerate(pairs)}
-        annotations.setdefault(document_id, {})[username] = [span for _, span in pairs]
-        relations.setdefault(document_id, {})[username] = [
-            RelationRecord(type=kind, head=position[head], tail=position[tail])
-            for kind, head, tail in links.get(layer_id, [])
-        ]
-    counted = {}
-    for document_id, layers in annotations.items():
-        review = review_candidates(layers, relations[document_id])
-        counted[document_id] = Counted(
-            annotators=tuple(review.annotators),
-            candidates=len(review.candidates) + len(review.links),
-            disagreements=review.disagreements,
-        )
-    return counted
-
-
-def submitted_counts(project: Project) -> dict[int, Counted]:
-    """By document id, for every document with a submitted annotator layer.
-
-    Cached until the project's submitted layers change: a submitted layer is read-only,
-    so it changes only by leaving the set (reopen, which bumps its version and time) or
-    by new ones joining (submit, import); both move the key. During adjudication the
-    annotators' layers stand still, so the list costs one aggregate query.
-    """
-    submitted = Layer.objects.filter(
-        document__project=project, is_gold=False, status=LayerStatus.SUBMITTED
-    )
-    state = submitted.aggregate(n=Count("id"), versions=Sum("version"), latest=Max("updated_at"))
-    latest = state["latest"].isoformat() if state["latest"] else "-"
-    key = f"review-counts:{project.pk}:{state['n']}:{state['versions']}:{latest}"
-    counted: dict[int, Counted] | None = cache.get(key)
-    if counted is None:
-        document_ids = list(
-            submitted.order_by("document_id").values_list("document_id", flat=True).distinct()
-        )
-        counted = {}
-        for start in range(0, len(document_ids), CHUNK):
-            counted.update(_count_chunk(document_ids[start : start + CHUNK]))
-        cache.set(key, counted, COUNTS_CACHE_SECONDS)
-    return counted
-
-
-def document_summaries(project: Project) -> list[DocumentSummary]:
-    """Every document of the project with its counts and its gold layer's state."""
-    counted = submitted_counts(project)
-    gold = {
-        document_id: (status, span_count)
-        for document_id, status, span_count in Layer.objects.filter(
-            document__project=project, is_gold=True
-        )
-        .annotate(span_count=Count("spans"))
-        .order_by()
-        .values_list("document_id", "status", "span_count")
-    }
-    nothing = Counted(annotators=(), candidates=0, disagreements=0)
-    summaries = []
-    for row in (
-        Document.objects.filter(project=project)
-        .order_by("id")
-        .values("id", "external_id", "meta")
-        .iterator(chunk_size=CHUNK)
-    ):
-        counts = counted.get(row["id"], nothing)
-        status, gold_spans = gold.get(row["id"], (None, 0))
-        summaries.append(
-            DocumentSummary(
-                id=row["id"],
-                external_id=row["external_id"],
-                meta=row["meta"],
-                annotators=counts.annotators,
-                candidates=counts.candidates,
-                disagreements=counts.disagreements,
-                gold_status=_gold_status(status, gold_spans),
-                gold_spans=gold_spans,
-            )
-        )
-    return summaries
 
 
 # --- presenting -----------------------------------------------------------------------
@@ -244,7 +66,7 @@ def _issue_badges(candidate: Candidate) -> list[dict[str, str]]:
 def _candidate_row(
     index: int, candidate: Candidate, review: Review, colours: Mapping[str, str]
 ) -> dict[str, Any]:
-    majority = dict(candidate.variants[0].attrs) if candidate.variants else {}
+    most_common = dict(candidate.variants[0].attrs) if candidate.variants else {}
     cells = []
     for name in review.annotators:
         attrs = candidate.marks.get(name)
@@ -254,7 +76,7 @@ def _candidate_row(
                 "marked": attrs is not None,
                 "attrs": attrs_text(attrs) if attrs else "",
                 # Attributes that differ from the most common ones stand out.
-                "odd": attrs is not None and dict(attrs) != majority,
+                "odd": attrs is not None and dict(attrs) != most_common,
                 "counted": name in review.counted,
             }
         )
@@ -325,32 +147,16 @@ def _review_data(review: Review) -> dict[str, Any]:
 @login_required
 def review_list(request: HttpRequest, slug: str) -> HttpResponse:
     project = get_project_for(request.user, slug, roles=STAFF_ROLES)
-    run_id, scores = _latest_scores(project)
-    rows: list[dict[str, Any]] = []
-    for summary in document_summaries(project):
-        score = scores.get(summary.external_id, {})
-        rows.append(
-            {
-                "summary": summary,
-                "submitted": len(summary.annotators),
-                "f1": score.get("span_f1_exact_mean"),
-                "alpha": score.get("alpha_char_macro"),
-            }
-        )
-
-    # What needs a decision first: most disagreements, then the lowest agreement; documents
-    # nobody submitted and documents whose gold is final go last.
-    def urgency(row: dict[str, Any]) -> tuple[bool, bool, int, float, str]:
-        summary = row["summary"]
-        return (
-            summary.gold_status == "final",
-            row["submitted"] == 0,
-            -summary.disagreements,
-            row["f1"] if isinstance(row["f1"], int | float) else math.inf,
-            summary.external_id,
-        )
-
-    rows.sort(key=urgency)
+    run_id, summaries = documents_to_review(project)
+    rows = [
+        {
+            "summary": summary,
+            "submitted": len(summary.annotators),
+            "f1": summary.span_f1_exact,
+            "alpha": summary.alpha_char,
+        }
+        for summary in summaries
+    ]
     page = Paginator(rows, DOCUMENTS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -363,14 +169,14 @@ def review_list(request: HttpRequest, slug: str) -> HttpResponse:
             "rows": list(page),
             "run_id": run_id,
             "totals": {
-                "documents": len(rows),
-                "ready": sum(1 for row in rows if row["submitted"]),
+                "documents": len(summaries),
+                "ready": sum(1 for summary in summaries if summary.annotators),
                 "disputed": sum(
                     1
-                    for row in rows
-                    if row["summary"].disagreements and row["summary"].gold_status != "final"
+                    for summary in summaries
+                    if summary.disagreements and summary.gold_status != "final"
                 ),
-                "final": sum(1 for row in rows if row["summary"].gold_status == "final"),
+                "final": sum(1 for summary in summaries if summary.gold_status == "final"),
             },
         },
     )
@@ -380,34 +186,11 @@ def review_list(request: HttpRequest, slug: str) -> HttpResponse:
 def review(request: HttpRequest, slug: str, doc_id: int) -> HttpResponse:
     project = get_project_for(request.user, slug, roles=STAFF_ROLES)
     role = role_in(request.user, project)
-    document = Document.objects.filter(project=project, pk=doc_id).first()
-    if document is None:
+    found = document_review(project, doc_id, role=role)
+    if found is None:
         raise Http404("No such document.")
-    manager = role == Role.MANAGER
-    layers = (
-        Layer.objects.filter(document=document, is_gold=False)
-        .select_related("annotator")
-        .annotate(span_count=Count("spans"))
-        .order_by("annotator__username")
-    )
-    if not manager:
-        layers = layers.filter(status=LayerStatus.SUBMITTED)
-    layer_rows = list(layers)
-    pending = [
-        layer.annotator.get_username()
-        for layer in layer_rows
-        if layer.annotator is not None and layer.status != LayerStatus.SUBMITTED
-    ]
-    record = next(
-        iter_project_records(
-            project,
-            include_unsubmitted=manager,
-            documents=Document.objects.filter(pk=document.pk),
-        )
-    )
-    review = review_record(record, pending=pending)
-    gold = Layer.objects.filter(document=document, is_gold=True).select_related("annotator").first()
-    run_id, scores = _latest_scores(project)
+    document, review, gold = found.document, found.review, found.gold
+    run_id, scores = latest_document_scores(project)
     labels = label_schema(project)
     counted = len(review.counted)
     colours = {label["name"]: label["colour"] for label in labels}
@@ -432,7 +215,7 @@ def review(request: HttpRequest, slug: str, doc_id: int) -> HttpResponse:
             "paragraphs": split_paragraphs(document.text),
             "span_labels": [label for label in labels if label["kind"] == LabelKind.SPAN],
             "labels": labels,
-            "layers": layer_rows,
+            "layers": found.layers,
             "review": review,
             "rows": [
                 _candidate_row(index, candidate, review, colours)
@@ -442,11 +225,11 @@ def review(request: HttpRequest, slug: str, doc_id: int) -> HttpResponse:
                 _link_row(index, link, review, colours) for index, link in enumerate(review.links)
             ],
             "gold": gold,
-            "gold_body": layer_body(gold) if gold is not None else None,
+            "gold_body": layer_body(gold.pk) if gold is not None else None,
             "review_data": _review_data(review),
             "config": config,
             "vote_choices": list(range(1, counted + 1)),
-            "majority": counted // 2 + 1,
+            "majority": majority(counted),
             "run_id": run_id,
             "score": scores.get(document.external_id),
         },

@@ -12,6 +12,7 @@ import pytest
 from sklearn.metrics import cohen_kappa_score
 
 from annotations.agreement import ParameterError, compute
+from annotations.agreement.report import LABEL_METRICS, OVERALL_METRICS
 from annotations.interchange import DocumentRecord, Span, iter_records
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,6 +59,13 @@ def test_result_has_the_design_keys_with_numbers() -> None:
     assert [item["id"] for item in result["per_document"]] == ["001", "000"]  # worst first
     interval = result["intervals"]["overall"]["span_f1_exact_mean"]
     assert interval[0] <= interval[1]
+
+
+def test_the_metric_lists_name_every_figure_of_the_result() -> None:
+    # Reports read the figures in these lists' order: one left out would not be shown.
+    result = compute([record("000", alice=[Span(0, 17, "claim")], bob=[Span(0, 17, "claim")])])
+    assert sorted(result["overall"]) == sorted(OVERALL_METRICS)
+    assert sorted(set(result["labels"]["claim"]) - {"spans"}) == sorted(LABEL_METRICS)
 
 
 def test_attribute_agreement_on_exact_matches_equals_sklearn() -> None:

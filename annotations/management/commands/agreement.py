@@ -12,25 +12,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from annotations.agreement.report import LABEL_METRICS, OVERALL_METRICS
 from annotations.models import AgreementRun, Project
 from annotations.services import agreement_runs
-
-# PostgreSQL's jsonb does not keep key order: the report puts the keys in this one.
-OVERALL_KEYS = [
-    "alpha_char_macro",
-    "span_f1_exact_mean",
-    "span_f1_overlap_mean",
-    "cohen_kappa_char_macro",
-    "fleiss_kappa_char_macro",
-    "relation_f1_mean",
-]
-LABEL_KEYS = [
-    "alpha_char",
-    "cohen_kappa_char_mean",
-    "fleiss_kappa_char",
-    "span_f1_exact_mean",
-    "span_f1_overlap_mean",
-]
 
 
 def _number(value: Any) -> str:
@@ -64,7 +48,7 @@ def render_text(result: dict[str, Any], worst: int = 10) -> str:
         "",
         "Overall",
     ]
-    for key in OVERALL_KEYS:
+    for key in OVERALL_METRICS:
         shown = _with_interval(result["overall"], key, intervals.get("overall"))
         lines.append(f"  {key:<26} {shown}")
     lines += ["", "Per label"]
@@ -72,7 +56,7 @@ def render_text(result: dict[str, Any], worst: int = 10) -> str:
         values = result["labels"][label]
         bounds = (intervals.get("labels") or {}).get(label)
         lines.append(f"  {label} ({values.get('spans', 0)} spans)")
-        for key in LABEL_KEYS:
+        for key in LABEL_METRICS:
             lines.append(f"    {key:<24} {_with_interval(values, key, bounds)}")
     lines += ["", "Pairs (span F1 exact / overlap, relation F1, documents)"]
     for pair in result["pairs"]:
