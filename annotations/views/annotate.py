@@ -12,12 +12,12 @@ from typing import Any
 import markdown
 import nh3
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.db.models import Count, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 
+from annotations.access import Access
 from annotations.models import (
     Assignment,
     AssignmentStatus,
@@ -29,7 +29,7 @@ from annotations.models import (
     Role,
     Span,
 )
-from annotations.permissions import get_project_for, role_in
+from annotations.views.access import project_page
 
 OPEN_STATUSES = (AssignmentStatus.ASSIGNED, AssignmentStatus.IN_PROGRESS)
 # One block per line: the "\n" stays at the end of its block's text, so the blocks'
@@ -42,10 +42,10 @@ def split_paragraphs(text: str) -> list[str]:
     return _PARAGRAPH.findall(text)
 
 
-def _my_assignments(project: Project, user: Any) -> QuerySet[Assignment]:
+def _my_assignments(access: Access) -> QuerySet[Assignment]:
     # Document id order, as the API's queue uses.
     return (
-        Assignment.objects.filter(document__project=project, annotator=user)
+        Assignment.objects.filter(document__project=access.project, annotator=access.user)
         .select_related("document")
         .order_by("document_id")
     )
@@ -99,20 +99,19 @@ def layer_body(layer: Layer) -> dict[str, Any]:
     }
 
 
-@login_required
-def project_home(request: HttpRequest, slug: str) -> HttpResponse:
-    project = get_project_for(request.user, slug)
-    if role_in(request.user, project) == Role.ANNOTATOR:
-        return redirect("project-queue", slug=project.slug)
-    return redirect("dashboard", slug=project.slug)
+@project_page()
+def project_home(request: HttpRequest, access: Access) -> HttpResponse:
+    if access.role == Role.ANNOTATOR:
+        return redirect("project-queue", slug=access.project.slug)
+    return redirect("dashboard", slug=access.project.slug)
 
 
-@login_required
-def queue(request: HttpRequest, slug: str) -> HttpResponse:
-    project = get_project_for(request.user, slug)
-    assignments = list(_my_assignments(project, request.user))
+@project_page()
+def queue(request: HttpRequest, access: Access) -> HttpResponse:
+    project = access.project
+    assignments = list(_my_assignments(access))
     span_counts = dict(
-        Layer.objects.filter(document__project=project, annotator=request.user.pk)
+        Layer.objects.filter(document__project=project, annotator=access.user)
         .annotate(spans_count=Count("spans"))
         .values_list("document_id", "spans_count")
     )
@@ -125,7 +124,7 @@ def queue(request: HttpRequest, slug: str) -> HttpResponse:
         "annotations/queue.html",
         {
             "project": project,
-            "role": role_in(request.user, project),
+            "role": access.role,
             "rows": [
                 {"assignment": a, "spans": span_counts.get(a.document_id, 0)} for a in assignments
             ],
@@ -137,10 +136,10 @@ def queue(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-@login_required
-def annotate(request: HttpRequest, slug: str, doc_id: int) -> HttpResponse:
-    project = get_project_for(request.user, slug)
-    assignments = list(_my_assignments(project, request.user))
+@project_page()
+def annotate(request: HttpRequest, access: Access, doc_id: int) -> HttpResponse:
+    project = access.project
+    assignments = list(_my_assignments(access))
     position = next(
         (i for i, assignment in enumerate(assignments) if assignment.document_id == doc_id), None
     )
@@ -150,7 +149,7 @@ def annotate(request: HttpRequest, slug: str, doc_id: int) -> HttpResponse:
     assignment = assignments[position]
     document = assignment.document
     layer = (
-        Layer.objects.filter(document=document, annotator=request.user.pk)
+        Layer.objects.filter(document=document, annotator=access.user)
         .select_related("annotator")
         .first()
     )
@@ -190,12 +189,12 @@ def annotate(request: HttpRequest, slug: str, doc_id: int) -> HttpResponse:
     )
 
 
-@login_required
-def annotate_next(request: HttpRequest, slug: str) -> HttpResponse:
-    project = get_project_for(request.user, slug)
+@project_page()
+def annotate_next(request: HttpRequest, access: Access) -> HttpResponse:
+    project = access.project
     # As GET /api/projects/<slug>/queue/next/: documents in progress first, then by id.
     following = (
-        _my_assignments(project, request.user)
+        _my_assignments(access)
         .filter(status__in=OPEN_STATUSES)
         .order_by("-status", "document_id")
         .first()
@@ -206,9 +205,9 @@ def annotate_next(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect("project-queue", slug=project.slug)
 
 
-@login_required
-def guidelines(request: HttpRequest, slug: str) -> HttpResponse:
-    project = get_project_for(request.user, slug)
+@project_page()
+def guidelines(request: HttpRequest, access: Access) -> HttpResponse:
+    project = access.project
     # Markdown lets raw HTML through; nh3 keeps only harmless tags and attributes.
     html = nh3.clean(markdown.markdown(project.guidelines, extensions=["extra", "sane_lists"]))
     schema = label_schema(project)
@@ -217,7 +216,7 @@ def guidelines(request: HttpRequest, slug: str) -> HttpResponse:
         "annotations/guidelines.html",
         {
             "project": project,
-            "role": role_in(request.user, project),
+            "role": access.role,
             "guidelines_html": html,
             "span_labels": [label for label in schema if label["kind"] == LabelKind.SPAN],
             "relation_labels": [label for label in schema if label["kind"] == LabelKind.RELATION],

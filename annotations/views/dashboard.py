@@ -9,15 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path
 
+from annotations.access import STAFF_ROLES, Access
 from annotations.models import AssignmentStatus, Document, Role, Span
-from annotations.permissions import STAFF_ROLES, get_project_for, role_in
+from annotations.views.access import project_page
 from annotations.views.export_panel import panel_context
 
 DOCUMENTS_PER_PAGE = 100
@@ -53,10 +53,9 @@ def _status_counts(prefix: str) -> dict[str, Count]:
     }
 
 
-@login_required
-def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
-    project = get_project_for(request.user, slug, roles=STAFF_ROLES)
-    role = role_in(request.user, project)
+@project_page(visible_to=STAFF_ROLES)
+def dashboard(request: HttpRequest, access: Access) -> HttpResponse:
+    project, role = access.project, access.role
     overlap = project.overlap
 
     annotators = (

@@ -15,7 +15,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Count, Max, Sum
@@ -23,6 +22,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path, reverse
 
+from annotations.access import STAFF_ROLES, Access
 from annotations.interchange import Relation as RelationRecord
 from annotations.interchange import Span as SpanRecord
 from annotations.models import (
@@ -37,7 +37,6 @@ from annotations.models import (
     Role,
     Span,
 )
-from annotations.permissions import STAFF_ROLES, get_project_for, role_in
 from annotations.review import (
     ATTRIBUTES,
     BOUNDARY,
@@ -50,6 +49,7 @@ from annotations.review import (
     review_record,
 )
 from annotations.selectors import iter_project_records
+from annotations.views.access import project_page
 from annotations.views.annotate import label_schema, layer_body, split_paragraphs
 
 DOCUMENTS_PER_PAGE = 100
@@ -322,9 +322,9 @@ def _review_data(review: Review) -> dict[str, Any]:
 # --- pages ----------------------------------------------------------------------------
 
 
-@login_required
-def review_list(request: HttpRequest, slug: str) -> HttpResponse:
-    project = get_project_for(request.user, slug, roles=STAFF_ROLES)
+@project_page(visible_to=STAFF_ROLES)
+def review_list(request: HttpRequest, access: Access) -> HttpResponse:
+    project = access.project
     run_id, scores = _latest_scores(project)
     rows: list[dict[str, Any]] = []
     for summary in document_summaries(project):
@@ -357,7 +357,7 @@ def review_list(request: HttpRequest, slug: str) -> HttpResponse:
         "annotations/review_list.html",
         {
             "project": project,
-            "role": role_in(request.user, project),
+            "role": access.role,
             "current": "review",
             "page": page,
             "rows": list(page),
@@ -376,10 +376,9 @@ def review_list(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-@login_required
-def review(request: HttpRequest, slug: str, doc_id: int) -> HttpResponse:
-    project = get_project_for(request.user, slug, roles=STAFF_ROLES)
-    role = role_in(request.user, project)
+@project_page(visible_to=STAFF_ROLES)
+def review(request: HttpRequest, access: Access, doc_id: int) -> HttpResponse:
+    project, role = access.project, access.role
     document = Document.objects.filter(project=project, pk=doc_id).first()
     if document is None:
         raise Http404("No such document.")

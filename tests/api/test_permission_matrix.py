@@ -16,6 +16,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from annotations.services import layers
+from tests.access import layer_access, project_access
 from tests.factories import DocumentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -89,15 +90,23 @@ def build(world, state):
     unassigned document; the ids the table's paths and bodies name."""
     cast = world.cast
     layer = world.alice_layer
-    claim = layers.create_span(layer=layer, actor=cast.alice, label="claim", start=0, end=60)
-    claim2 = layers.create_span(layer=layer, actor=cast.alice, label="claim", start=100, end=120)
-    source = layers.create_span(layer=layer, actor=cast.alice, label="source", start=61, end=70)
-    link = layers.create_relation(
-        layer=layer, actor=cast.alice, type="attributed_to", head=claim.pk, tail=source.pk
+    claim = layers.create_span(
+        access=layer_access(cast.alice, layer), label="claim", start=0, end=60
     )
-    gold = layers.ensure_gold_layer(document=world.document, actor=cast.reviewer)
+    claim2 = layers.create_span(
+        access=layer_access(cast.alice, layer), label="claim", start=100, end=120
+    )
+    source = layers.create_span(
+        access=layer_access(cast.alice, layer), label="source", start=61, end=70
+    )
+    link = layers.create_relation(
+        access=layer_access(cast.alice, layer), type="attributed_to", head=claim.pk, tail=source.pk
+    )
+    gold = layers.ensure_gold_layer(
+        access=project_access(cast.reviewer, world.document.project), document=world.document
+    )
     if state == "submitted":
-        layers.submit_layer(layer=layer, actor=cast.alice)
+        layers.submit_layer(access=layer_access(cast.alice, layer))
     UserFactory(username="carol")
     return {
         "doc": world.document.pk,
