@@ -9,7 +9,7 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, TextField
+from django.db.models import Count, OuterRef, QuerySet, Subquery, TextField
 from django.db.models.functions import Cast, Length
 
 from annotations.access import Access
@@ -40,7 +40,7 @@ def documents_for(access: Access, *, queue: Sequence[str] | None = None) -> Quer
             assignments__annotator=access.user, assignments__status__in=queue
         )
     elif access.role == Role.ANNOTATOR:
-        documents = documents.filter(Q(assignments__annotator=access.user))
+        documents = documents.filter(assignments__annotator=access.user)
     mine = Assignment.objects.filter(document=OuterRef("pk"), annotator=access.user).order_by()
     return documents.annotate(
         length=Length("text"), status=Subquery(mine.values("status")[:1])

@@ -13,6 +13,7 @@ from annotations.models import LabelKind, LabelType, Membership, Project, Role
 from annotations.services.audit import record_event
 
 MANAGERS_ONLY_MESSAGE = "Only the project's managers manage its members."
+
 # The news claims preset every new project starts from (DESIGN.md, "Domain model").
 NEWS_CLAIMS_PRESET: list[dict[str, Any]] = [
     {

@@ -9,8 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.http import Http404
 
-from annotations.access import Access
-from annotations.models import AuditEvent, Layer, LayerStatus, Role, Span
+from annotations.models import AuditEvent, Layer, LayerStatus, Span
 from annotations.services import layers
 from annotations.services.assignments import assign_documents
 from tests.access import layer_access, project_access
@@ -115,11 +114,6 @@ def test_a_reviewer_may_see_a_submitted_annotator_layer_but_not_write_it(cast, l
 
     with pytest.raises(layers.LayerReadOnly):
         layers.create_span(access=layer_access(cast.reviewer, layer), label="claim", start=0, end=5)
-
-
-def test_an_access_is_only_made_by_the_selector(cast):
-    with pytest.raises(TypeError):
-        Access(user=cast.alice, project=cast.project, role=Role.MANAGER)
 
 
 @pytest.mark.django_db
