@@ -143,6 +143,7 @@ def resolve_access(
         membership = (
             Membership.objects.filter(project__slug=slug, user=user, role__in=roles)
             .select_related("project")
+            .order_by()  # one row at most: no need for the model's ordering and its join
             .first()
         )
         if membership is None:

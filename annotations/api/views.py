@@ -146,8 +146,9 @@ class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         project = project_service.create_project(
             created_by=signed_in(request), **data.validated_data
         )
-        project.role = Role.MANAGER  # type: ignore[attr-defined]
-        return Response(s.ProjectSerializer(project).data, status=status.HTTP_201_CREATED)
+        # Read back as the list reads it: with the caller's role (manager) annotated.
+        created = self.get_queryset().get(pk=project.pk)
+        return Response(s.ProjectSerializer(created).data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema_view(
