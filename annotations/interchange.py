@@ -336,6 +336,16 @@ def span_problems(
     return problems
 
 
+def end_label_problem(
+    relation_type: str, end: str, allowed_label: str | None, span_label: str
+) -> str | None:
+    """Why a span labelled ``span_label`` may not stand at ``end`` ("head" or "tail") of a
+    ``relation_type`` link whose schema allows ``allowed_label`` there (None: any)."""
+    if allowed_label is not None and allowed_label != span_label:
+        return f"{relation_type} takes a {allowed_label} as its {end}, not a {span_label}"
+    return None
+
+
 # --- writing -------------------------------------------------------------------------
 
 

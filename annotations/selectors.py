@@ -6,7 +6,7 @@ import json
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import lru_cache
 from itertools import groupby
 from operator import itemgetter
 from typing import Any
@@ -18,18 +18,20 @@ from django.db.models import (
     Count,
     IntegerField,
     Max,
+    OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     TextField,
     Value,
     When,
 )
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Length
 
+from annotations.access import Access
 from annotations.interchange import DocumentRecord, Relation, Span
 from annotations.models import (
-    MAX_ID,
     AgreementRun,
     Assignment,
     AssignmentStatus,
@@ -38,65 +40,44 @@ from annotations.models import (
     LabelType,
     Layer,
     LayerStatus,
-    Membership,
     Project,
     Role,
 )
 from annotations.models import Relation as RelationRow
 from annotations.models import Span as SpanRow
 from annotations.review import Review, review_candidates, review_record
-from annotations.sql import columns, fetch_all, fetch_one, model_from_row, quote, table, width
 
 
-@cache
-def _layer_for_caller_sql() -> str:
-    return (
-        f"SELECT {columns(Layer, 'l')}, {columns(Document, 'd')}, {columns(Project, 'p')}, "
-        f"(SELECT m.{quote('role')} FROM {table(Membership)} m "
-        f"WHERE m.{quote('project_id')} = p.{quote('id')} AND m.{quote('user_id')} = %s), "
-        f"a.{quote('status')} "
-        f"FROM {table(Layer)} l "
-        f"JOIN {table(Document)} d ON d.{quote('id')} = l.{quote('document_id')} "
-        f"JOIN {table(Project)} p ON p.{quote('id')} = d.{quote('project_id')} "
-        f"LEFT JOIN {table(Assignment)} a ON a.{quote('document_id')} = l.{quote('document_id')} "
-        f"AND a.{quote('annotator_id')} = l.{quote('annotator_id')} "
-        f"WHERE l.{quote('id')} = %s"
+def documents_for(access: Access, *, queue: Sequence[str] | None = None) -> QuerySet[Document]:
+    """The project's documents the caller may see, by id, with their length in code points
+    and the caller's own assignment ``status``.
+
+    Annotators see the documents assigned to them, reviewers and managers all. With
+    ``queue``, only the caller's own assignments in those statuses, whatever their role.
+    """
+    documents = Document.objects.filter(project=access.project)
+    if queue is not None:
+        documents = documents.filter(
+            assignments__annotator=access.user, assignments__status__in=queue
+        )
+    elif access.role == Role.ANNOTATOR:
+        documents = documents.filter(assignments__annotator=access.user)
+    mine = Assignment.objects.filter(document=OuterRef("pk"), annotator=access.user).order_by()
+    return documents.annotate(
+        length=Length("text"), status=Subquery(mine.values("status")[:1])
+    ).order_by("id")
+
+
+def visible_layers(access: Access, document: Document) -> list[Layer]:
+    """The document's layers the caller may see, with their span counts: gold last,
+    annotators by username."""
+    candidates = (
+        Layer.objects.filter(document=document)
+        .select_related("annotator")
+        .annotate(span_count=Count("spans"))
+        .order_by("is_gold", "annotator__username")
     )
-
-
-def layer_for_caller(layer_id: int, user: User) -> Layer | None:
-    """The layer with its document and project, ``caller_role``: the user's role in the
-    project (None for outsiders), and ``assignment_status``: the status of the layer's
-    annotator's assignment (None for gold or unassigned). One query, composed once:
-    every API write to a layer starts here."""
-    if not 0 < layer_id <= MAX_ID:
-        return None
-    row = fetch_one(_layer_for_caller_sql(), [user.pk, layer_id])
-    if row is None:
-        return None
-    document_at = width(Layer)
-    project_at = document_at + width(Document)
-    role_at = project_at + width(Project)
-    layer = model_from_row(Layer, row[:document_at])
-    document = model_from_row(Document, row[document_at:project_at])
-    document.project = model_from_row(Project, row[project_at:role_at])
-    layer.document = document
-    layer.caller_role = row[role_at]  # type: ignore[attr-defined]
-    layer.assignment_status = row[role_at + 1]  # type: ignore[attr-defined]
-    return layer
-
-
-@cache
-def _labels_sql() -> str:
-    return (
-        f"SELECT {columns(LabelType, 'x')} FROM {table(LabelType)} x "
-        f"WHERE x.{quote('project_id')} = %s"
-    )
-
-
-def project_labels(project_id: int) -> list[LabelType]:
-    """Every label of the project, span and relation kinds alike (one composed query)."""
-    return [model_from_row(LabelType, row) for row in fetch_all(_labels_sql(), [project_id])]
+    return [layer for layer in candidates if access.can_see(layer)]
 
 
 def iter_project_records(

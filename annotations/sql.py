@@ -1,10 +1,12 @@
-"""Hand-composed SQL for the few queries every API write runs.
+"""Hand-composed SQL for the API's span-write path, and the write statements of that path.
 
 On a span write the ORM spent more CPU composing queries and building instances than
-PostgreSQL spent answering them (bench/README.md, api_write). The queries of that path
-are written here once per process, from the models' own field lists so that a new or
-renamed column follows the model, and their rows become model instances through the
-converters the ORM itself would apply.
+PostgreSQL spent answering them (bench/README.md, api_write). The statements of that path
+are composed once per process from the models' own fields, so that a new or renamed
+column follows the model, and rows become model instances through the converters the ORM
+itself would apply. The reads (token, layer and role, labels) are composed in
+``annotations.access``; the writes (the layer's version bump, the span and audit INSERTs)
+here, and nowhere else.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from typing import Any, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connection
 from django.db.models import Field, Model
+
+from annotations.models import Layer
 
 M = TypeVar("M", bound=Model)
 
@@ -40,6 +44,11 @@ def concrete_field(model: type[Model], name: str) -> Field[Any, Any]:
 def column(model_field: Field[Any, Any]) -> str:
     assert model_field.column, f"{model_field} has no column"
     return quote(model_field.column)
+
+
+def column_of(model: type[Model], name: str) -> str:
+    """The quoted column of ``model``'s field ``name`` (``project`` gives ``project_id``)."""
+    return column(concrete_field(model, name))
 
 
 def columns(model: type[Model], alias: str) -> str:
@@ -105,6 +114,28 @@ def insert(instance: Model) -> None:
     instance.pk = row[0]
     instance._state.adding = False
     instance._state.db = DEFAULT_DB_ALIAS
+
+
+def bump_version(
+    layer_id: int, *, while_status: str, expected: int | None, changes: dict[str, Any]
+) -> int | None:
+    """The layer's next version if it is in ``while_status`` (and at version ``expected``,
+    when given), with ``changes`` applied; None when no row matched. The UPDATE holds the
+    layer's row lock until the transaction ends."""
+    fields = [concrete_field(Layer, name) for name in changes]
+    assignments = "".join(f", {column(f)} = %s" for f in fields)
+    params = [f.get_db_prep_save(changes[f.name], connection) for f in fields]
+    params += [layer_id, while_status]
+    version = column_of(Layer, "version")
+    statement = (
+        f"UPDATE {table(Layer)} SET {version} = {version} + 1{assignments} "
+        f"WHERE {column_of(Layer, 'id')} = %s AND {column_of(Layer, 'status')} = %s"
+    )
+    if expected is not None:
+        statement += f" AND {version} = %s"
+        params.append(expected)
+    row = fetch_one(statement + f" RETURNING {version}", params)
+    return None if row is None else int(row[0])
 
 
 def fetch_one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:

@@ -12,25 +12,17 @@ from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from annotations import selectors
+from annotations.access import STAFF_ROLES
 from annotations.api import serializers as s
-from annotations.api.views import (
-    BAD_REQUEST,
-    CONFLICT,
-    ETAG,
-    IF_MATCH,
-    NOT_FOUND,
-    expected_version,
-    signed_in,
-)
-from annotations.models import Document, Layer, LayerStatus
-from annotations.permissions import STAFF_ROLES, get_project_for
+from annotations.api.access import ProjectAccessMixin
+from annotations.api.schema import BAD_REQUEST, CONFLICT, ETAG, IF_MATCH, NOT_FOUND
+from annotations.api.views import expected_version
+from annotations.models import Document
 from annotations.services.adjudication import merge_into_gold
 
 
@@ -67,8 +59,9 @@ class MergedLayerSerializer(s.LayerSerializer):
         read_only_fields = fields
 
 
-class GoldMergeView(APIView):
+class GoldMergeView(ProjectAccessMixin):
     parser_classes = [JSONParser]
+    visible_to = STAFF_ROLES
 
     @extend_schema(
         summary="Merge the submitted layers into gold by vote (reviewers, managers)",
@@ -93,31 +86,17 @@ class GoldMergeView(APIView):
         },
     )
     def post(self, request: Request, slug: str, doc_id: int) -> Response:
-        user = signed_in(request)
-        project = get_project_for(user, slug, roles=STAFF_ROLES)
-        document = Document.objects.filter(project=project, pk=doc_id).order_by().first()
+        document = (
+            Document.objects.filter(project=self.access.project, pk=doc_id).order_by().first()
+        )
         if document is None:
             raise Http404("No such document.")
         data = MergeInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        min_votes = data.validated_data.get("min_votes")
-        if min_votes is not None:
-            submitted = Layer.objects.filter(
-                document=document, is_gold=False, status=LayerStatus.SUBMITTED
-            ).count()
-            if submitted and min_votes > submitted:
-                raise ValidationError(
-                    {
-                        "min_votes": [
-                            f"must be at most {submitted}, the number of annotators "
-                            "who submitted this document"
-                        ]
-                    }
-                )
         layer, merge = merge_into_gold(
+            access=self.access,
             document=document,
-            actor=user,
-            min_votes=min_votes,
+            min_votes=data.validated_data.get("min_votes"),
             version=expected_version(request, data.validated_data.get("version")),
         )
         body = selectors.layer_body(layer.pk)

@@ -8,26 +8,25 @@ once it has succeeded, its result.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
-from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import Http404
 from django.urls import path
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
-from rest_framework.views import APIView
 
+from annotations.access import STAFF_ROLES
 from annotations.agreement.types import MAX_RESAMPLES
+from annotations.api.access import ProjectAccessMixin
+from annotations.api.schema import BAD_REQUEST, NOT_FOUND
 from annotations.models import AgreementRun, Project
-from annotations.permissions import STAFF_ROLES, get_project_for
 from annotations.services import agreement_runs
 from annotations.services.workers import NO_WORKER_WARNING, workers_answering
 
-DETAIL = inline_serializer("AgreementDetail", {"detail": serializers.CharField()})
 LIST_LIMIT = 50
 
 
@@ -92,24 +91,25 @@ class AgreementRunStartedSerializer(AgreementRunSerializer):
         fields = [*AgreementRunSerializer.Meta.fields, "warning"]
 
 
-def staff_project(request: Request, slug: str) -> Project:
-    """The project for its managers and reviewers; 404 for everyone else."""
-    return get_project_for(request.user, slug, roles=STAFF_ROLES)
+class StaffOnly(ProjectAccessMixin):
+    """Agreement routes exist for the project's managers and reviewers only."""
+
+    visible_to = STAFF_ROLES
 
 
 def runs_of(project: Project) -> QuerySet[AgreementRun]:
     return AgreementRun.objects.filter(project=project).select_related("project", "requested_by")
 
 
-class AgreementRunListApi(APIView):
+class AgreementRunListApi(StaffOnly):
     @extend_schema(
         summary="Agreement runs of a project, newest first (managers, reviewers)",
         description=f"The {LIST_LIMIT} newest, without their full result (see one run for it).",
         parameters=[OpenApiParameter("status", str, description="only runs in this status")],
-        responses={200: AgreementRunSerializer(many=True), 404: DETAIL},
+        responses={200: AgreementRunSerializer(many=True), 404: NOT_FOUND},
     )
     def get(self, request: Request, slug: str) -> Response:
-        runs = runs_of(staff_project(request, slug)).order_by("-created_at", "-id")
+        runs = runs_of(self.access.project).order_by("-created_at", "-id")
         wanted = request.query_params.get("status")
         if wanted:
             runs = runs.filter(status=wanted)
@@ -125,15 +125,14 @@ class AgreementRunListApi(APIView):
         description="Queues a Celery job and returns it at once; poll the run for progress. "
         "`warning` says so when no worker answers.",
         request=AgreementStartSerializer,
-        responses={201: AgreementRunStartedSerializer, 400: DETAIL, 404: DETAIL},
+        responses={201: AgreementRunStartedSerializer, 400: BAD_REQUEST, 404: NOT_FOUND},
     )
     def post(self, request: Request, slug: str) -> Response:
-        project = staff_project(request, slug)
         data = AgreementStartSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         run = agreement_runs.start_run(
-            project=project,
-            actor=cast(User, request.user),
+            project=self.access.project,
+            actor=self.access.user,
             parameters=data.validated_data["parameters"],
         )
         body = dict(AgreementRunSerializer(run, context={"request": request}).data)
@@ -155,13 +154,13 @@ def _with_summaries(runs: list[AgreementRun]) -> list[AgreementRun]:
     return runs
 
 
-class AgreementRunDetailApi(APIView):
+class AgreementRunDetailApi(StaffOnly):
     @extend_schema(
         summary="One agreement run with its result (managers, reviewers)",
-        responses={200: AgreementRunDetailSerializer, 404: DETAIL},
+        responses={200: AgreementRunDetailSerializer, 404: NOT_FOUND},
     )
     def get(self, request: Request, slug: str, pk: int) -> Response:
-        run = runs_of(staff_project(request, slug)).filter(pk=pk).first()
+        run = runs_of(self.access.project).filter(pk=pk).first()
         if run is None:
             raise Http404("No such agreement run.")
         return Response(AgreementRunDetailSerializer(run, context={"request": request}).data)

@@ -6,7 +6,8 @@
 - 401/403/404: DRF's ``{"detail": "..."}``.
 
 Services raise Django's ``ValidationError`` (field -> reasons), ``PermissionDenied``
-(the reason a visible object is read-only) and ``LayerConflict``.
+(the reason a visible object is read-only), ``LayerConflict`` and ``DoesNotExist`` (an
+object gone by the time the write took its lock: 404).
 """
 
 from __future__ import annotations
@@ -67,7 +68,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         exc = exceptions.ValidationError(detail)
     elif isinstance(exc, ObjectDoesNotExist):
-        exc = exceptions.NotFound()
+        # Services name what is missing ("No such span."), e.g. a span deleted by a
+        # concurrent write before this one took the layer's lock.
+        exc = exceptions.NotFound(str(exc) or None)
     response = drf_exception_handler(exc, context)
     if response is not None and response.status_code == status.HTTP_400_BAD_REQUEST:
         response.data = flatten_errors(response.data)

@@ -9,28 +9,26 @@ which blind annotation hides from annotators; only managers may have them.
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any
 
-from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404
 from django.urls import path
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
-from rest_framework.views import APIView
 
+from annotations.api import serializers as s
+from annotations.api.access import ProjectAccessMixin
+from annotations.api.schema import BAD_REQUEST, FORBIDDEN, NOT_FOUND
 from annotations.exporters import EXPORTERS
 from annotations.models import ExportJob, JobStatus, Project, Role
-from annotations.permissions import get_project_for, role_in
 from annotations.services import export_jobs
 from annotations.services.workers import NO_WORKER_WARNING, workers_answering
 
 MANAGERS_ONLY = "Only the project's managers export its corpus."
-DETAIL = inline_serializer("ExportDetail", {"detail": serializers.CharField()})
 
 
 class ExportStartSerializer(serializers.Serializer):
@@ -84,12 +82,13 @@ class ExportStartedSerializer(ExportJobSerializer):
         fields = [*ExportJobSerializer.Meta.fields, "warning"]
 
 
-def managed_project(request: Request, slug: str) -> Project:
-    """The project for its managers: 404 for outsiders, 403 for its other members."""
-    project = get_project_for(request.user, slug)
-    if role_in(request.user, project) != Role.MANAGER:
-        raise PermissionDenied(MANAGERS_ONLY)
-    return project
+class ManagersOnly(ProjectAccessMixin):
+    """Export routes: 404 for outsiders, 403 for members other than managers, checked
+    before any job is looked up."""
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        self.access.require((Role.MANAGER,), MANAGERS_ONLY)
 
 
 def jobs_of(project: Project) -> QuerySet[ExportJob]:
@@ -103,13 +102,13 @@ def job_of(project: Project, pk: int) -> ExportJob:
     return job
 
 
-class ExportListApi(APIView):
+class ExportListApi(ManagersOnly):
     @extend_schema(
         summary="Export jobs of a project, newest first (managers)",
-        responses={200: ExportJobSerializer(many=True), 403: DETAIL, 404: DETAIL},
+        responses={200: ExportJobSerializer(many=True), 403: FORBIDDEN, 404: NOT_FOUND},
     )
     def get(self, request: Request, slug: str) -> Response:
-        jobs = jobs_of(managed_project(request, slug)).order_by("-created_at", "-id")
+        jobs = jobs_of(self.access.project).order_by("-created_at", "-id")
         return Response(ExportJobSerializer(jobs, many=True, context={"request": request}).data)
 
     @extend_schema(
@@ -117,15 +116,14 @@ class ExportListApi(APIView):
         description="Queues a Celery job and returns it at once; poll the job for progress. "
         "`warning` says so when no worker answers.",
         request=ExportStartSerializer,
-        responses={201: ExportStartedSerializer, 400: DETAIL, 403: DETAIL, 404: DETAIL},
+        responses={201: ExportStartedSerializer, 400: BAD_REQUEST, 403: FORBIDDEN, 404: NOT_FOUND},
     )
     def post(self, request: Request, slug: str) -> Response:
-        project = managed_project(request, slug)
         data = ExportStartSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         job = export_jobs.start_export(
-            project=project,
-            actor=cast(User, request.user),  # IsAuthenticated holds by now
+            project=self.access.project,
+            actor=self.access.user,
             format=data.validated_data["format"],
             options=data.validated_data["options"],
         )
@@ -135,30 +133,30 @@ class ExportListApi(APIView):
         return Response(body, status=status.HTTP_201_CREATED)
 
 
-class ExportDetailApi(APIView):
+class ExportDetailApi(ManagersOnly):
     @extend_schema(
         summary="One export job (managers)",
-        responses={200: ExportJobSerializer, 403: DETAIL, 404: DETAIL},
+        responses={200: ExportJobSerializer, 403: FORBIDDEN, 404: NOT_FOUND},
     )
     def get(self, request: Request, slug: str, pk: int) -> Response:
-        job = job_of(managed_project(request, slug), pk)
+        job = job_of(self.access.project, pk)
         return Response(ExportJobSerializer(job, context={"request": request}).data)
 
 
-class ExportDownloadApi(APIView):
+class ExportDownloadApi(ManagersOnly):
     @extend_schema(
         summary="Download an export's zip archive (managers)",
         description="Streams the archive; `X-Checksum-SHA256` and the `ETag` carry its "
         "SHA-256. 409 while the job has not succeeded.",
         responses={
             (200, "application/zip"): bytes,
-            403: DETAIL,
-            404: DETAIL,
-            409: DETAIL,
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+            409: OpenApiResponse(s.DetailSerializer, description="The export has not succeeded."),
         },
     )
     def get(self, request: Request, slug: str, pk: int) -> Response | FileResponse:
-        job = job_of(managed_project(request, slug), pk)
+        job = job_of(self.access.project, pk)
         if job.status != JobStatus.SUCCEEDED or not job.file:
             return Response(
                 {"detail": f"The export is {job.status}: there is nothing to download yet."},

@@ -268,7 +268,7 @@ class SpanFields(serializers.Serializer):
     start = serializers.IntegerField(help_text="Code point offset, inclusive.")
     end = serializers.IntegerField(help_text="Code point offset, exclusive.")
     attrs = serializers.DictField(required=False, default=dict)
-    # Whitespace is text too: a quote of " a" must stay " a" (RECIPES.md, P10).
+    # Whitespace is text too: a quote of " a" must stay " a" (docs/offsets.md).
     quote = serializers.CharField(
         required=False,
         allow_blank=True,

@@ -16,14 +16,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 
+from annotations.access import STAFF_ROLES, Access
 from annotations.interchange import DocumentRecord, Span
 from annotations.models import Document, Layer
 from annotations.review import majority
 from annotations.selectors import iter_project_records
-from annotations.services.layers import RelationInput, SpanInput, ensure_gold_layer, replace_layer
+from annotations.services.layers import (
+    GOLD_STAFF_ONLY_MESSAGE,
+    RelationInput,
+    SpanInput,
+    ensure_gold_layer,
+    replace_layer,
+)
 
 SpanKey = tuple[int, int, str]
 
@@ -103,20 +109,36 @@ def vote(record: DocumentRecord, min_votes: int | None = None) -> Merge:
 
 def merge_into_gold(
     *,
+    access: Access,
     document: Document,
-    actor: User,
     min_votes: int | None = None,
     version: int | None = None,
 ) -> tuple[Layer, Merge]:
     """Write the vote over the submitted layers into the document's gold layer."""
+    access.require(STAFF_ROLES, GOLD_STAFF_ONLY_MESSAGE)
+    if document.project_id != access.project.pk:
+        raise Document.DoesNotExist("No such document.")
     record = next(
-        iter_project_records(document.project, documents=Document.objects.filter(pk=document.pk))
+        iter_project_records(access.project, documents=Document.objects.filter(pk=document.pk))
     )
-    if len(record.annotations) == 0:
+    submitted = len(record.annotations)
+    if submitted == 0:
         raise ValidationError({"document": ["no annotator has submitted this document yet"]})
-    gold = ensure_gold_layer(document=document, actor=actor)
+    if min_votes is not None and min_votes > submitted:
+        raise ValidationError(
+            {
+                "min_votes": [
+                    f"must be at most {submitted}, the number of annotators "
+                    "who submitted this document"
+                ]
+            }
+        )
+    gold = ensure_gold_layer(access=access, document=document)
     merge = vote(record, min_votes)
     layer = replace_layer(
-        layer=gold, actor=actor, spans=merge.spans, relations=merge.relations, version=version
+        access=access.to_layer(gold),
+        spans=merge.spans,
+        relations=merge.relations,
+        version=version,
     )
     return layer, merge

@@ -19,7 +19,13 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from annotations.interchange import DocumentRecord, InterchangeError, iter_records, span_problems
+from annotations.interchange import (
+    DocumentRecord,
+    InterchangeError,
+    end_label_problem,
+    iter_records,
+    span_problems,
+)
 from annotations.models import (
     Assignment,
     AssignmentStatus,
@@ -229,12 +235,14 @@ class _Writer:
                 label = self.labels[relation.type]
                 spans = span_lists[where]
                 for end, allowed in (("head", label.head_label), ("tail", label.tail_label)):
-                    span_label = spans[getattr(relation, end)].label
-                    if allowed is not None and span_label != allowed.name:
-                        raise reject(
-                            f"{here}.{end}: {relation.type} takes a {allowed.name} here, "
-                            f"not a {span_label}"
-                        )
+                    problem = end_label_problem(
+                        relation.type,
+                        end,
+                        allowed.name if allowed is not None else None,
+                        spans[getattr(relation, end)].label,
+                    )
+                    if problem:
+                        raise reject(f"{here}.{end}: {problem}")
         validate_username = UnicodeUsernameValidator()
         for name in record.annotations:
             try:

@@ -7,14 +7,14 @@ updated means somebody else wrote first: the write is refused with the current v
 takes the row lock, so writes to one layer run one after the other and the checks that
 read the layer's spans see a state nobody changes under them.
 
-Who may write what (DESIGN.md, Roles): an annotator writes their own layer while it is
-open; reviewers and managers write the gold layer; a manager may also write an open
-annotator layer. A submitted layer is read-only for everyone until a reviewer or a
-manager reopens it. Every write records an audit event with before and after snapshots.
+Who may write what: an annotator writes their own layer while it is open; reviewers and
+managers write the gold layer; a manager may also write an open annotator layer. A
+submitted layer is read-only for everyone until a reviewer or a manager reopens it. Every
+write records an audit event with before and after snapshots.
 
-The write functions take an optional ``role``: the actor's role in the project when the
-caller has read it already (the API has, to decide what the caller may see); without it
-they read it themselves.
+The writes take the caller's ``Access`` to the layer (``annotations.access``): the layer
+with its document and project, the caller and their role, all read by the one function
+that makes an ``Access``, so a caller cannot hand in a role it did not get from there.
 """
 
 from __future__ import annotations
@@ -24,15 +24,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from annotations import sql
+from annotations.access import STAFF_ROLES, Access
 from annotations.interchange import Span as SpanRecord
-from annotations.interchange import span_problems
+from annotations.interchange import end_label_problem, span_problems
 from annotations.models import (
     Assignment,
     AssignmentStatus,
@@ -45,8 +45,6 @@ from annotations.models import (
     Role,
     Span,
 )
-from annotations.permissions import STAFF_ROLES, role_in
-from annotations.selectors import project_labels
 from annotations.services import agreement_runs
 from annotations.services.audit import record_event
 
@@ -56,6 +54,7 @@ GOLD_SUBMITTED_MESSAGE = "The gold layer is submitted: reopen it to change it."
 GOLD_STAFF_ONLY_MESSAGE = "Only reviewers and managers write the gold layer."
 REVIEWER_GOLD_ONLY_MESSAGE = "Reviewers write only the gold layer."
 REOPEN_STAFF_ONLY_MESSAGE = "Only a reviewer or a manager can reopen a layer."
+NOTHING_TO_CHANGE_MESSAGE = "nothing to change"
 # Longest quote repeated back in an error message.
 QUOTE_PREVIEW = 80
 
@@ -75,40 +74,29 @@ class LayerReadOnly(PermissionDenied):
 # --- who may see and write ------------------------------------------------------------
 
 
-def can_see(layer: Layer, *, user: User, role: str | None) -> bool:
-    """Blind annotation: annotators see their own layer only, reviewers the submitted
-    layers and the gold layer, managers everything in the project."""
-    if role is None:
-        return False
-    if layer.annotator_id is not None and layer.annotator_id == user.pk:
-        return True
-    if role == Role.MANAGER:
-        return True
-    if role == Role.REVIEWER:
-        return layer.is_gold or layer.status == LayerStatus.SUBMITTED
-    return False
+def _layer_of(access: Access) -> Layer:
+    if access.layer is None:
+        raise TypeError("a layer write needs the caller's access to a layer")
+    return access.layer
 
 
-def write_refusal(layer: Layer, *, user: User, role: str | None) -> str | None:
-    """Why ``user`` may not change ``layer`` right now, or None when they may."""
+def write_refusal(access: Access) -> str | None:
+    """Why the caller may not change the layer right now, or None when they may."""
+    layer = _layer_of(access)
     if layer.status == LayerStatus.SUBMITTED:
         return GOLD_SUBMITTED_MESSAGE if layer.is_gold else SUBMITTED_MESSAGE
     if layer.is_gold:
-        return None if role in STAFF_ROLES else GOLD_STAFF_ONLY_MESSAGE
-    if layer.annotator_id == user.pk or role == Role.MANAGER:
+        return None if access.is_project_staff else GOLD_STAFF_ONLY_MESSAGE
+    if layer.annotator_id == access.user.pk or access.role == Role.MANAGER:
         return None
     return REVIEWER_GOLD_ONLY_MESSAGE
 
 
-def _authorise_write(layer: Layer, actor: User, role: str | None) -> str:
-    if role is None:
-        role = role_in(actor, layer.document.project)
-    if role is None:
-        raise PermissionDenied("You are not a member of this project.")
-    refusal = write_refusal(layer, user=actor, role=role)
+def _writable_layer(access: Access) -> Layer:
+    refusal = write_refusal(access)
     if refusal:
         raise LayerReadOnly(refusal)
-    return role
+    return _layer_of(access)
 
 
 # --- the version bump -----------------------------------------------------------------
@@ -118,25 +106,17 @@ def _bump_version(layer: Layer, expected: int | None, **changes: Any) -> None:
     """Claim the next version of an open layer (and apply ``changes``), or raise.
 
     With ``expected`` the UPDATE only matches that version; without it the write is
-    unconditional (scripts). ``layer.version`` is set to the new version. The statement
-    is composed by hand: every write runs it (annotations/sql.py).
+    unconditional (scripts). ``layer.version`` is set to the new version. Every write
+    runs it, so the statement is composed by hand (``annotations.sql``).
     """
-    values = {"updated_at": timezone.now(), **changes}
-    fields = [sql.concrete_field(Layer, name) for name in values]
-    assignments = ", ".join(f"{sql.column(f)} = %s" for f in fields)
-    params = [f.get_db_prep_save(values[f.name], connection) for f in fields]
-    params += [layer.pk, LayerStatus.OPEN]
-    version = sql.quote("version")
-    statement = (
-        f"UPDATE {sql.table(Layer)} SET {version} = {version} + 1, {assignments} "
-        f"WHERE {sql.quote('id')} = %s AND {sql.quote('status')} = %s"
+    new_version = sql.bump_version(
+        layer.pk,
+        while_status=LayerStatus.OPEN,
+        expected=expected,
+        changes={"updated_at": timezone.now(), **changes},
     )
-    if expected is not None:
-        statement += f" AND {version} = %s"
-        params.append(expected)
-    row = sql.fetch_one(statement + f" RETURNING {version}", params)
-    if row is not None:
-        layer.version = row[0]
+    if new_version is not None:
+        layer.version = new_version
         return
     current_version, status = Layer.objects.values_list("version", "status").get(pk=layer.pk)
     if expected is not None and current_version != expected:
@@ -145,13 +125,12 @@ def _bump_version(layer: Layer, expected: int | None, **changes: Any) -> None:
     raise LayerReadOnly(GOLD_SUBMITTED_MESSAGE if layer.is_gold else SUBMITTED_MESSAGE)
 
 
-def _mark_started(layer: Layer) -> None:
+def _mark_started(access: Access) -> None:
     """The first write to an annotator's layer puts the assignment in progress."""
-    if layer.annotator_id is None:
-        return
-    # A layer from selectors.layer_for_caller comes with its assignment's status: once
-    # the assignment is under way (or there is none) the UPDATE would change nothing.
-    if getattr(layer, "assignment_status", AssignmentStatus.ASSIGNED) != AssignmentStatus.ASSIGNED:
+    layer = _layer_of(access)
+    # Once the assignment is under way (or there is none, as for gold) the UPDATE would
+    # change nothing: skip it, it would cost every write a round trip.
+    if access.assignment_status != AssignmentStatus.ASSIGNED:
         return
     Assignment.objects.filter(
         document_id=layer.document_id,
@@ -180,8 +159,8 @@ class _Problems:
 class _Schema:
     """A project's labels, read once per write."""
 
-    def __init__(self, project_id: int):
-        labels = project_labels(project_id)
+    def __init__(self, access: Access):
+        labels = access.labels()
         self.names = {label.pk: label.name for label in labels}
         self.spans = {label.name: label for label in labels if label.kind == LabelKind.SPAN}
         self.relations = {label.name: label for label in labels if label.kind == LabelKind.RELATION}
@@ -222,9 +201,7 @@ def _end_label_problem(
 ) -> str | None:
     allowed_id = relation_label.head_label_id if end == "head" else relation_label.tail_label_id
     allowed = schema.names.get(allowed_id) if allowed_id is not None else None
-    if allowed is not None and allowed != span_label:
-        return f"{relation_label.name} takes a {allowed} as its {end}, not a {span_label}"
-    return None
+    return end_label_problem(relation_label.name, end, allowed, span_label)
 
 
 # --- snapshots for the audit trail ----------------------------------------------------
@@ -260,8 +237,7 @@ def _layer_content(layer: Layer) -> dict[str, Any]:
 
 
 def _record(
-    actor: User,
-    layer: Layer,
+    access: Access,
     action: str,
     obj: Span | Relation | Layer,
     before: dict[str, Any] | None,
@@ -269,10 +245,11 @@ def _record(
 ) -> None:
     # Each event names the layer and the version the write produced, so the trail
     # of one layer reads in order.
+    layer = _layer_of(access)
     where = {"layer": layer.pk, "version": layer.version}
     record_event(
-        actor=actor,
-        project=layer.document.project,
+        actor=access.user,
+        project=access.project,
         action=action,
         obj=obj,
         before=before,
@@ -283,12 +260,19 @@ def _record(
 # --- layers ---------------------------------------------------------------------------
 
 
-@transaction.atomic
-def ensure_own_layer(*, document: Document, annotator: User) -> Layer:
-    """The annotator's layer of ``document``; made if they are assigned and it is missing.
+def _document_in_project(access: Access, document: Document) -> None:
+    if document.project_id != access.project.pk:
+        raise Document.DoesNotExist("No such document.")
 
-    Raises ``Layer.DoesNotExist`` when the annotator has neither a layer nor an assignment.
+
+@transaction.atomic
+def ensure_own_layer(*, access: Access, document: Document) -> Layer:
+    """The caller's own layer of ``document``; made if they are assigned and it is missing.
+
+    Raises ``Layer.DoesNotExist`` when the caller has neither a layer nor an assignment.
     """
+    _document_in_project(access, document)
+    annotator = access.user
     layer = Layer.objects.filter(document=document, annotator=annotator).first()
     if layer is not None:
         return layer
@@ -307,17 +291,18 @@ def ensure_own_layer(*, document: Document, annotator: User) -> Layer:
 
 
 @transaction.atomic
-def ensure_gold_layer(*, document: Document, actor: User) -> Layer:
+def ensure_gold_layer(*, access: Access, document: Document) -> Layer:
     """The document's gold layer, made on first use by a reviewer or a manager."""
+    _document_in_project(access, document)
     layer = Layer.objects.filter(document=document, is_gold=True).first()
     if layer is not None:
+        layer.document = document
         return layer
-    if role_in(actor, document.project) not in STAFF_ROLES:
-        raise PermissionDenied(GOLD_STAFF_ONLY_MESSAGE)
+    access.require(STAFF_ROLES, GOLD_STAFF_ONLY_MESSAGE)
     layer, created = Layer.objects.get_or_create(document=document, is_gold=True)
     if created:
         record_event(
-            actor=actor,
+            actor=access.user,
             project=document.project,
             action="create",
             obj=layer,
@@ -332,21 +317,19 @@ def ensure_gold_layer(*, document: Document, actor: User) -> Layer:
 @transaction.atomic
 def create_span(
     *,
-    layer: Layer,
-    actor: User,
+    access: Access,
     label: str,
     start: int,
     end: int,
     attrs: Mapping[str, Any] | None = None,
     quote: str | None = None,
     version: int | None = None,
-    role: str | None = None,
 ) -> Span:
-    """Add a span to ``layer``; ``layer.version`` becomes the new version."""
-    _authorise_write(layer, actor, role)
+    """Add a span to the caller's layer; ``access.layer.version`` becomes the new version."""
+    layer = _writable_layer(access)
     attrs = dict(attrs or {})
     text = layer.document.text
-    schema = _Schema(layer.document.project_id)
+    schema = _Schema(access)
     problems = _Problems()
     _check_span(problems, schema, text, label=label, start=start, end=end, attrs=attrs, quote=quote)
     problems.raise_if_any()
@@ -360,38 +343,53 @@ def create_span(
         quote=text[start:end],
     )
     sql.insert(span)
-    _mark_started(layer)
-    _record(actor, layer, "create", span, None, span_snapshot(span))
+    _mark_started(access)
+    _record(access, "create", span, None, span_snapshot(span))
+    return span
+
+
+def _span_of(layer: Layer, span_id: int) -> Span:
+    """The layer's span ``span_id``; read after the version bump, under the layer's lock,
+    so that it is the state the previous write left."""
+    span = Span.objects.filter(layer=layer, pk=span_id).select_related("label").first()
+    if span is None:
+        raise Span.DoesNotExist("No such span.")
+    span.layer = layer
     return span
 
 
 @transaction.atomic
 def update_span(
     *,
-    span: Span,
-    actor: User,
+    access: Access,
+    span_id: int,
     version: int | None = None,
-    role: str | None = None,
     label: str | None = None,
     start: int | None = None,
     end: int | None = None,
     attrs: Mapping[str, Any] | None = None,
     quote: str | None = None,
 ) -> Span:
-    """Change any of a span's label, offsets and attributes (the rest stays).
+    """Change any of a span's label, offsets and attributes; what is not sent stays as
+    the latest write left it.
 
     A quote, when given, must match the new offsets; the stored quote always follows
     the offsets. Changing the label must keep the links that touch the span valid.
+    ``Span.DoesNotExist`` when the layer has no such span (any more).
     """
-    layer = span.layer
-    _authorise_write(layer, actor, role)
+    if label is None and start is None and end is None and attrs is None and quote is None:
+        raise ValidationError(NOTHING_TO_CHANGE_MESSAGE)
+    layer = _writable_layer(access)
+    schema = _Schema(access)
+    # Lock first, read second: two writers without a version each see the other's change.
+    _bump_version(layer, version)
+    span = _span_of(layer, span_id)
     before = span_snapshot(span)
     new_label = span.label.name if label is None else label
     new_start = span.start if start is None else start
     new_end = span.end if end is None else end
     new_attrs = dict(span.attributes if attrs is None else attrs)
     text = layer.document.text
-    schema = _Schema(layer.document.project_id)
     problems = _Problems()
     _check_span(
         problems,
@@ -404,7 +402,7 @@ def update_span(
         quote=quote,
     )
     problems.raise_if_any()
-    _bump_version(layer, version)
+    changed: list[str] = []
     if new_label != span.label.name:
         links = [
             ("head", r)
@@ -418,22 +416,29 @@ def update_span(
             if reason:
                 problems.add("label", f"the span is the {end_name} of a link: {reason}")
         problems.raise_if_any()
-    span.label = schema.spans[new_label]
-    span.start, span.end, span.attributes = new_start, new_end, new_attrs
-    span.quote = text[new_start:new_end]
-    span.save(update_fields=["label", "start", "end", "attributes", "quote"])
-    _record(actor, layer, "update", span, before, span_snapshot(span))
+        span.label = schema.spans[new_label]
+        changed.append("label")
+    if start is not None or end is not None:
+        span.start, span.end, span.quote = new_start, new_end, text[new_start:new_end]
+        changed += ["start", "end", "quote"]
+    if attrs is not None:
+        span.attributes = new_attrs
+        changed.append("attributes")
+    if changed:
+        span.save(update_fields=changed)
+    _record(access, "update", span, before, span_snapshot(span))
     return span
 
 
 @transaction.atomic
-def delete_span(
-    *, span: Span, actor: User, version: int | None = None, role: str | None = None
-) -> Layer:
-    """Remove a span and the links that touch it; returns the layer at its new version."""
-    layer = span.layer
-    _authorise_write(layer, actor, role)
+def delete_span(*, access: Access, span_id: int, version: int | None = None) -> Layer:
+    """Remove a span and the links that touch it; returns the layer at its new version.
+
+    ``Span.DoesNotExist`` when the layer has no such span (any more).
+    """
+    layer = _writable_layer(access)
     _bump_version(layer, version)
+    span = _span_of(layer, span_id)
     links = Relation.objects.filter(layer=layer, head=span) | Relation.objects.filter(
         layer=layer, tail=span
     )
@@ -441,10 +446,9 @@ def delete_span(
         **span_snapshot(span),
         "relations": [relation_snapshot(r) for r in links.select_related("label").order_by("id")],
     }
-    deleted_id = span.pk
     span.delete()
-    span.pk = deleted_id
-    _record(actor, layer, "delete", span, before, None)
+    span.pk = span_id
+    _record(access, "delete", span, before, None)
     return layer
 
 
@@ -454,17 +458,15 @@ def delete_span(
 @transaction.atomic
 def create_relation(
     *,
-    layer: Layer,
-    actor: User,
+    access: Access,
     type: str,
     head: int,
     tail: int,
     version: int | None = None,
-    role: str | None = None,
 ) -> Relation:
-    """Link two spans of ``layer`` (by span id) with a relation label of the project."""
-    _authorise_write(layer, actor, role)
-    schema = _Schema(layer.document.project_id)
+    """Link two spans of the caller's layer (by span id) with a relation label."""
+    layer = _writable_layer(access)
+    schema = _Schema(access)
     problems = _Problems()
     relation_label = schema.relations.get(type)
     if relation_label is None:
@@ -497,23 +499,26 @@ def create_relation(
     relation = Relation.objects.create(
         layer=layer, label=relation_label, head=ends[head], tail=ends[tail]
     )
-    _mark_started(layer)
-    _record(actor, layer, "create", relation, None, relation_snapshot(relation))
+    _mark_started(access)
+    _record(access, "create", relation, None, relation_snapshot(relation))
     return relation
 
 
 @transaction.atomic
-def delete_relation(
-    *, relation: Relation, actor: User, version: int | None = None, role: str | None = None
-) -> Layer:
-    """Remove one link; returns the layer at its new version."""
-    layer = relation.layer
-    _authorise_write(layer, actor, role)
+def delete_relation(*, access: Access, relation_id: int, version: int | None = None) -> Layer:
+    """Remove one link; returns the layer at its new version.
+
+    ``Relation.DoesNotExist`` when the layer has no such link (any more).
+    """
+    layer = _writable_layer(access)
     _bump_version(layer, version)
+    relation = Relation.objects.filter(layer=layer, pk=relation_id).select_related("label").first()
+    if relation is None:
+        raise Relation.DoesNotExist("No such relation.")
     before = relation_snapshot(relation)
     relation.delete()
-    relation.pk = before["id"]
-    _record(actor, layer, "delete", relation, before, None)
+    relation.pk = relation_id
+    _record(access, "delete", relation, before, None)
     return layer
 
 
@@ -541,20 +546,18 @@ class RelationInput:
 @transaction.atomic
 def replace_layer(
     *,
-    layer: Layer,
-    actor: User,
+    access: Access,
     spans: Sequence[SpanInput],
     relations: Sequence[RelationInput] = (),
     version: int | None = None,
-    role: str | None = None,
 ) -> Layer:
-    """Replace every span and relation of ``layer`` at once, or change nothing.
+    """Replace every span and relation of the caller's layer at once, or change nothing.
 
     Errors name the item: ``spans[3].end``, ``relations[0].head``.
     """
-    _authorise_write(layer, actor, role)
+    layer = _writable_layer(access)
     text = layer.document.text
-    schema = _Schema(layer.document.project_id)
+    schema = _Schema(access)
     problems = _Problems()
     for index, item in enumerate(spans):
         _check_span(
@@ -619,17 +622,15 @@ def replace_layer(
             for link in relations
         ]
     )
-    _mark_started(layer)
-    _record(actor, layer, "replace", layer, before, _layer_content(layer))
+    _mark_started(access)
+    _record(access, "replace", layer, before, _layer_content(layer))
     return layer
 
 
 @transaction.atomic
-def submit_layer(
-    *, layer: Layer, actor: User, version: int | None = None, role: str | None = None
-) -> Layer:
+def submit_layer(*, access: Access, version: int | None = None) -> Layer:
     """Hand a layer in: it becomes read-only and the annotator's assignment submitted."""
-    _authorise_write(layer, actor, role)
+    layer = _writable_layer(access)
     now = timezone.now()
     _bump_version(layer, version, status=LayerStatus.SUBMITTED, submitted_at=now)
     layer.status, layer.submitted_at = LayerStatus.SUBMITTED, now
@@ -638,19 +639,16 @@ def submit_layer(
             document_id=layer.document_id, annotator_id=layer.annotator_id
         ).update(status=AssignmentStatus.SUBMITTED, finished_at=now)
         # Agreement figures go stale with every submission (debounced; off by default).
-        agreement_runs.schedule_rerun(layer.document.project)
-    _record(actor, layer, "submit", layer, {"status": LayerStatus.OPEN}, {"status": layer.status})
+        agreement_runs.schedule_rerun(access.project)
+    _record(access, "submit", layer, {"status": LayerStatus.OPEN}, {"status": layer.status})
     return layer
 
 
 @transaction.atomic
-def reopen_layer(
-    *, layer: Layer, actor: User, version: int | None = None, role: str | None = None
-) -> Layer:
+def reopen_layer(*, access: Access, version: int | None = None) -> Layer:
     """Give a submitted layer back to its annotator (or reopen the gold layer)."""
-    if role is None:
-        role = role_in(actor, layer.document.project)
-    if role not in STAFF_ROLES:
+    layer = _layer_of(access)
+    if not access.is_project_staff:
         raise LayerReadOnly(REOPEN_STAFF_ONLY_MESSAGE)
     rows = Layer.objects.filter(pk=layer.pk, status=LayerStatus.SUBMITTED)
     if version is not None:
@@ -670,9 +668,7 @@ def reopen_layer(
         Assignment.objects.filter(
             document_id=layer.document_id, annotator_id=layer.annotator_id
         ).update(status=AssignmentStatus.IN_PROGRESS, finished_at=None)
-    _record(
-        actor, layer, "reopen", layer, {"status": LayerStatus.SUBMITTED}, {"status": layer.status}
-    )
+    _record(access, "reopen", layer, {"status": LayerStatus.SUBMITTED}, {"status": layer.status})
     return layer
 
 
@@ -680,8 +676,10 @@ def reopen_layer(
 
 
 @transaction.atomic
-def skip_document(*, document: Document, annotator: User, reason: str) -> Assignment:
-    """Set a document aside, with the reason; it leaves the annotator's queue."""
+def skip_document(*, access: Access, document: Document, reason: str) -> Assignment:
+    """Set a document aside, with the reason; it leaves the caller's queue."""
+    _document_in_project(access, document)
+    annotator = access.user
     if not reason.strip():
         raise ValidationError({"reason": ["say why you skip the document"]})
     assignment = (

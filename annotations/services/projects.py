@@ -8,8 +8,11 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from annotations.access import Access
 from annotations.models import LabelKind, LabelType, Membership, Project, Role
 from annotations.services.audit import record_event
+
+MANAGERS_ONLY_MESSAGE = "Only the project's managers manage its members."
 
 # The news claims preset every new project starts from (docs/data-model.md).
 NEWS_CLAIMS_PRESET: list[dict[str, Any]] = [
@@ -145,21 +148,43 @@ def _lock_for_change(membership: Membership, new_role: str | None) -> Membership
     return membership
 
 
+def _require_manager(access: Access, membership: Membership | None = None) -> None:
+    access.require((Role.MANAGER,), MANAGERS_ONLY_MESSAGE)
+    if membership is not None and membership.project_id != access.project.pk:
+        raise Membership.DoesNotExist("No such member.")
+
+
 @transaction.atomic
-def change_member_role(
-    *, membership: Membership, role: str, actor: User | None = None
-) -> Membership:
-    """Give a member another role; the last manager keeps theirs."""
+def invite_member(*, access: Access, user: User, role: str) -> Membership:
+    """A manager adds ``user`` to the project; someone who is a member already keeps
+    their role (changing it is ``change_member_role``)."""
+    _require_manager(access)
+    existing = Membership.objects.filter(project=access.project, user=user).first()
+    if existing is not None:
+        raise ValidationError(
+            {"username": [f"is a member already ({existing.role}): PATCH to change the role"]}
+        )
+    return add_member(project=access.project, user=user, role=role, actor=access.user)
+
+
+@transaction.atomic
+def change_member_role(*, access: Access, membership: Membership, role: str) -> Membership:
+    """A manager gives a member another role; the last manager keeps theirs."""
+    _require_manager(access, membership)
     membership = _lock_for_change(membership, role)
-    return add_member(project=membership.project, user=membership.user, role=role, actor=actor)
+    return add_member(
+        project=membership.project, user=membership.user, role=role, actor=access.user
+    )
 
 
 @transaction.atomic
-def remove_member(*, membership: Membership, actor: User | None = None) -> None:
-    """Take a member out of the project. Their layers stay: they are the project's data."""
+def remove_member(*, access: Access, membership: Membership) -> None:
+    """A manager takes a member out of the project. Their layers stay: they are the
+    project's data."""
+    _require_manager(access, membership)
     membership = _lock_for_change(membership, None)
     record_event(
-        actor=actor,
+        actor=access.user,
         project=membership.project,
         action="delete",
         obj=membership,

@@ -9,8 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Permission, User
 from django.db import transaction
 
 from annotations.interchange import DocumentRecord
@@ -74,7 +73,7 @@ def seed_records(folder: Path) -> list[DocumentRecord]:
     return records
 
 
-def grant_admin_view(user: AbstractBaseUser) -> None:
+def grant_admin_view(user: User) -> None:
     """Staff who may look at the workbench's rows in the admin, and change nothing: not a
     superuser, who could read every project and every API token there."""
     user.is_staff = True

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path
 
+from annotations.access import STAFF_ROLES, Access
 from annotations.agreement.report import LABEL_METRICS, OVERALL_METRICS
 from annotations.models import AgreementRun, Document, JobStatus
-from annotations.permissions import STAFF_ROLES, get_project_for, role_in
 from annotations.selectors import latest_succeeded_run, succeeded_runs
 from annotations.services.workers import NO_WORKER_WARNING, workers_answering
+from annotations.views.access import project_page
 from annotations.views.charts import heatmap, trend
 
 DOCUMENTS_SHOWN = 100
@@ -112,9 +112,9 @@ def _report(
     }
 
 
-@login_required
-def agreement_report(request: HttpRequest, slug: str) -> HttpResponse:
-    project = get_project_for(request.user, slug, roles=STAFF_ROLES)
+@project_page(visible_to=STAFF_ROLES)
+def agreement_report(request: HttpRequest, access: Access) -> HttpResponse:
+    project = access.project
     latest = latest_succeeded_run(project)
     report = None
     if latest is not None and latest.result:
@@ -153,7 +153,7 @@ def agreement_report(request: HttpRequest, slug: str) -> HttpResponse:
         "annotations/agreement.html",
         {
             "project": project,
-            "role": role_in(request.user, project),
+            "role": access.role,
             "current": "agreement",
             "latest": latest,
             "report": report,

@@ -12,12 +12,12 @@ from typing import Any
 import markdown
 import nh3
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.db.models import Count, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 
+from annotations.access import Access
 from annotations.api.serializers import LabelSerializer
 from annotations.models import (
     Assignment,
@@ -27,8 +27,8 @@ from annotations.models import (
     Project,
     Role,
 )
-from annotations.permissions import get_project_for, role_in
 from annotations.selectors import QUEUE_ORDER, labels_with_ends, layer_body, queue_rank
+from annotations.views.access import project_page
 
 # One block per line: the "\n" stays at the end of its block's text, so the blocks'
 # text put together is the document's text, character for character.
@@ -40,10 +40,10 @@ def split_paragraphs(text: str) -> list[str]:
     return _PARAGRAPH.findall(text)
 
 
-def _my_assignments(project: Project, user: Any) -> QuerySet[Assignment]:
+def _my_assignments(access: Access) -> QuerySet[Assignment]:
     # Document id order, as the API's queue uses.
     return (
-        Assignment.objects.filter(document__project=project, annotator=user)
+        Assignment.objects.filter(document__project=access.project, annotator=access.user)
         .select_related("document")
         .order_by("document_id")
     )
@@ -54,20 +54,19 @@ def label_schema(project: Project) -> list[dict[str, Any]]:
     return list(LabelSerializer(labels_with_ends(project), many=True).data)
 
 
-@login_required
-def project_home(request: HttpRequest, slug: str) -> HttpResponse:
-    project = get_project_for(request.user, slug)
-    if role_in(request.user, project) == Role.ANNOTATOR:
-        return redirect("project-queue", slug=project.slug)
-    return redirect("dashboard", slug=project.slug)
+@project_page()
+def project_home(request: HttpRequest, access: Access) -> HttpResponse:
+    if access.role == Role.ANNOTATOR:
+        return redirect("project-queue", slug=access.project.slug)
+    return redirect("dashboard", slug=access.project.slug)
 
 
-@login_required
-def queue(request: HttpRequest, slug: str) -> HttpResponse:
-    project = get_project_for(request.user, slug)
-    assignments = list(_my_assignments(project, request.user))
+@project_page()
+def queue(request: HttpRequest, access: Access) -> HttpResponse:
+    project = access.project
+    assignments = list(_my_assignments(access))
     span_counts = dict(
-        Layer.objects.filter(document__project=project, annotator=request.user.pk)
+        Layer.objects.filter(document__project=project, annotator=access.user)
         .annotate(spans_count=Count("spans"))
         .values_list("document_id", "spans_count")
     )
@@ -80,7 +79,7 @@ def queue(request: HttpRequest, slug: str) -> HttpResponse:
         "annotations/queue.html",
         {
             "project": project,
-            "role": role_in(request.user, project),
+            "role": access.role,
             "rows": [
                 {"assignment": a, "spans": span_counts.get(a.document_id, 0)} for a in assignments
             ],
@@ -92,10 +91,10 @@ def queue(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-@login_required
-def annotate(request: HttpRequest, slug: str, doc_id: int) -> HttpResponse:
-    project = get_project_for(request.user, slug)
-    assignments = list(_my_assignments(project, request.user))
+@project_page()
+def annotate(request: HttpRequest, access: Access, doc_id: int) -> HttpResponse:
+    project = access.project
+    assignments = list(_my_assignments(access))
     position = next(
         (i for i, assignment in enumerate(assignments) if assignment.document_id == doc_id), None
     )
@@ -105,7 +104,7 @@ def annotate(request: HttpRequest, slug: str, doc_id: int) -> HttpResponse:
     assignment = assignments[position]
     document = assignment.document
     layer_id = (
-        Layer.objects.filter(document=document, annotator=request.user.pk)
+        Layer.objects.filter(document=document, annotator=access.user)
         .values_list("pk", flat=True)
         .first()
     )
@@ -145,12 +144,12 @@ def annotate(request: HttpRequest, slug: str, doc_id: int) -> HttpResponse:
     )
 
 
-@login_required
-def annotate_next(request: HttpRequest, slug: str) -> HttpResponse:
-    project = get_project_for(request.user, slug)
+@project_page()
+def annotate_next(request: HttpRequest, access: Access) -> HttpResponse:
+    project = access.project
     # As GET /api/projects/<slug>/queue/next/: documents in progress first, then by id.
     following = (
-        _my_assignments(project, request.user)
+        _my_assignments(access)
         .filter(status__in=QUEUE_ORDER)
         .order_by(queue_rank("status"), "document_id")
         .first()
@@ -161,9 +160,9 @@ def annotate_next(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect("project-queue", slug=project.slug)
 
 
-@login_required
-def guidelines(request: HttpRequest, slug: str) -> HttpResponse:
-    project = get_project_for(request.user, slug)
+@project_page()
+def guidelines(request: HttpRequest, access: Access) -> HttpResponse:
+    project = access.project
     # Markdown lets raw HTML through; nh3 keeps only harmless tags and attributes.
     html = nh3.clean(markdown.markdown(project.guidelines, extensions=["extra", "sane_lists"]))
     schema = label_schema(project)
@@ -172,7 +171,7 @@ def guidelines(request: HttpRequest, slug: str) -> HttpResponse:
         "annotations/guidelines.html",
         {
             "project": project,
-            "role": role_in(request.user, project),
+            "role": access.role,
             "guidelines_html": html,
             "span_labels": [label for label in schema if label["kind"] == LabelKind.SPAN],
             "relation_labels": [label for label in schema if label["kind"] == LabelKind.RELATION],

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path
 
+from annotations.access import STAFF_ROLES, Access
 from annotations.models import AssignmentStatus, Role
-from annotations.permissions import STAFF_ROLES, get_project_for, role_in
 from annotations.selectors import (
     PROGRESS_STATUSES,
     Progress,
@@ -24,6 +23,7 @@ from annotations.selectors import (
     documents_by_progress,
     project_progress,
 )
+from annotations.views.access import project_page
 from annotations.views.export_panel import panel_context
 
 DOCUMENTS_PER_PAGE = 100
@@ -43,10 +43,9 @@ def _bar(progress: Progress, total: int) -> list[dict[str, Any]]:
     ]
 
 
-@login_required
-def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
-    project = get_project_for(request.user, slug, roles=STAFF_ROLES)
-    role = role_in(request.user, project)
+@project_page(visible_to=STAFF_ROLES)
+def dashboard(request: HttpRequest, access: Access) -> HttpResponse:
+    project, role = access.project, access.role
     page = Paginator(documents_by_progress(project), DOCUMENTS_PER_PAGE).get_page(
         request.GET.get("page")
     )

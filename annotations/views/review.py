@@ -13,14 +13,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path, reverse
 
+from annotations.access import STAFF_ROLES, Access
 from annotations.models import LabelKind
-from annotations.permissions import STAFF_ROLES, get_project_for, role_in
 from annotations.review import (
     ATTRIBUTES,
     BOUNDARY,
@@ -37,6 +36,7 @@ from annotations.selectors import (
     latest_document_scores,
     layer_body,
 )
+from annotations.views.access import project_page
 from annotations.views.annotate import label_schema, split_paragraphs
 
 DOCUMENTS_PER_PAGE = 100
@@ -144,9 +144,9 @@ def _review_data(review: Review) -> dict[str, Any]:
 # --- pages ----------------------------------------------------------------------------
 
 
-@login_required
-def review_list(request: HttpRequest, slug: str) -> HttpResponse:
-    project = get_project_for(request.user, slug, roles=STAFF_ROLES)
+@project_page(visible_to=STAFF_ROLES)
+def review_list(request: HttpRequest, access: Access) -> HttpResponse:
+    project = access.project
     run_id, summaries = documents_to_review(project)
     rows = [
         {
@@ -163,7 +163,7 @@ def review_list(request: HttpRequest, slug: str) -> HttpResponse:
         "annotations/review_list.html",
         {
             "project": project,
-            "role": role_in(request.user, project),
+            "role": access.role,
             "current": "review",
             "page": page,
             "rows": list(page),
@@ -182,10 +182,9 @@ def review_list(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-@login_required
-def review(request: HttpRequest, slug: str, doc_id: int) -> HttpResponse:
-    project = get_project_for(request.user, slug, roles=STAFF_ROLES)
-    role = role_in(request.user, project)
+@project_page(visible_to=STAFF_ROLES)
+def review(request: HttpRequest, access: Access, doc_id: int) -> HttpResponse:
+    project, role = access.project, access.role
     found = document_review(project, doc_id, role=role)
     if found is None:
         raise Http404("No such document.")

@@ -11,6 +11,7 @@ from annotations.models import AuditEvent, Document, Layer, Role
 from annotations.services import layers as layer_service
 from annotations.services.imports import import_file
 from annotations.services.projects import add_member
+from tests.access import layer_access, project_access
 from tests.factories import DocumentFactory, ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -92,8 +93,12 @@ def test_one_vote_takes_every_span_anyone_marked(api, cast, voted):
 
 
 def test_merge_keeps_what_gold_holds_and_is_audited(api, cast, voted):
-    gold = layer_service.ensure_gold_layer(document=voted, actor=cast.reviewer)
-    layer_service.create_span(layer=gold, actor=cast.reviewer, label="source", start=30, end=34)
+    gold = layer_service.ensure_gold_layer(
+        access=project_access(cast.reviewer, voted.project), document=voted
+    )
+    layer_service.create_span(
+        access=layer_access(cast.reviewer, gold), label="source", start=30, end=34
+    )
 
     response = merge(api, cast.reviewer, voted, {"min_votes": 3})
 
@@ -103,7 +108,9 @@ def test_merge_keeps_what_gold_holds_and_is_audited(api, cast, voted):
 
 
 def test_merge_with_the_loaded_version_succeeds_and_bumps_it_once(api, cast, voted):
-    gold = layer_service.ensure_gold_layer(document=voted, actor=cast.reviewer)
+    gold = layer_service.ensure_gold_layer(
+        access=project_access(cast.reviewer, voted.project), document=voted
+    )
 
     response = merge(api, cast.reviewer, voted, {"version": gold.version})
 
@@ -112,9 +119,13 @@ def test_merge_with_the_loaded_version_succeeds_and_bumps_it_once(api, cast, vot
 
 
 def test_stale_version_is_409_with_the_current_version_and_nothing_written(api, cast, voted):
-    gold = layer_service.ensure_gold_layer(document=voted, actor=cast.reviewer)
+    gold = layer_service.ensure_gold_layer(
+        access=project_access(cast.reviewer, voted.project), document=voted
+    )
     loaded = gold.version
-    layer_service.create_span(layer=gold, actor=cast.manager, label="claim", start=40, end=47)
+    layer_service.create_span(
+        access=layer_access(cast.manager, gold), label="claim", start=40, end=47
+    )
 
     response = merge(api, cast.reviewer, voted, {"version": loaded})
 
@@ -128,7 +139,9 @@ def test_stale_version_is_409_with_the_current_version_and_nothing_written(api, 
 
 
 def test_stale_if_match_header_is_409_too(api, cast, voted):
-    gold = layer_service.ensure_gold_layer(document=voted, actor=cast.reviewer)
+    gold = layer_service.ensure_gold_layer(
+        access=project_access(cast.reviewer, voted.project), document=voted
+    )
 
     response = merge(api, cast.reviewer, voted, HTTP_IF_MATCH=f'"{gold.version + 5}"')
 
@@ -179,8 +192,10 @@ def test_nothing_submitted_is_400(api, cast):
 
 
 def test_submitted_gold_is_403_until_reopened(api, cast, voted):
-    gold = layer_service.ensure_gold_layer(document=voted, actor=cast.reviewer)
-    layer_service.submit_layer(layer=gold, actor=cast.reviewer)
+    gold = layer_service.ensure_gold_layer(
+        access=project_access(cast.reviewer, voted.project), document=voted
+    )
+    layer_service.submit_layer(access=layer_access(cast.reviewer, gold))
 
     response = merge(api, cast.reviewer, voted)
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 from django.forms.models import model_to_dict
+from django.http import Http404
+from rest_framework.authtoken.models import Token
 
 from annotations import sql
+from annotations.access import resolve_access, token_with_user
 from annotations.models import (
     MAX_ID,
     Assignment,
@@ -15,7 +18,7 @@ from annotations.models import (
     LayerStatus,
     Span,
 )
-from annotations.selectors import layer_for_caller, project_labels
+from tests.access import project_access
 
 pytestmark = pytest.mark.django_db
 
@@ -28,25 +31,18 @@ def as_stored(instance):
     return {field.attname: getattr(instance, field.attname) for field in instance._meta.fields}
 
 
-@pytest.mark.parametrize(
-    ("who", "role"),
-    [
-        ("manager", "manager"),
-        ("reviewer", "reviewer"),
-        ("alice", "annotator"),
-        ("bob", "annotator"),
-        ("outsider", None),
-    ],
-)
+@pytest.mark.parametrize(("who", "role"), [("manager", "manager"), ("alice", "annotator")])
 def test_the_layer_query_loads_what_the_orm_loads_with_the_callers_role(world, who, role):
     world.document.meta = {"source": "seed", "tags": ["رأی", "😀"]}
     world.document.save()
     expected = Layer.objects.select_related("document__project").get(pk=world.alice_layer.pk)
 
-    layer = layer_for_caller(world.alice_layer.pk, getattr(world.cast, who))
+    access = resolve_access(getattr(world.cast, who), layer_id=world.alice_layer.pk)
 
-    assert layer.caller_role == role
-    assert layer.assignment_status == AssignmentStatus.ASSIGNED  # alice's, whoever asks
+    layer = access.layer
+    assert (access.user, access.role) == (getattr(world.cast, who), role)
+    assert access.project is layer.document.project
+    assert access.assignment_status == AssignmentStatus.ASSIGNED  # alice's, whoever asks
     assert as_stored(layer) == as_stored(expected)
     assert as_stored(layer.document) == as_stored(expected.document)
     assert layer.document.meta == {"source": "seed", "tags": ["رأی", "😀"]}
@@ -63,13 +59,30 @@ def test_ids_that_name_no_layer_are_404_not_an_error(world, api, layer_id):
     assert response.json() == {"detail": "No such layer."}
 
 
+@pytest.mark.parametrize("who", ["reviewer", "bob", "outsider"])
+def test_the_layer_query_finds_nothing_for_whom_the_layer_is_hidden(world, who):
+    with pytest.raises(Http404):
+        resolve_access(getattr(world.cast, who), layer_id=world.alice_layer.pk)
+
+
 def test_the_label_query_loads_what_the_orm_loads(world):
     expected = {label.pk: model_to_dict(label) for label in world.project.label_types.all()}
+    access = project_access(world.cast.manager, world.project)
 
-    loaded = {label.pk: model_to_dict(label) for label in project_labels(world.project.pk)}
+    loaded = {label.pk: model_to_dict(label) for label in access.labels()}
 
     assert loaded == expected
     assert any(label["attribute_schema"] for label in loaded.values())
+
+
+def test_the_token_query_loads_what_the_orm_loads(world):
+    expected = Token.objects.create(user=world.cast.alice)
+
+    token = token_with_user(expected.key)
+
+    assert as_stored(token) == as_stored(expected)
+    assert as_stored(token.user) == as_stored(world.cast.alice)
+    assert token_with_user("0" * 40) is None
 
 
 def test_a_token_of_a_deactivated_user_is_refused(world, api):
@@ -111,9 +124,9 @@ def test_writes_without_a_version_still_count_versions_one_by_one(world, api):
 def test_the_gold_layer_comes_without_an_assignment(world):
     gold = Layer.objects.create(document=world.document, is_gold=True)
 
-    layer = layer_for_caller(gold.pk, world.cast.reviewer)
+    access = resolve_access(world.cast.reviewer, layer_id=gold.pk)
 
-    assert (layer.caller_role, layer.assignment_status) == ("reviewer", None)
+    assert (access.role, access.assignment_status) == ("reviewer", None)
 
 
 def test_the_assignment_keeps_the_time_its_first_write_started_it(world, api):

@@ -1,21 +1,29 @@
-"""The access policy of the API in one table: every endpoint and method against every
-role, with the status each one gets.
+"""The access policy in one table: every route of the URL conf, API and pages, against
+every role, with the status each one gets. A route without a rule fails the test.
 
 Roles: ``anon`` (not signed in), ``out`` (signed in, not a member), ``alice`` (the
 annotator whose layer is at stake), ``bob`` (another annotator of the same document),
 ``rev`` (reviewer), ``mgr`` (manager). Outsiders get 404 for everything in the project;
-hidden objects (another annotator's layer, gold for annotators, documents not assigned)
-are 404 too; 403 means "you may see this but not do that". Each cell runs on a fresh
-world where alice's layer holds a claim linked to a source (``state`` says whether she
-has submitted it) and the document has a gold layer.
+hidden objects (another annotator's layer, gold for annotators, documents not assigned,
+routes a role never uses) are 404 too; 403 means "you may see this but not do that".
+Anonymous callers get 403 from the API and the login page (302) from the pages. Each cell
+runs on a fresh world where alice's layer holds a claim linked to a source (``state`` says
+whether she has submitted it), the document has a gold layer, and the project has an
+agreement run and an export job (neither finished).
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
+from annotations.models import AgreementRun, ExportJob
 from annotations.services import layers
+from tests.access import layer_access, project_access
 from tests.factories import DocumentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -24,44 +32,161 @@ ROLES = ("anon", "out", "alice", "bob", "rev", "mgr")
 P = "/api/projects/panjshir"
 L = "/api/layers/{alice_layer}"
 G = "/api/layers/{gold}"
+D = f"{P}/documents/{{doc}}"
+PAGE = "/projects/panjshir"
 
-# method  path                                     state         anon out  alice bob  rev  mgr
-MATRIX = [
-    ("GET",    "/api/projects/",                   "open",       403, 200, 200, 200, 200, 200),
-    ("POST",   "/api/projects/",                   "open",       403, 403, 403, 403, 403, 403),
-    ("GET",    f"{P}/",                            "open",       403, 404, 200, 200, 200, 200),
-    ("GET",    f"{P}/members/",                    "open",       403, 404, 403, 403, 403, 200),
-    ("POST",   f"{P}/members/",                    "open",       403, 404, 403, 403, 403, 201),
-    ("PATCH",  f"{P}/members/bob/",                "open",       403, 404, 403, 403, 403, 200),
-    ("DELETE", f"{P}/members/bob/",                "open",       403, 404, 403, 403, 403, 204),
-    ("GET",    f"{P}/labels/",                     "open",       403, 404, 200, 200, 200, 200),
-    ("GET",    f"{P}/documents/",                  "open",       403, 404, 200, 200, 200, 200),
-    ("GET",    f"{P}/documents/{{doc}}/",          "open",       403, 404, 200, 200, 200, 200),
-    ("GET",    f"{P}/documents/{{unassigned}}/",   "open",       403, 404, 404, 404, 200, 200),
-    ("GET",    f"{P}/documents/{{doc}}/layers/",   "open",       403, 404, 200, 200, 200, 200),
-    ("GET",    f"{P}/documents/{{doc}}/layers/mine/", "open",    403, 404, 200, 200, 404, 404),
-    ("GET",    f"{P}/documents/{{doc}}/layers/gold/", "open",    403, 404, 404, 404, 200, 200),
-    ("POST",   f"{P}/documents/{{doc}}/skip/",     "open",       403, 404, 200, 200, 403, 403),
-    ("GET",    f"{P}/queue/next/",                 "open",       403, 404, 200, 200, 200, 200),
-    ("POST",   f"{P}/imports/",                    "open",       403, 404, 403, 403, 403, 201),
-    ("GET",    f"{L}/",                            "open",       403, 404, 200, 404, 404, 200),
-    ("GET",    f"{L}/",                            "submitted",  403, 404, 200, 404, 200, 200),
-    ("POST",   f"{L}/spans/",                      "open",       403, 404, 201, 404, 404, 201),
-    ("POST",   f"{L}/spans/",                      "submitted",  403, 404, 403, 404, 403, 403),
-    ("PATCH",  f"{L}/spans/{{claim}}/",            "open",       403, 404, 200, 404, 404, 200),
-    ("PATCH",  f"{L}/spans/{{claim}}/",            "submitted",  403, 404, 403, 404, 403, 403),
-    ("DELETE", f"{L}/spans/{{claim}}/",            "open",       403, 404, 200, 404, 404, 200),
-    ("POST",   f"{L}/relations/",                  "open",       403, 404, 201, 404, 404, 201),
-    ("DELETE", f"{L}/relations/{{link}}/",         "open",       403, 404, 200, 404, 404, 200),
-    ("PUT",    f"{L}/content/",                    "open",       403, 404, 200, 404, 404, 200),
-    ("PUT",    f"{L}/content/",                    "submitted",  403, 404, 403, 404, 403, 403),
-    ("POST",   f"{L}/submit/",                     "open",       403, 404, 200, 404, 404, 200),
-    ("POST",   f"{L}/reopen/",                     "submitted",  403, 404, 403, 404, 200, 200),
-    ("GET",    f"{G}/",                            "open",       403, 404, 404, 404, 200, 200),
-    ("POST",   f"{G}/spans/",                      "open",       403, 404, 404, 404, 201, 201),
-    ("PUT",    f"{G}/content/",                    "open",       403, 404, 404, 404, 200, 200),
-    ("POST",   f"{G}/submit/",                     "open",       403, 404, 404, 404, 200, 200),
-]  # fmt: skip
+# Routes that are Django's own, not the workbench's: the admin site (its own staff-only
+# permissions) and the auth views' sign-in and sign-out pages. No static route: static
+# files are not served through the URL conf.
+EXCLUDED_NAMESPACES = {"admin"}
+EXCLUDED_NAMES = {"login", "logout"}
+
+# route name -> (method, path, state, status for: anon  out  alice bob  rev  mgr)
+RULES = {
+    "project-list": [
+        ("GET", "/api/projects/", "open", (403, 200, 200, 200, 200, 200)),
+        ("POST", "/api/projects/", "open", (403, 403, 403, 403, 403, 403)),
+        ("GET", "/", "open", (302, 200, 200, 200, 200, 200)),
+    ],
+    "project-detail": [
+        ("GET", f"{P}/", "open", (403, 404, 200, 200, 200, 200)),
+    ],
+    "member-list": [
+        ("GET", f"{P}/members/", "open", (403, 404, 403, 403, 403, 200)),
+        ("POST", f"{P}/members/", "open", (403, 404, 403, 403, 403, 201)),
+    ],
+    "member-detail": [
+        ("PATCH", f"{P}/members/bob/", "open", (403, 404, 403, 403, 403, 200)),
+        ("DELETE", f"{P}/members/bob/", "open", (403, 404, 403, 403, 403, 204)),
+    ],
+    "label-list": [
+        ("GET", f"{P}/labels/", "open", (403, 404, 200, 200, 200, 200)),
+    ],
+    "document-list": [
+        ("GET", f"{P}/documents/", "open", (403, 404, 200, 200, 200, 200)),
+    ],
+    "document-detail": [
+        ("GET", f"{D}/", "open", (403, 404, 200, 200, 200, 200)),
+        ("GET", f"{P}/documents/{{unassigned}}/", "open", (403, 404, 404, 404, 200, 200)),
+    ],
+    "document-layers": [
+        ("GET", f"{D}/layers/", "open", (403, 404, 200, 200, 200, 200)),
+    ],
+    "document-mine": [
+        ("GET", f"{D}/layers/mine/", "open", (403, 404, 200, 200, 404, 404)),
+    ],
+    "document-gold": [
+        ("GET", f"{D}/layers/gold/", "open", (403, 404, 404, 404, 200, 200)),
+    ],
+    "gold-merge": [
+        ("POST", f"{D}/layers/gold/merge/", "submitted", (403, 404, 404, 404, 200, 200)),
+    ],
+    "document-skip": [
+        ("POST", f"{D}/skip/", "open", (403, 404, 200, 200, 403, 403)),
+    ],
+    "queue-next": [
+        ("GET", f"{P}/queue/next/", "open", (403, 404, 200, 200, 200, 200)),
+    ],
+    "import": [
+        ("POST", f"{P}/imports/", "open", (403, 404, 403, 403, 403, 201)),
+    ],
+    "agreement-run-list": [
+        ("GET", f"{P}/agreement-runs/", "open", (403, 404, 404, 404, 200, 200)),
+    ],
+    "agreement-run-detail": [
+        ("GET", f"{P}/agreement-runs/{{run}}/", "open", (403, 404, 404, 404, 200, 200)),
+    ],
+    "export-list": [
+        ("GET", f"{P}/exports/", "open", (403, 404, 403, 403, 403, 200)),
+    ],
+    "export-detail": [
+        ("GET", f"{P}/exports/{{export}}/", "open", (403, 404, 403, 403, 403, 200)),
+    ],
+    "export-download": [
+        ("GET", f"{P}/exports/{{export}}/download/", "open", (403, 404, 403, 403, 403, 409)),
+    ],
+    "layer-detail": [
+        ("GET", f"{L}/", "open", (403, 404, 200, 404, 404, 200)),
+        ("GET", f"{L}/", "submitted", (403, 404, 200, 404, 200, 200)),
+        ("GET", f"{G}/", "open", (403, 404, 404, 404, 200, 200)),
+    ],
+    "span-list": [
+        ("POST", f"{L}/spans/", "open", (403, 404, 201, 404, 404, 201)),
+        ("POST", f"{L}/spans/", "submitted", (403, 404, 403, 404, 403, 403)),
+        ("POST", f"{G}/spans/", "open", (403, 404, 404, 404, 201, 201)),
+    ],
+    "span-detail": [
+        ("PATCH", f"{L}/spans/{{claim}}/", "open", (403, 404, 200, 404, 404, 200)),
+        ("PATCH", f"{L}/spans/{{claim}}/", "submitted", (403, 404, 403, 404, 403, 403)),
+        ("DELETE", f"{L}/spans/{{claim}}/", "open", (403, 404, 200, 404, 404, 200)),
+    ],
+    "relation-list": [
+        ("POST", f"{L}/relations/", "open", (403, 404, 201, 404, 404, 201)),
+    ],
+    "relation-detail": [
+        ("DELETE", f"{L}/relations/{{link}}/", "open", (403, 404, 200, 404, 404, 200)),
+    ],
+    "layer-content": [
+        ("PUT", f"{L}/content/", "open", (403, 404, 200, 404, 404, 200)),
+        ("PUT", f"{L}/content/", "submitted", (403, 404, 403, 404, 403, 403)),
+        ("PUT", f"{G}/content/", "open", (403, 404, 404, 404, 200, 200)),
+    ],
+    "layer-submit": [
+        ("POST", f"{L}/submit/", "open", (403, 404, 200, 404, 404, 200)),
+        ("POST", f"{G}/submit/", "open", (403, 404, 404, 404, 200, 200)),
+    ],
+    "layer-reopen": [
+        ("POST", f"{L}/reopen/", "submitted", (403, 404, 403, 404, 200, 200)),
+    ],
+    "api-token": [
+        ("POST", "/api/auth/token/", "open", (400, 400, 400, 400, 400, 400)),
+    ],
+    "api-schema": [
+        ("GET", "/api/schema/", "open", (200, 200, 200, 200, 200, 200)),
+    ],
+    "api-docs": [
+        ("GET", "/api/docs/", "open", (200, 200, 200, 200, 200, 200)),
+    ],
+    "api-not-found": [
+        ("GET", "/api/no/such/thing/", "open", (404, 404, 404, 404, 404, 404)),
+    ],
+    "healthz": [
+        ("GET", "/healthz", "open", (200, 200, 200, 200, 200, 200)),
+    ],
+    "project-home": [
+        ("GET", f"{PAGE}/", "open", (302, 404, 302, 302, 302, 302)),
+    ],
+    "project-queue": [
+        ("GET", f"{PAGE}/queue/", "open", (302, 404, 200, 200, 200, 200)),
+    ],
+    "annotate": [
+        ("GET", f"{PAGE}/documents/{{doc}}/annotate/", "open", (302, 404, 200, 200, 404, 404)),
+        (
+            "GET",
+            f"{PAGE}/documents/{{unassigned}}/annotate/",
+            "open",
+            (302, 404, 404, 404, 404, 404),
+        ),
+    ],
+    "annotate-next": [
+        ("GET", f"{PAGE}/next/", "open", (302, 404, 302, 302, 302, 302)),
+    ],
+    "guidelines": [
+        ("GET", f"{PAGE}/guidelines/", "open", (302, 404, 200, 200, 200, 200)),
+    ],
+    "dashboard": [
+        ("GET", f"{PAGE}/dashboard/", "open", (302, 404, 404, 404, 200, 200)),
+    ],
+    "agreement": [
+        ("GET", f"{PAGE}/agreement/", "open", (302, 404, 404, 404, 200, 200)),
+    ],
+    "review-list": [
+        ("GET", f"{PAGE}/review/", "open", (302, 404, 404, 404, 200, 200)),
+    ],
+    "review": [
+        ("GET", f"{PAGE}/documents/{{doc}}/review/", "open", (302, 404, 404, 404, 200, 200)),
+    ],
+}
 
 # The body each write sends; {name} is an id from the world.
 BODIES = {
@@ -79,25 +204,28 @@ BODIES = {
 
 CELLS = [
     pytest.param(method, path, state, role, expected, id=f"{method} {path} [{state}] as {role}")
-    for method, path, state, *statuses in MATRIX
+    for rules in RULES.values()
+    for method, path, state, statuses in rules
     for role, expected in zip(ROLES, statuses, strict=True)
 ]
 
 
 def build(world, state):
     """Alice's layer with claim -> source and a spare claim, the gold layer, an
-    unassigned document; the ids the table's paths and bodies name."""
+    unassigned document, an agreement run and an export job; the ids the table's paths
+    and bodies name."""
     cast = world.cast
     layer = world.alice_layer
-    claim = layers.create_span(layer=layer, actor=cast.alice, label="claim", start=0, end=60)
-    claim2 = layers.create_span(layer=layer, actor=cast.alice, label="claim", start=100, end=120)
-    source = layers.create_span(layer=layer, actor=cast.alice, label="source", start=61, end=70)
-    link = layers.create_relation(
-        layer=layer, actor=cast.alice, type="attributed_to", head=claim.pk, tail=source.pk
+    alice = layer_access(cast.alice, layer)
+    claim = layers.create_span(access=alice, label="claim", start=0, end=60)
+    claim2 = layers.create_span(access=alice, label="claim", start=100, end=120)
+    source = layers.create_span(access=alice, label="source", start=61, end=70)
+    link = layers.create_relation(access=alice, type="attributed_to", head=claim.pk, tail=source.pk)
+    gold = layers.ensure_gold_layer(
+        access=project_access(cast.reviewer, world.project), document=world.document
     )
-    gold = layers.ensure_gold_layer(document=world.document, actor=cast.reviewer)
     if state == "submitted":
-        layers.submit_layer(layer=layer, actor=cast.alice)
+        layers.submit_layer(access=alice)
     UserFactory(username="carol")
     return {
         "doc": world.document.pk,
@@ -108,6 +236,10 @@ def build(world, state):
         "claim2": claim2.pk,
         "source": source.pk,
         "link": link.pk,
+        "run": AgreementRun.objects.create(project=world.project, requested_by=cast.manager).pk,
+        "export": ExportJob.objects.create(
+            project=world.project, format="jsonl", requested_by=cast.manager
+        ).pk,
     }
 
 
@@ -120,7 +252,10 @@ def fill(value, ids):
 
 
 @pytest.mark.parametrize(("method", "path", "state", "role", "expected"), CELLS)
-def test_permission_matrix(world, api, method, path, state, role, expected):
+def test_permission_matrix(world, api, settings, method, path, state, role, expected):
+    # The health check asks the broker for workers unless tasks run eagerly: not the
+    # point here, and a second per request.
+    settings.CELERY_TASK_ALWAYS_EAGER = True
     ids = build(world, state)
     users = {
         "anon": None,
@@ -130,15 +265,54 @@ def test_permission_matrix(world, api, method, path, state, role, expected):
         "rev": world.cast.reviewer,
         "mgr": world.cast.manager,
     }
-    client = api(users[role])
     url = path.format(**ids)
-    if path.endswith("/imports/"):
-        upload = SimpleUploadedFile("new.txt", b"Saleh stays in Panjshir.")
-        response = client.post(url, {"file": upload}, format="multipart")
-    elif method == "GET":
+    if not path.startswith("/api/"):
+        # Pages: the browser's session.
+        client = Client()
+        if users[role] is not None:
+            client.force_login(users[role])
         response = client.get(url)
+    elif path.endswith("/imports/"):
+        upload = SimpleUploadedFile("new.txt", b"Saleh stays in Panjshir.")
+        response = api(users[role]).post(url, {"file": upload}, format="multipart")
+    elif method == "GET":
+        response = api(users[role]).get(url)
     else:
         body = fill(BODIES.get((method, path)), ids)
-        response = getattr(client, method.lower())(url, body, format="json")
+        response = getattr(api(users[role]), method.lower())(url, body, format="json")
 
     assert response.status_code == expected, response.content[:300]
+
+
+def _join(prefix: str, route: str) -> str:
+    # As Django joins the routes of nested patterns into ResolverMatch.route.
+    return prefix + route.removeprefix("^") if prefix else route
+
+
+def url_conf_routes(patterns=None, prefix="", namespace=None):
+    """(namespace, name, route) for every route of the project's URL conf."""
+    for entry in get_resolver().url_patterns if patterns is None else patterns:
+        route = _join(prefix, str(entry.pattern))
+        if isinstance(entry, URLResolver):
+            yield from url_conf_routes(entry.url_patterns, route, entry.namespace or namespace)
+        else:
+            assert isinstance(entry, URLPattern)
+            yield namespace, entry.name, route
+
+
+def test_every_route_of_the_url_conf_has_a_rule():
+    ruled = set()
+    for name, rules in RULES.items():
+        for method, path, *_ in rules:
+            # Any id finds the route; the name checks the table's keys.
+            match = resolve(path.format_map(defaultdict(lambda: 1)))
+            assert match.url_name == name, f"{method} {path} is {match.url_name!r}, not {name!r}"
+            ruled.add((match.namespace or None, match.url_name, match.route))
+
+    routes = {
+        route
+        for route in url_conf_routes()
+        if route[0] not in EXCLUDED_NAMESPACES and route[1] not in EXCLUDED_NAMES
+    }
+
+    assert routes - ruled == set(), "routes without a rule in RULES"

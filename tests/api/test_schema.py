@@ -22,6 +22,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from annotations.services import layers
+from tests.access import layer_access, project_access
 
 pytestmark = pytest.mark.django_db
 
@@ -72,19 +73,20 @@ def seeded(world):
     """Alice's layer with a linked claim and source, a gold layer; the manager's token."""
     cast = world.cast
     claim = layers.create_span(
-        layer=world.alice_layer, actor=cast.alice, label="claim", start=0, end=60
+        access=layer_access(cast.alice, world.alice_layer), label="claim", start=0, end=60
     )
     source = layers.create_span(
-        layer=world.alice_layer, actor=cast.alice, label="source", start=61, end=70
+        access=layer_access(cast.alice, world.alice_layer), label="source", start=61, end=70
     )
     link = layers.create_relation(
-        layer=world.alice_layer,
-        actor=cast.alice,
+        access=layer_access(cast.alice, world.alice_layer),
         type="attributed_to",
         head=claim.pk,
         tail=source.pk,
     )
-    gold = layers.ensure_gold_layer(document=world.document, actor=cast.manager)
+    gold = layers.ensure_gold_layer(
+        access=project_access(cast.manager, world.document.project), document=world.document
+    )
     REAL.clear()
     REAL.update(
         slug=["panjshir"],

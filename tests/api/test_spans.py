@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from annotations.models import Assignment, AssignmentStatus, Span
+from annotations.models import Assignment, AssignmentStatus, Layer, Span
 
 pytestmark = pytest.mark.django_db
 
@@ -174,3 +174,19 @@ def test_a_span_of_another_layer_is_not_found_through_this_one(world, api):
 
     assert response.status_code == 404
     assert Span.objects.filter(pk=bob_span["id"]).exists()
+
+
+@pytest.mark.parametrize("body", [{}, {"version": 2}])
+def test_a_patch_that_changes_nothing_is_400_and_leaves_the_version(world, api, body):
+    client = api(world.cast.alice)
+    created = client.post(
+        spans_url(world.alice_layer), {"label": "claim", "start": 0, "end": 11}, format="json"
+    ).json()
+
+    response = client.patch(
+        f"{spans_url(world.alice_layer)}{created['span']['id']}/", body, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": ["nothing to change"]}
+    assert Layer.objects.get(pk=world.alice_layer.pk).version == created["version"]

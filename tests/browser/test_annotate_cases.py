@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 
 from annotations.models import AssignmentStatus, Layer, Relation, Span
 from annotations.services import layers as layer_service
+from tests.access import layer_access
 from tests.browser.conftest import (
     click_text,
     drag_select,
@@ -29,7 +30,11 @@ def spans_of(layer):
 def write(layer, user, label, text, needle, **attrs):
     start = layer.document.text.index(needle)
     return layer_service.create_span(
-        layer=layer, actor=user, label=label, start=start, end=start + len(needle), attrs=attrs
+        access=layer_access(user, layer),
+        label=label,
+        start=start,
+        end=start + len(needle),
+        attrs=attrs,
     )
 
 
@@ -39,7 +44,7 @@ def alices_claim_linked_to_its_source(cast, seed):
     claim = write(layer, cast.alice, "claim", seed.text, "he is still in Panjshir valley")
     source = write(layer, cast.alice, "source", seed.text, "Amrullah Saleh")
     layer_service.create_relation(
-        layer=layer, actor=cast.alice, type="attributed_to", head=claim.pk, tail=source.pk
+        access=layer_access(cast.alice, layer), type="attributed_to", head=claim.pk, tail=source.pk
     )
     return layer, claim, source
 

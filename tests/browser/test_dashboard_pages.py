@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 
 from annotations.models import AssignmentStatus, Layer
 from annotations.services import layers as layer_service
+from tests.access import layer_access
 from tests.browser.conftest import login
 
 pytestmark = pytest.mark.browser
@@ -18,9 +19,9 @@ def progress(cast, documents):
     layer = Layer.objects.get(document=seed, annotator=cast.alice)
     start = seed.text.index("Amrullah Saleh")
     layer_service.create_span(
-        layer=layer, actor=cast.alice, label="source", start=start, end=start + 14
+        access=layer_access(cast.alice, layer), label="source", start=start, end=start + 14
     )
-    layer_service.submit_layer(layer=layer, actor=cast.alice)
+    layer_service.submit_layer(access=layer_access(cast.alice, layer))
     cast.bob.assignments.filter(document=documents["hostile"]).update(
         status=AssignmentStatus.SKIPPED, skip_reason="broken markup"
     )

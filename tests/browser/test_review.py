@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 
 from annotations.models import Layer, LayerStatus, Relation, Span
 from annotations.services import layers as layer_service
+from tests.access import layer_access
 from tests.browser.conftest import click_text, login, wait_for_text_selection
 
 pytestmark = pytest.mark.browser
@@ -32,7 +33,7 @@ def disagreement(cast, documents, celery_eager):
     alice = Layer.objects.get(document=seed, annotator=cast.alice)
     made = {
         label: layer_service.create_span(
-            layer=alice, actor=cast.alice, label=label, start=start, end=end, attrs=attrs
+            access=layer_access(cast.alice, alice), label=label, start=start, end=end, attrs=attrs
         )
         for label, (start, end), attrs in (
             ("claim", claim, {}),
@@ -40,8 +41,7 @@ def disagreement(cast, documents, celery_eager):
         )
     }
     layer_service.create_relation(
-        layer=alice,
-        actor=cast.alice,
+        access=layer_access(cast.alice, alice),
         type="attributed_to",
         head=made["claim"].pk,
         tail=made["source"].pk,
@@ -53,10 +53,10 @@ def disagreement(cast, documents, celery_eager):
         ("sentiment", bounds(text, PERSIAN), {"polarity": "positive"}),
     ):
         layer_service.create_span(
-            layer=bob, actor=cast.bob, label=label, start=start, end=end, attrs=attrs
+            access=layer_access(cast.bob, bob), label=label, start=start, end=end, attrs=attrs
         )
     for layer, who in ((alice, cast.alice), (bob, cast.bob)):
-        layer_service.submit_layer(layer=layer, actor=who)
+        layer_service.submit_layer(access=layer_access(who, layer))
     return seed
 
 
@@ -213,7 +213,10 @@ def test_merge_is_undone_by_ctrl_z_and_a_stale_gold_reloads_after_a_conflict(
     # and the page reloads gold with their span.
     start, end = bounds(text, "Tajikistan")
     layer_service.create_span(
-        layer=Layer.objects.get(pk=gold.pk), actor=cast.manager, label="claim", start=start, end=end
+        access=layer_access(cast.manager, Layer.objects.get(pk=gold.pk)),
+        label="claim",
+        start=start,
+        end=end,
     )
     with page.expect_response(lambda r: r.url.endswith("/layers/gold/merge/")) as refused:
         page.click("#merge-button")
@@ -248,7 +251,7 @@ def test_manager_sees_a_reopened_layer_listed_but_not_counted(
     page, live_server, cast, disagreement, screenshot_dir
 ):
     bob = Layer.objects.get(document=disagreement, annotator=cast.bob)
-    layer_service.reopen_layer(layer=bob, actor=cast.reviewer)
+    layer_service.reopen_layer(access=layer_access(cast.reviewer, bob))
     login(page, live_server, "manager")
     open_review(page, live_server, cast.project, disagreement)
 

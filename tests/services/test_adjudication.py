@@ -10,6 +10,7 @@ from annotations.services.adjudication import merge_into_gold
 from annotations.services.imports import import_file
 from annotations.services.layers import LayerConflict
 from annotations.services.projects import add_member
+from tests.access import project_access
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -64,7 +65,9 @@ def gold_content(document):
 
 
 def test_majority_vote_takes_agreed_spans_majority_attributes_and_links(cast, voted):
-    layer, merge = merge_into_gold(document=voted, actor=cast.reviewer)
+    layer, merge = merge_into_gold(
+        access=project_access(cast.reviewer, voted.project), document=voted
+    )
 
     _, spans, links = gold_content(voted)
     assert merge.min_votes == 2
@@ -77,14 +80,18 @@ def test_majority_vote_takes_agreed_spans_majority_attributes_and_links(cast, vo
 
 
 def test_one_vote_is_enough_when_the_reviewer_asks_for_the_union(cast, voted):
-    merge_into_gold(document=voted, actor=cast.reviewer, min_votes=1)
+    merge_into_gold(
+        access=project_access(cast.reviewer, voted.project), document=voted, min_votes=1
+    )
 
     _, spans, _ = gold_content(voted)
     assert (*LEFT, "claim", ()) in spans
 
 
 def test_unanimous_vote_counts_spans_whatever_their_attributes(cast, voted):
-    merge_into_gold(document=voted, actor=cast.reviewer, min_votes=3)
+    merge_into_gold(
+        access=project_access(cast.reviewer, voted.project), document=voted, min_votes=3
+    )
 
     _, spans, links = gold_content(voted)
     assert [s[:3] for s in spans] == [(*SALEH, "source"), (*CLAIM, "claim")]
@@ -92,20 +99,29 @@ def test_unanimous_vote_counts_spans_whatever_their_attributes(cast, voted):
 
 
 def test_gold_spans_already_settled_are_kept(cast, voted):
-    merge_into_gold(document=voted, actor=cast.reviewer, min_votes=1)
+    merge_into_gold(
+        access=project_access(cast.reviewer, voted.project), document=voted, min_votes=1
+    )
     Layer.objects.filter(document=voted, annotator__username="carol").update(status="open")
 
-    merge_into_gold(document=voted, actor=cast.reviewer)
+    merge_into_gold(access=project_access(cast.reviewer, voted.project), document=voted)
 
     _, spans, _ = gold_content(voted)
     assert (*LEFT, "claim", ()) in spans  # carol's withdrawn span stays: gold had it
 
 
 def test_stale_version_is_refused_and_gold_is_unchanged(cast, voted):
-    merge_into_gold(document=voted, actor=cast.reviewer, min_votes=3)
+    merge_into_gold(
+        access=project_access(cast.reviewer, voted.project), document=voted, min_votes=3
+    )
 
     with pytest.raises(LayerConflict):
-        merge_into_gold(document=voted, actor=cast.reviewer, min_votes=1, version=1)
+        merge_into_gold(
+            access=project_access(cast.reviewer, voted.project),
+            document=voted,
+            min_votes=1,
+            version=1,
+        )
 
     _, spans, _ = gold_content(voted)
     assert len(spans) == 2  # the union would have added carol's third span
@@ -113,7 +129,7 @@ def test_stale_version_is_refused_and_gold_is_unchanged(cast, voted):
 
 def test_annotators_cannot_adjudicate(cast, voted):
     with pytest.raises(PermissionDenied):
-        merge_into_gold(document=voted, actor=cast.alice)
+        merge_into_gold(access=project_access(cast.alice, voted.project), document=voted)
 
     assert not Layer.objects.filter(document=voted, is_gold=True).exists()
 
@@ -122,11 +138,14 @@ def test_a_document_nobody_submitted_cannot_be_adjudicated(cast):
     import_file(project=cast.project, filename="plain.txt", data=b"Nothing yet.")
 
     with pytest.raises(ValidationError, match="no annotator has submitted"):
-        merge_into_gold(document=Document.objects.get(external_id="plain"), actor=cast.reviewer)
+        merge_into_gold(
+            access=project_access(cast.reviewer, Document.objects.get(external_id="plain").project),
+            document=Document.objects.get(external_id="plain"),
+        )
 
 
 def test_adjudication_is_in_the_audit_trail(cast, voted):
-    merge_into_gold(document=voted, actor=cast.reviewer)
+    merge_into_gold(access=project_access(cast.reviewer, voted.project), document=voted)
 
     event = AuditEvent.objects.filter(action="replace", actor=cast.reviewer).get()
     assert len(event.after["spans"]) == 2

@@ -183,7 +183,7 @@ BAD_INPUTS = [
                 "relations": {"alice": [{"type": "attributed_to", "head": 0, "tail": 1}]},
             }
         ),
-        "relations.alice[0].head: attributed_to takes a claim here, not a source",
+        "relations.alice[0].head: attributed_to takes a claim as its head, not a source",
         id="relation-wrong-way-round",
     ),
     pytest.param(

@@ -7,10 +7,12 @@ import threading
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
+from django.http import Http404
 
-from annotations.models import AuditEvent, Layer, LayerStatus, Role, Span
+from annotations.models import AuditEvent, Layer, LayerStatus, Span
 from annotations.services import layers
 from annotations.services.assignments import assign_documents
+from tests.access import layer_access, project_access
 from tests.factories import DocumentFactory
 
 TEXT = "Saleh said he is still in Panjshir. TASS reported that he left for Tajikistan."
@@ -50,9 +52,12 @@ def run_in_threads(count, work):
 @pytest.mark.django_db(transaction=True)
 def test_of_writers_holding_the_same_version_exactly_one_wins(cast, layer):
     def write(index):
-        own = Layer.objects.select_related("document__project").get(pk=layer.pk)
         return layers.create_span(
-            layer=own, actor=cast.alice, label="claim", start=index, end=index + 5, version=1
+            access=layer_access(cast.alice, layer),
+            label="claim",
+            start=index,
+            end=index + 5,
+            version=1,
         )
 
     outcomes = run_in_threads(8, write)
@@ -70,11 +75,10 @@ def test_concurrent_unconditional_writes_are_all_kept_with_one_version_each(cast
     def write(index):
         versions = []
         for step in range(5):
-            own = Layer.objects.select_related("document__project").get(pk=layer.pk)
-            layers.create_span(
-                layer=own, actor=cast.alice, label="claim", start=step, end=step + 1 + index
-            )
-            versions.append(own.version)
+            access = layer_access(cast.alice, layer)
+            layers.create_span(access=access, label="claim", start=step, end=step + 1 + index)
+            assert access.layer is not None
+            versions.append(access.layer.version)
         return versions
 
     outcomes = run_in_threads(6, write)
@@ -88,70 +92,71 @@ def test_concurrent_unconditional_writes_are_all_kept_with_one_version_each(cast
 
 @pytest.mark.django_db
 def test_a_layer_submitted_after_it_was_loaded_refuses_the_write(cast, layer):
+    access = layer_access(cast.alice, layer)
     Layer.objects.filter(pk=layer.pk).update(status=LayerStatus.SUBMITTED)  # another request
 
     with pytest.raises(layers.LayerReadOnly):
-        layers.create_span(layer=layer, actor=cast.alice, label="claim", start=0, end=5)
+        layers.create_span(access=access, label="claim", start=0, end=5)
 
     assert not Span.objects.exists()
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(
-    ("who", "error"),
-    [
-        ("reviewer", layers.LayerReadOnly),
-        ("bob", layers.LayerReadOnly),
-        ("outsider", PermissionDenied),
-    ],
-)
-def test_only_the_owner_and_managers_write_an_annotator_layer(cast, layer, who, error):
-    with pytest.raises(error):
-        layers.create_span(layer=layer, actor=getattr(cast, who), label="claim", start=0, end=5)
+@pytest.mark.parametrize("who", ["reviewer", "bob", "outsider"])
+def test_nobody_but_the_owner_and_managers_reaches_an_open_annotator_layer(cast, layer, who):
+    with pytest.raises(Http404):
+        layer_access(getattr(cast, who), layer)
+
+
+@pytest.mark.django_db
+def test_a_reviewer_may_see_a_submitted_annotator_layer_but_not_write_it(cast, layer):
+    layers.submit_layer(access=layer_access(cast.alice, layer))
+
+    with pytest.raises(layers.LayerReadOnly):
+        layers.create_span(access=layer_access(cast.reviewer, layer), label="claim", start=0, end=5)
 
 
 @pytest.mark.django_db
 def test_manager_may_write_an_open_annotator_layer(cast, layer):
-    span = layers.create_span(layer=layer, actor=cast.manager, label="claim", start=0, end=5)
+    span = layers.create_span(
+        access=layer_access(cast.manager, layer), label="claim", start=0, end=5
+    )
 
     assert span.layer_id == layer.pk
 
 
-# role          own open   other open  other submitted  gold
+# who        own open   other open  other submitted  gold
 VISIBILITY = [
-    (Role.ANNOTATOR, True, False, False, False),
-    (Role.REVIEWER,  True, False, True,  True),
-    (Role.MANAGER,   True, True,  True,  True),
-    (None,           False, False, False, False),
+    ("alice",    True, False, False, False),
+    ("reviewer", True, False, True,  True),
+    ("manager",  True, True,  True,  True),
 ]  # fmt: skip
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("role", "own", "other_open", "other_submitted", "gold"), VISIBILITY)
-def test_who_sees_which_layer(cast, role, own, other_open, other_submitted, gold):
-    user = cast.alice
+@pytest.mark.parametrize(("who", "own", "other_open", "other_submitted", "gold"), VISIBILITY)
+def test_who_sees_which_layer(cast, who, own, other_open, other_submitted, gold):
+    user = getattr(cast, who)
+    other = cast.bob
     mine = Layer(annotator_id=user.pk, status=LayerStatus.OPEN)
-    theirs = Layer(annotator_id=cast.bob.pk, status=LayerStatus.OPEN)
-    submitted = Layer(annotator_id=cast.bob.pk, status=LayerStatus.SUBMITTED)
+    theirs = Layer(annotator_id=other.pk, status=LayerStatus.OPEN)
+    submitted = Layer(annotator_id=other.pk, status=LayerStatus.SUBMITTED)
     gold_layer = Layer(is_gold=True, status=LayerStatus.OPEN)
+    access = project_access(user, cast.project)
 
-    seen = [
-        layers.can_see(candidate, user=user, role=role)
-        for candidate in (mine, theirs, submitted, gold_layer)
-    ]
+    seen = [access.can_see(candidate) for candidate in (mine, theirs, submitted, gold_layer)]
 
     assert seen == [own, other_open, other_submitted, gold]
 
 
 @pytest.mark.django_db
 def test_a_failed_bulk_replace_changes_nothing_not_even_the_version(cast, layer):
-    layers.create_span(layer=layer, actor=cast.alice, label="claim", start=0, end=5)
+    layers.create_span(access=layer_access(cast.alice, layer), label="claim", start=0, end=5)
     events = AuditEvent.objects.count()
 
     with pytest.raises(ValidationError) as error:
         layers.replace_layer(
-            layer=layer,
-            actor=cast.alice,
+            access=layer_access(cast.alice, layer),
             spans=[
                 layers.SpanInput(label="claim", start=0, end=10),
                 layers.SpanInput(label="claim", start=10, end=5),
@@ -170,17 +175,28 @@ def test_own_layer_is_only_made_for_an_assigned_annotator(cast, layer):
     unassigned = DocumentFactory(project=cast.project, external_id="late")
 
     with pytest.raises(Layer.DoesNotExist):
-        layers.ensure_own_layer(document=unassigned, annotator=cast.alice)
-    assert layers.ensure_own_layer(document=layer.document, annotator=cast.alice) == layer
+        layers.ensure_own_layer(
+            access=project_access(cast.alice, cast.project), document=unassigned
+        )
+    mine = layers.ensure_own_layer(
+        access=project_access(cast.alice, cast.project), document=layer.document
+    )
+    assert mine == layer
 
 
 @pytest.mark.django_db
 def test_gold_layer_is_made_once_and_only_by_reviewers_and_managers(cast, layer):
     with pytest.raises(PermissionDenied):
-        layers.ensure_gold_layer(document=layer.document, actor=cast.alice)
+        layers.ensure_gold_layer(
+            access=project_access(cast.alice, layer.document.project), document=layer.document
+        )
 
-    first = layers.ensure_gold_layer(document=layer.document, actor=cast.reviewer)
-    second = layers.ensure_gold_layer(document=layer.document, actor=cast.manager)
+    first = layers.ensure_gold_layer(
+        access=project_access(cast.reviewer, layer.document.project), document=layer.document
+    )
+    second = layers.ensure_gold_layer(
+        access=project_access(cast.manager, layer.document.project), document=layer.document
+    )
 
     assert first == second
     assert (first.is_gold, first.annotator_id) == (True, None)

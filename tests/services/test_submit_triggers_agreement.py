@@ -9,6 +9,7 @@ import pytest
 from annotations.models import AgreementRun, Document, JobStatus, Layer
 from annotations.services.imports import import_file
 from annotations.services.layers import submit_layer
+from tests.access import layer_access
 from tests.conftest import FIXTURES
 
 
@@ -20,7 +21,7 @@ def submit_one_more(cast) -> Layer:
     )
     extra = Document.objects.create(project=cast.project, external_id="extra", text="Saleh spoke.")
     layer = Layer.objects.create(document=extra, annotator=cast.alice)
-    return submit_layer(layer=layer, actor=cast.alice)
+    return submit_layer(access=layer_access(cast.alice, layer))
 
 
 @pytest.mark.worker

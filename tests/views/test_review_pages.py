@@ -17,6 +17,7 @@ from annotations.models import AgreementRun, Document, JobStatus, Layer, Role
 from annotations.services import layers as layer_service
 from annotations.services.imports import import_file
 from annotations.services.projects import add_member
+from tests.access import layer_access, project_access
 from tests.factories import DocumentFactory, ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -78,7 +79,7 @@ def disputed(cast):
     add_member(project=cast.project, user=carol, role=Role.ANNOTATOR)
     layer = Layer.objects.create(document=document, annotator=carol)
     layer_service.create_span(
-        layer=layer, actor=carol, label="sentiment", start=40, end=44, attrs={}
+        access=layer_access(carol, layer), label="sentiment", start=40, end=44, attrs={}
     )
     return document
 
@@ -193,8 +194,12 @@ def test_candidates_group_spans_with_who_marked_them_and_how_they_disagree(clien
 
 
 def test_review_page_hands_the_gold_layer_to_the_editor(client, cast, disputed):
-    gold = layer_service.ensure_gold_layer(document=disputed, actor=cast.reviewer)
-    layer_service.create_span(layer=gold, actor=cast.reviewer, label="claim", start=11, end=28)
+    gold = layer_service.ensure_gold_layer(
+        access=project_access(cast.reviewer, disputed.project), document=disputed
+    )
+    layer_service.create_span(
+        access=layer_access(cast.reviewer, gold), label="claim", start=11, end=28
+    )
     client.force_login(cast.reviewer)
 
     response = client.get(review_url(cast.project, disputed))
@@ -233,9 +238,13 @@ def test_review_list_puts_the_most_disputed_documents_first(client, cast, disput
 
 
 def test_review_list_shows_gold_status_and_puts_final_gold_last(client, cast, disputed):
-    gold = layer_service.ensure_gold_layer(document=disputed, actor=cast.reviewer)
-    layer_service.create_span(layer=gold, actor=cast.reviewer, label="claim", start=11, end=28)
-    layer_service.submit_layer(layer=gold, actor=cast.reviewer)
+    gold = layer_service.ensure_gold_layer(
+        access=project_access(cast.reviewer, disputed.project), document=disputed
+    )
+    layer_service.create_span(
+        access=layer_access(cast.reviewer, gold), label="claim", start=11, end=28
+    )
+    layer_service.submit_layer(access=layer_access(cast.reviewer, gold))
     client.force_login(cast.manager)
 
     response = client.get(list_url(cast.project))
@@ -316,18 +325,22 @@ def test_review_list_counts_again_when_a_layer_is_reopened_or_submitted(client, 
 
     assert (d1()["submitted"], d1()["summary"].disagreements) == (2, 5)
     bob = Layer.objects.get(document=disputed, annotator=cast.bob)
-    layer_service.reopen_layer(layer=bob, actor=cast.reviewer)
+    layer_service.reopen_layer(access=layer_access(cast.reviewer, bob))
     # Alone, alice agrees with herself.
     assert (d1()["submitted"], d1()["summary"].disagreements) == (1, 0)
-    layer_service.submit_layer(layer=bob, actor=cast.bob)
+    layer_service.submit_layer(access=layer_access(cast.bob, bob))
     assert (d1()["submitted"], d1()["summary"].disagreements) == (2, 5)
 
 
 def test_review_list_reads_no_span_again_while_nothing_new_is_submitted(client, cast, disputed):
     client.force_login(cast.reviewer)
     client.get(list_url(cast.project))
-    gold = layer_service.ensure_gold_layer(document=disputed, actor=cast.reviewer)
-    layer_service.create_span(layer=gold, actor=cast.reviewer, label="claim", start=11, end=28)
+    gold = layer_service.ensure_gold_layer(
+        access=project_access(cast.reviewer, disputed.project), document=disputed
+    )
+    layer_service.create_span(
+        access=layer_access(cast.reviewer, gold), label="claim", start=11, end=28
+    )
 
     with CaptureQueriesContext(connection) as queries:
         response = client.get(list_url(cast.project))
