@@ -1,8 +1,8 @@
 """The REST API: thin views that resolve what the caller may see, then call one service.
 
-Visibility follows the roles (docs/architecture.md): anything in a project the caller is not a member
-of is 404, and so is any object their role hides (another annotator's layer, the gold
-layer for annotators, documents not assigned to them). A member whose role may not do
+Visibility follows the roles (docs/architecture.md): anything in a project the caller is
+not a member of is 404, and so is any object their role hides (another annotator's layer,
+the gold layer for annotators, documents not assigned to them). A member whose role may not do
 something they can see (an annotator importing files, a reviewer writing an annotator's
 layer) gets 403 with the reason. Writes to a layer carry the version the client loaded
 (``version`` in the body or query, or ``If-Match: "N"``); a stale one is 409.
