@@ -84,11 +84,11 @@ class ExportStartedSerializer(ExportJobSerializer):
         fields = [*ExportJobSerializer.Meta.fields, "warning"]
 
 
-def managed_project(request: Request, slug: str) -> Project:
-    """The project for its managers: 404 for outsiders, 403 for its other members."""
+def managed_project(request: Request, slug: str, reason: str = MANAGERS_ONLY) -> Project:
+    """The project for its managers: 404 for outsiders, 403 (``reason``) for other members."""
     project = get_project_for(request.user, slug)
     if role_in(request.user, project) != Role.MANAGER:
-        raise PermissionDenied(MANAGERS_ONLY)
+        raise PermissionDenied(reason)
     return project
 
 

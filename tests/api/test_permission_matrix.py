@@ -43,7 +43,7 @@ MATRIX = [
     ("GET",    f"{P}/documents/{{doc}}/layers/gold/", "open",    403, 404, 404, 404, 200, 200),
     ("POST",   f"{P}/documents/{{doc}}/skip/",     "open",       403, 404, 200, 200, 403, 403),
     ("GET",    f"{P}/queue/next/",                 "open",       403, 404, 200, 200, 200, 200),
-    ("POST",   f"{P}/imports/",                    "open",       403, 404, 403, 403, 403, 201),
+    ("POST",   f"{P}/imports/",                    "open",       403, 404, 403, 403, 403, 202),
     ("GET",    f"{L}/",                            "open",       403, 404, 200, 404, 404, 200),
     ("GET",    f"{L}/",                            "submitted",  403, 404, 200, 404, 200, 200),
     ("POST",   f"{L}/spans/",                      "open",       403, 404, 201, 404, 404, 201),
