@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from rest_framework.test import APIClient
 
-from annotations.models import ExportJob, JobStatus
+from annotations.models import ExportJob
 from annotations.services.imports import import_file
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "export_edge_cases.jsonl"

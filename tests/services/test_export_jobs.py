@@ -17,8 +17,8 @@ from annotations.exporters.base import ExportOptions
 from annotations.interchange import DocumentRecord
 from annotations.models import AgreementRun, ExportJob, JobStatus
 from annotations.services import export_jobs, jobs
-from annotations.services.jobs import Claim, ClaimLost
 from annotations.services.imports import import_file
+from annotations.services.jobs import Claim, ClaimLost
 from tests.factories import ProjectFactory
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
