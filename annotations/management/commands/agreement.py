@@ -126,7 +126,9 @@ class Command(BaseCommand):
         assert claim is not None  # just created, nobody else knows it
         run.refresh_from_db()
         try:
-            agreement_runs.run_inline(run, claim)
+            # A worker's sweep would otherwise take a long run over from this process.
+            with jobs.heartbeat(claim):
+                agreement_runs.run_inline(run, claim)
         except Exception as exc:
             claim.fail(f"agreement failed: {exc}")
             raise CommandError(f"agreement failed: {exc}") from exc
