@@ -25,7 +25,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connections, transaction
-from django.db.models import F, Q, Value
+from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
@@ -51,7 +51,7 @@ class Claim:
     # Progress reported in memory, saved by the next heartbeat (see ``heartbeat``).
     progress: float | None = None
 
-    def _owned(self) -> Any:
+    def _owned(self) -> QuerySet[Job]:
         return self.model._default_manager.filter(
             pk=self.job_id, status=JobStatus.RUNNING, attempts=self.token
         )
