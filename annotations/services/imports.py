@@ -96,7 +96,9 @@ class _Problems:
 
     def raise_any(self) -> None:
         if self.total:
-            raise ImportRejected(self.errors, self.total)
+            # In line order: clashes with the project are found a batch after the line.
+            in_order = sorted(self.errors, key=lambda error: error.line or 0)
+            raise ImportRejected(in_order, self.total)
 
 
 class _Refused(Exception):
