@@ -133,3 +133,17 @@ def test_only_managers_import_and_read_import_jobs(cast, api, upload):
     assert api(cast.alice).get(job_url).status_code == 403
     assert api(cast.outsider).get(job_url).status_code == 404
     assert api(cast.manager).get(f"{IMPORTS}999999/").status_code == 404
+
+
+def test_an_upload_past_the_memory_threshold_is_stored_from_its_temporary_file(
+    cast, api, upload, settings
+):
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 1024  # larger uploads are spooled to disk
+    data = jsonl(*({"id": f"d{n}", "text": "Saleh stays in Panjshir. " * 4} for n in range(300)))
+    assert len(data) > 20 * settings.FILE_UPLOAD_MAX_MEMORY_SIZE
+
+    job = api(cast.manager).get(upload("big.jsonl", data, user=cast.manager).json()["url"]).json()
+
+    assert job["status"] == "succeeded", job
+    assert job["result"]["documents"] == 300
+    assert ImportJob.objects.get().file.read() == data
