@@ -69,6 +69,15 @@ def kill(worker: subprocess.Popen[bytes]) -> None:
     worker.wait(timeout=10)
 
 
+def kill_pool_children(worker: subprocess.Popen[bytes]) -> list[int]:
+    """SIGKILL the worker's pool processes only; its main process lives on."""
+    children = Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()
+    for pid in map(int, children):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return list(map(int, children))
+
+
 def wait_for(check: Callable[[], T], seconds: float, what: Callable[[], str]) -> T:
     """Poll ``check`` until it returns something true; fail with ``what()`` at the deadline."""
     deadline = time.monotonic() + seconds

@@ -19,7 +19,13 @@ from annotations.services import export_jobs, jobs
 from annotations.services.imports import import_documents, import_file
 from annotations.tasks.exports import run_export_job
 from tests.agreement.corpus import corpus
-from tests.workers import finished, kill, running_with_progress, start_worker
+from tests.workers import (
+    finished,
+    kill,
+    kill_pool_children,
+    running_with_progress,
+    start_worker,
+)
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "export_edge_cases.jsonl"
 
@@ -83,6 +89,32 @@ def test_an_export_whose_worker_is_killed_completes_once_after_a_new_worker_star
     assert len(zipfile.ZipFile(io.BytesIO(data)).namelist()) > 3000
     # The dead attempt's half-written file is gone; only the published archive is left.
     assert [p.name for p in folder.iterdir()] == [Path(job.file.name).name]
+    assert AuditEvent.objects.filter(action="export_finish", object_id=str(job.pk)).count() == 1
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_an_export_whose_pool_process_is_killed_is_taken_over_by_its_redelivered_message(
+    cast, tmp_path
+) -> None:
+    from workbench.celery import app
+
+    app.control.purge()
+    import_documents(project=cast.project, records=corpus(3000, ["alice", "bob"], seed=4))
+    log = tmp_path / "worker.log"
+    worker = start_worker(log, "survivor")
+    try:
+        job = export_jobs.start_export(project=cast.project, actor=cast.manager, format="xmi")
+        running_with_progress(job, 60, log)
+        assert kill_pool_children(worker)
+        # The main process lives: it hands the message back (reject_on_worker_lost), and the
+        # redelivery takes the job over. No worker starts, no sweep runs.
+        job = finished(job, 180, log)
+    finally:
+        kill(worker)
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert job.attempts == 2
+    assert hashlib.sha256(job.file.read()).hexdigest() == job.checksum
     assert AuditEvent.objects.filter(action="export_finish", object_id=str(job.pk)).count() == 1
 
 
