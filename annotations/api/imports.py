@@ -13,7 +13,13 @@ from typing import cast
 from django.contrib.auth.models import User
 from django.http import Http404
 from django.urls import path
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
@@ -115,6 +121,15 @@ class ImportStartApi(APIView):
         "import is one transaction: a file with bad lines fails the job with each line's "
         "reason, and nothing is written. `warning` says so when no worker answers.",
         request={"multipart/form-data": ImportStartSerializer},
+        parameters=[
+            OpenApiParameter(
+                "Location",
+                OpenApiTypes.URI,
+                OpenApiParameter.HEADER,
+                description="The job's address (as `url`).",
+                response=[202],
+            )
+        ],
         responses={
             202: ImportStartedSerializer,
             400: OpenApiResponse(
