@@ -53,9 +53,10 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(VENV)/bin/mypy annotations workbench
 
-# A Celery worker for the real setup (needs CELERY_BROKER_URL).
+# A Celery worker for the real setup (needs CELERY_BROKER_URL), with the beat schedule
+# (the sweep of jobs whose worker died) in the same process.
 worker: $(VENV)/.installed
-	$(VENV)/bin/celery -A workbench worker --loglevel=INFO
+	$(VENV)/bin/celery -A workbench worker -B --loglevel=INFO
 
 # Every benchmark in bench/; each prints its figures (see bench/README.md).
 bench: $(VENV)/.installed-dev

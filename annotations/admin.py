@@ -12,6 +12,7 @@ from annotations.models import (
     AuditEvent,
     Document,
     ExportJob,
+    ImportJob,
     LabelType,
     Layer,
     Membership,
@@ -174,8 +175,13 @@ class RelationAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 class JobAdmin(admin.ModelAdmin):
     list_filter = ["status", "project"]
-    readonly_fields = ["created_at", "started_at", "finished_at", "attempts"]
+    readonly_fields = ["created_at", "started_at", "heartbeat_at", "finished_at", "attempts"]
     list_select_related = ["project", "requested_by"]
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(JobAdmin):
+    list_display = ["id", "project", "filename", "status", "progress", "created_at"]
 
 
 @admin.register(AgreementRun)

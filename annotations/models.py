@@ -253,7 +253,13 @@ class JobStatus(models.TextChoices):
 
 
 class Job(models.Model):
-    """What a background job row holds for the users who poll it."""
+    """What a background job row holds for the users who poll it.
+
+    ``attempts`` counts the claims of the row, and the number a claim reached is its token:
+    a worker writes progress and results only while ``attempts`` still equals its token.
+    ``heartbeat_at`` is the last sign of life: refreshed by the worker that runs the job,
+    or set when a queued job's message was last published.
+    """
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
     requested_by = models.ForeignKey(
@@ -265,6 +271,7 @@ class Job(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -299,6 +306,25 @@ class ExportJob(Job):
 
     def __str__(self) -> str:
         return f"{self.format} export #{self.pk} of {self.project} ({self.status})"
+
+
+class ImportJob(Job):
+    """An uploaded file, kept in storage until a worker has imported it (all or nothing)."""
+
+    file = models.FileField(upload_to="imports/", max_length=500)
+    filename = models.CharField(max_length=255, help_text="The name the file was uploaded with.")
+    format = models.CharField(max_length=10, blank=True, help_text="Blank: from the file's name.")
+    # {"documents", "spans", "relations", "annotators", "created_users"} once it succeeded.
+    result = models.JSONField(null=True, blank=True)
+    # The first bad lines, [{"file", "line", "reason"}]; ``line_error_count`` counts them all.
+    line_errors = models.JSONField(default=list, blank=True)
+    line_error_count = models.PositiveIntegerField(default=0)
+
+    class Meta(Job.Meta):
+        indexes = [models.Index(fields=["project", "-created_at"], name="import_job_recent")]
+
+    def __str__(self) -> str:
+        return f"import #{self.pk} of {self.filename} into {self.project} ({self.status})"
 
 
 class AuditEvent(models.Model):

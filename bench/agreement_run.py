@@ -125,15 +125,15 @@ def timed_run(project: object, parameters: dict[str, object]) -> tuple[float, ob
 
 def inline_run(project: object, parameters: dict[str, object]) -> float:
     from annotations.models import AgreementRun
-    from annotations.services import agreement_runs
+    from annotations.services import agreement_runs, jobs
 
     started = time.perf_counter()
     params = agreement_runs.parse_parameters(project, parameters)  # type: ignore[arg-type]
     run = AgreementRun.objects.create(project=project, parameters=params.to_json())
-    token = agreement_runs.claim(run.pk)
+    claim = jobs.claim(AgreementRun, run.pk)
     run.refresh_from_db()
-    assert token is not None
-    agreement_runs.run_inline(run, token)
+    assert claim is not None
+    agreement_runs.run_inline(run, claim)
     return time.perf_counter() - started
 
 

@@ -172,7 +172,9 @@ MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 # Largest upload the import endpoint accepts, in bytes.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=50 * 1024 * 1024)
-FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
+# An uploaded file larger than this goes to a temporary file as it arrives, and storage
+# moves it into MEDIA_ROOT: a web process never holds a large import in memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -226,16 +228,32 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=30 * 60)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=25 * 60)
 CELERY_RESULT_EXPIRES = 24 * 60 * 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Redis redelivers an unacknowledged task after this many seconds; it must outlast the
-# longest task, or a slow task would run twice.
-CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=60 * 60)
-}
-
 # A large export (100,000 documents as XMI) runs far longer than other tasks: its own
-# limits, in seconds. A job still "running" past the hard limit lost its worker.
+# limits, in seconds.
 EXPORT_TIME_LIMIT = env.int("EXPORT_TIME_LIMIT", default=3 * 60 * 60)
 EXPORT_SOFT_TIME_LIMIT = EXPORT_TIME_LIMIT - 5 * 60
+# Redis redelivers an unacknowledged task after this many seconds, and a redelivered job
+# task takes its job over: it must outlast the longest task (an export), or a slow job
+# would start again. A dead worker's jobs do not wait for it: a starting worker and the
+# sweep below take them over.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=EXPORT_TIME_LIMIT + 600)
+}
+
+# Jobs (imports, agreement runs, exports), in seconds: a running job's worker refreshes
+# its heartbeat every JOB_HEARTBEAT_SECONDS; every JOB_SWEEP_SECONDS the sweep (on Celery
+# beat) runs again the jobs whose heartbeat is older than JOB_STALE_SECONDS, which must
+# outlast a few heartbeats and the longest retry backoff (40 s). A job claimed
+# JOB_MAX_ATTEMPTS times fails instead of being run again.
+JOB_HEARTBEAT_SECONDS = env.float("JOB_HEARTBEAT_SECONDS", default=10.0)
+JOB_STALE_SECONDS = env.float("JOB_STALE_SECONDS", default=120.0)
+JOB_SWEEP_SECONDS = env.float("JOB_SWEEP_SECONDS", default=60.0)
+JOB_MAX_ATTEMPTS = env.int("JOB_MAX_ATTEMPTS", default=10)
+if JOB_STALE_SECONDS <= 2 * JOB_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured("JOB_STALE_SECONDS must be more than two heartbeats.")
+CELERY_BEAT_SCHEDULE = {
+    "sweep-jobs": {"task": "annotations.tasks.recovery.sweep_jobs", "schedule": JOB_SWEEP_SECONDS}
+}
 
 # Agreement runs: documents a chunk task measures, and the quiet period after the last
 # submission before a run starts by itself (0: never; runs are then started by hand).

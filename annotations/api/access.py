@@ -18,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from annotations.access import ALL_ROLES, Access, resolve_access
-from annotations.models import Layer
+from annotations.models import Layer, Role
 
 
 def signed_in(request: Request) -> User:
@@ -57,3 +57,14 @@ class LayerAccessMixin(APIView):
     def layer(self) -> Layer:
         assert self.access.layer is not None  # resolved with a layer id
         return self.access.layer
+
+
+class ManagersOnlyMixin(ProjectAccessMixin):
+    """Routes for the project's managers: 404 for outsiders, 403 with ``managers_only``
+    for its other members, checked before anything else is looked up."""
+
+    managers_only = "Only the project's managers may do this."
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        self.access.require((Role.MANAGER,), self.managers_only)

@@ -9,8 +9,6 @@ which blind annotation hides from annotators; only managers may have them.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404
 from django.urls import path
@@ -21,10 +19,10 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from annotations.api import serializers as s
-from annotations.api.access import ProjectAccessMixin
+from annotations.api.access import ManagersOnlyMixin
 from annotations.api.schema import BAD_REQUEST, FORBIDDEN, NOT_FOUND
 from annotations.exporters import EXPORTERS
-from annotations.models import ExportJob, JobStatus, Project, Role
+from annotations.models import ExportJob, JobStatus, Project
 from annotations.services import export_jobs
 from annotations.services.workers import NO_WORKER_WARNING, workers_answering
 
@@ -82,13 +80,8 @@ class ExportStartedSerializer(ExportJobSerializer):
         fields = [*ExportJobSerializer.Meta.fields, "warning"]
 
 
-class ManagersOnly(ProjectAccessMixin):
-    """Export routes: 404 for outsiders, 403 for members other than managers, checked
-    before any job is looked up."""
-
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        super().initial(request, *args, **kwargs)
-        self.access.require((Role.MANAGER,), MANAGERS_ONLY)
+class ManagersOnly(ManagersOnlyMixin):
+    managers_only = MANAGERS_ONLY
 
 
 def jobs_of(project: Project) -> QuerySet[ExportJob]:

@@ -25,7 +25,6 @@ from annotations.models import (
     Role,
     Span,
 )
-from annotations.services.imports import FORMATS
 
 # A layer version is a PostgreSQL integer: a larger number cannot be one.
 MAX_VERSION = 2**31 - 1
@@ -311,21 +310,3 @@ class LayerContentSerializer(serializers.Serializer):
 
 class VersionInputSerializer(serializers.Serializer):
     version = version_field()
-
-
-# --- imports --------------------------------------------------------------------------
-
-
-class ImportInputSerializer(serializers.Serializer):
-    file = serializers.FileField(help_text=".txt (one document), .jsonl (interchange) or .csv")
-    file_format = serializers.ChoiceField(
-        choices=FORMATS, required=False, help_text="Overrides the file name's extension."
-    )
-
-
-class ImportResultSerializer(serializers.Serializer):
-    documents = serializers.IntegerField()
-    spans = serializers.IntegerField()
-    relations = serializers.IntegerField()
-    annotators = serializers.ListField(child=serializers.CharField())
-    created_users = serializers.ListField(child=serializers.CharField())

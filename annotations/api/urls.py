@@ -1,13 +1,13 @@
 """Routes under /api/. Project-scoped resources live under projects/<slug>/, layers
-under layers/<id>/ (a layer id names its project); agreement runs and exports come from
-their own modules."""
+under layers/<id>/ (a layer id names its project); imports, agreement runs and exports
+come from their own modules."""
 
 from __future__ import annotations
 
 from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
-from annotations.api import adjudication, agreement, exports, views
+from annotations.api import adjudication, agreement, exports, imports, views
 
 router = SimpleRouter()
 router.register("projects", views.ProjectViewSet, basename="project")
@@ -23,10 +23,10 @@ router.register(f"{LAYER}/relations", views.RelationViewSet, basename="relation"
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="api-token"),
     path("projects/<slug:slug>/queue/next/", views.QueueNextView.as_view(), name="queue-next"),
-    path("projects/<slug:slug>/imports/", views.ImportView.as_view(), name="import"),
     *router.urls,
     *agreement.urlpatterns,
     *exports.urlpatterns,
+    *imports.urlpatterns,
     *adjudication.urlpatterns,
     # Last: any other /api/ address is a JSON 404, not the site's HTML page.
     re_path(r"^.*$", views.no_such_endpoint, name="api-not-found"),

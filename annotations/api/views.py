@@ -25,7 +25,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action, api_view, permission_classes
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -59,7 +59,6 @@ from annotations.models import (
 )
 from annotations.services import layers as layer_service
 from annotations.services import projects as project_service
-from annotations.services.imports import ImportRejected, import_file
 
 
 def _etag(version: int) -> dict[str, str]:
@@ -321,47 +320,6 @@ class QueueNextView(ProjectAccessMixin):
             .first()
         )
         return Response(s.QueueNextSerializer({"document": document}).data)
-
-
-class ImportView(ProjectAccessMixin):
-    """Uploads into the import service: .txt, .jsonl (interchange) or .csv."""
-
-    parser_classes = [MultiPartParser]
-
-    @extend_schema(
-        summary="Import a file of documents (managers)",
-        description="One transaction: a bad line rejects the whole file, "
-        'e.g. {"file": ["corpus.jsonl, line 3: ..."]}.',
-        request={"multipart/form-data": s.ImportInputSerializer},
-        responses={
-            201: s.ImportResultSerializer,
-            **WRITE_ERRORS,
-            415: OpenApiResponse(s.DetailSerializer, description="Not a multipart upload."),
-        },
-    )
-    def post(self, request: Request, slug: str) -> Response:
-        self.access.require((Role.MANAGER,), "Only the project's managers import documents.")
-        data = s.ImportInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        upload = data.validated_data["file"]
-        try:
-            summary = import_file(
-                project=self.access.project,
-                filename=upload.name,
-                data=upload.read(),
-                actor=self.access.user,
-                file_format=data.validated_data.get("file_format"),
-            )
-        except ImportRejected as exc:
-            raise ValidationError({"file": exc.messages}) from None
-        body = {
-            "documents": summary.documents,
-            "spans": summary.spans,
-            "relations": summary.relations,
-            "annotators": sorted(summary.annotators),
-            "created_users": summary.created_users,
-        }
-        return Response(s.ImportResultSerializer(body).data, status=status.HTTP_201_CREATED)
 
 
 # --- layers ---------------------------------------------------------------------------

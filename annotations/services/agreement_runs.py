@@ -6,9 +6,8 @@ the chunks' statistics are merged, and ``finalize`` writes the result JSON. The 
 tasks (``annotations.tasks.agreement``) run the chunks in parallel; ``run_inline`` runs
 them one after the other in this process, for ``manage.py agreement`` and the eager demo.
 
-Every claim of a run bumps its ``attempts``, and the number it reaches is the claim's
-token: progress and the final result are written only ``WHERE attempts = token``. A run
-taken over after its worker died therefore completes once, whatever the dead worker's
+A run is a job (``services.jobs``): every function here that writes works under a claim,
+so a run taken over after its worker died completes once, whatever the dead worker's
 leftover tasks do later.
 """
 
@@ -25,8 +24,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Max, Q, Value
-from django.db.models.functions import Least
+from django.db.models import Max
 from django.utils import timezone
 
 from annotations import agreement
@@ -42,6 +40,7 @@ from annotations.models import (
 )
 from annotations.selectors import iter_project_records
 from annotations.services.audit import record_event
+from annotations.services.jobs import Claim
 
 logger = logging.getLogger(__name__)
 
@@ -112,38 +111,6 @@ def start_run(
     return run
 
 
-def claim(run_id: int, *, take_over: bool = False) -> int | None:
-    """Move the run to running and return the claim's token (its new ``attempts``).
-
-    A normal delivery claims only a queued run. ``take_over`` (the task's message was
-    redelivered: its worker died, or it outlived the broker's visibility timeout) also
-    claims a running one; the old claim's writes stop counting.
-    """
-    allowed = Q(status=JobStatus.QUEUED)
-    if take_over:
-        allowed |= Q(status=JobStatus.RUNNING)
-    with transaction.atomic():
-        updated = AgreementRun.objects.filter(allowed, pk=run_id).update(
-            status=JobStatus.RUNNING,
-            started_at=timezone.now(),
-            attempts=F("attempts") + 1,
-            error="",
-            progress=0.0,
-        )
-        if not updated:
-            return None
-        return int(AgreementRun.objects.values_list("attempts", flat=True).get(pk=run_id))
-
-
-def _current(run_id: int, token: int) -> Q:
-    return Q(pk=run_id, status=JobStatus.RUNNING, attempts=token)
-
-
-def is_current(run_id: int, token: int) -> bool:
-    """Whether the claim ``token`` still owns the running run."""
-    return AgreementRun.objects.filter(_current(run_id, token)).exists()
-
-
 def plan_chunks(project: Project, size: int | None = None) -> list[Chunk]:
     """Split the project's documents, in id order, into chunks of ``size``."""
     size = size or chunk_documents()
@@ -164,22 +131,15 @@ def measure_chunk(run: AgreementRun, chunk: Chunk) -> Partial:
     return agreement.accumulate(records, params, start=chunk.start)
 
 
-def add_progress(run_id: int, token: int, step: float) -> None:
-    """Advance progress; 1.0 is left for the stored result (a chunk run twice stays below)."""
-    AgreementRun.objects.filter(_current(run_id, token)).update(
-        progress=Least(F("progress") + step, Value(0.99))
-    )
-
-
 def store_result(
-    run: AgreementRun, token: int, partials: Mapping[int, Partial], chunks: list[Chunk]
+    run: AgreementRun, claim: Claim, partials: Mapping[int, Partial], chunks: list[Chunk]
 ) -> bool:
     """Merge the chunks' statistics, finalize and store the result, once.
 
-    A chunk missing from ``partials`` is measured here. Returns False when the claim
-    ``token`` no longer owns the run (another attempt stores, or already has).
+    A chunk missing from ``partials`` is measured here. Returns False when the claim no
+    longer owns the run (another attempt stores, or already has).
     """
-    if not is_current(run.pk, token):
+    if not claim.owns():
         return False
     started = time.perf_counter()
     merged = []
@@ -197,9 +157,7 @@ def store_result(
         "seconds": round((now - run.started_at).total_seconds(), 3) if run.started_at else None,
     }
     with transaction.atomic():
-        stored = AgreementRun.objects.filter(_current(run.pk, token)).update(
-            status=JobStatus.SUCCEEDED, result=result, progress=1.0, finished_at=now, error=""
-        )
+        stored = claim.succeed(result=result)
         if stored:
             record_event(
                 actor=None,
@@ -211,29 +169,14 @@ def store_result(
     return bool(stored)
 
 
-def run_inline(run: AgreementRun, token: int, chunk_size: int | None = None) -> bool:
+def run_inline(run: AgreementRun, claim: Claim, chunk_size: int | None = None) -> bool:
     """Measure a claimed run chunk after chunk in this process, with progress; store it."""
     chunks = plan_chunks(run.project, chunk_size)
     partials: dict[int, Partial] = {}
     for chunk in chunks:
         partials[chunk.index] = measure_chunk(run, chunk)
-        add_progress(run.pk, token, 1 / len(chunks))
-    return store_result(run, token, partials, chunks)
-
-
-def fail_run(run_id: int, reason: str, token: int | None = None) -> None:
-    """Mark a run failed with a reason a manager can read (only the owning claim's)."""
-    runs = AgreementRun.objects.filter(pk=run_id).exclude(status=JobStatus.SUCCEEDED)
-    if token is not None:
-        runs = runs.filter(attempts=token)
-    runs.update(status=JobStatus.FAILED, error=reason[:2000], finished_at=timezone.now())
-
-
-def requeue(run_id: int, token: int, reason: str) -> None:
-    """Give a claimed run back to the queue (before a retry of its task)."""
-    AgreementRun.objects.filter(_current(run_id, token)).update(
-        status=JobStatus.QUEUED, error=f"retrying after: {reason}"[:2000]
-    )
+        claim.advance(1 / len(chunks))
+    return store_result(run, claim, partials, chunks)
 
 
 def rerun_delay() -> int:

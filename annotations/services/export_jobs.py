@@ -1,9 +1,11 @@
 """Research exports as jobs: start one, run it, publish its archive with a checksum.
 
 The archive is written by the Django-free ``annotations.exporters`` from the records that
-``selectors.iter_project_records`` streams, so memory stays flat. It goes to a temporary
-name in the configured storage and is renamed into place when complete, so a retried or
-killed job never leaves half a file under the published name. The same ``write_export``
+``selectors.iter_project_records`` streams, so memory stays flat. Each attempt (see
+``services.jobs``) writes to a ``.part`` file of its own and publishes it under a name of
+its own, so a retried, killed or superseded attempt never leaves half a file under a
+published name, nor overwrites the archive another attempt recorded. An attempt removes
+the ``.part`` files its job's earlier attempts left behind. The same ``write_export``
 serves the Celery task and ``manage.py export``.
 """
 
@@ -14,7 +16,6 @@ import logging
 import os
 import tempfile
 import threading
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from queue import Full, Queue
@@ -35,7 +36,6 @@ from annotations.exporters.dataset_card import CardData
 from annotations.interchange import DocumentRecord
 from annotations.models import (
     ExportJob,
-    JobStatus,
     LabelType,
     Layer,
     Membership,
@@ -44,11 +44,12 @@ from annotations.models import (
 )
 from annotations.selectors import iter_project_records, latest_succeeded_run
 from annotations.services.audit import record_event
+from annotations.services.jobs import Claim, ClaimLost
 
 logger = logging.getLogger(__name__)
 
-# Documents between two progress writes: often enough to watch, rare enough to cost nothing.
-PROGRESS_EVERY = 500
+# Documents between two progress reports (to the job's heartbeat, or a terminal's bar).
+PROGRESS_EVERY = 100
 ProgressCallback = Callable[[int, int], None]
 
 
@@ -206,8 +207,13 @@ def sha256_of(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def archive_name(job: ExportJob) -> str:
-    return f"exports/{job.project.slug}/{job.project.slug}-{job.format}-{job.pk}.zip"
+def archive_name(job: ExportJob, attempt: int) -> str:
+    slug = job.project.slug
+    return f"exports/{slug}/{slug}-{job.format}-{job.pk}-{attempt}.zip"
+
+
+def _part_prefix(job: ExportJob) -> str:
+    return f".export-{job.pk}-"
 
 
 def _local_path(storage: Storage, name: str) -> Path | None:
@@ -232,24 +238,26 @@ def _publish(storage: Storage, written: Path, name: str) -> str:
     return name
 
 
-def run_export(job: ExportJob, *, storage: Storage | None = None) -> ExportJob:
+def run_export(job: ExportJob, claim: Claim, *, storage: Storage | None = None) -> ExportJob:
     """Run a claimed job: write its archive, publish it, record checksum, size and success.
 
-    Progress is saved on the row every ``PROGRESS_EVERY`` documents. Bad options raise
-    ValidationError (the task marks the job failed); storage or database trouble raises
-    as it comes, for the task to retry.
+    Progress goes to the claim's heartbeat. Bad options raise ValidationError (the task
+    fails the job); storage or database trouble raises as it comes, for the task to retry.
+    Raises ClaimLost, and unpublishes its archive, when another attempt took the job over.
     """
     storage = storage or default_storage
     options = parse_options(job.format, job.options)
-    name = archive_name(job)
+    name = archive_name(job, claim.token)
     local = _local_path(storage, name)
     # Beside the final file when storage is local, so that publishing is a rename.
     folder = local.parent if local else Path(tempfile.gettempdir())
     folder.mkdir(parents=True, exist_ok=True)
-    partial = folder / f".{uuid.uuid4().hex}.zip.part"
+    partial = folder / f"{_part_prefix(job)}{claim.token}.zip.part"
+    for leftover in folder.glob(f"{_part_prefix(job)}*.zip.part"):
+        leftover.unlink(missing_ok=True)  # an earlier attempt's, dead or superseded
 
-    def save_progress(done: int, total: int) -> None:
-        ExportJob.objects.filter(pk=job.pk).update(progress=done / total if total else 1.0)
+    def report(done: int, total: int) -> None:
+        claim.report(done / total if total else 1.0)
 
     try:
         stats = write_export(
@@ -257,39 +265,27 @@ def run_export(job: ExportJob, *, storage: Storage | None = None) -> ExportJob:
             format=job.format,
             options=options,
             target=partial,
-            on_progress=save_progress,
+            on_progress=report,
         )
         checksum, size = sha256_of(partial)
         published = _publish(storage, partial, name)
     finally:
         partial.unlink(missing_ok=True)
-    job.file.name = published
-    job.checksum = checksum
-    job.size = size
-    job.status = JobStatus.SUCCEEDED
-    job.progress = 1.0
-    job.error = ""
-    job.finished_at = timezone.now()
-    job.save(
-        update_fields=["file", "checksum", "size", "status", "progress", "error", "finished_at"]
-    )
-    record_event(
-        actor=None,
-        project=job.project,
-        action="export_finish",
-        obj=job,
-        after={
-            "documents": stats.documents,
-            "problems": dict(stats.problems),
-            "checksum": checksum,
-            "size": size,
-        },
-    )
+    with transaction.atomic():
+        if not claim.succeed(file=published, checksum=checksum, size=size):
+            storage.delete(published)
+            raise ClaimLost(job.pk)
+        record_event(
+            actor=None,
+            project=job.project,
+            action="export_finish",
+            obj=job,
+            after={
+                "documents": stats.documents,
+                "problems": dict(stats.problems),
+                "checksum": checksum,
+                "size": size,
+            },
+        )
+    job.refresh_from_db()
     return job
-
-
-def fail_export(job_id: int, reason: str) -> None:
-    """Mark a job failed with a message a manager can read."""
-    ExportJob.objects.filter(pk=job_id).update(
-        status=JobStatus.FAILED, error=reason, finished_at=timezone.now()
-    )

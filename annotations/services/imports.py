@@ -1,16 +1,19 @@
 """Importing documents: plain text files, the JSONL interchange format, and CSV.
 
-A whole import is one transaction: the first bad line rejects the file with its name,
-its line number and the reason, and nothing is written.
+A whole import is one transaction: a file with bad lines is rejected with every bad line
+named (file, line number, reason; the first ``MAX_REPORTED_ERRORS`` of them, and how many
+there were), and nothing is written. The file is read as a stream, line by line, so a
+large upload never sits in memory whole.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePath
+from typing import IO, Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
@@ -23,7 +26,7 @@ from annotations.interchange import (
     DocumentRecord,
     InterchangeError,
     end_label_problem,
-    iter_records,
+    parse_line,
     span_problems,
 )
 from annotations.models import (
@@ -45,17 +48,67 @@ from annotations.services.projects import span_label_schema
 FORMATS = ("txt", "jsonl", "csv")
 # Documents written to the database at a time: memory stays bounded on large files.
 BATCH = 500
+# Bad lines named in a rejection; the rest are only counted.
+MAX_REPORTED_ERRORS = 100
+BYTE_ORDER_MARK = b"\xef\xbb\xbf"
+ProgressCallback = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class LineError:
+    """Why one line (or, with no line, the whole file) cannot be imported."""
+
+    file: str
+    line: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}, line {self.line}" if self.line is not None else self.file
+        return f"{where}: {self.reason}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "reason": self.reason}
 
 
 class ImportRejected(ValidationError):
-    """A file that cannot be imported; the message names the file, the line, the reason."""
+    """A file that cannot be imported: its first bad lines, and how many there were."""
 
-    def __init__(self, filename: str, reason: str, line: int | None = None):
+    def __init__(self, errors: list[LineError], total: int | None = None):
+        self.errors = errors[:MAX_REPORTED_ERRORS]
+        self.total = max(total or 0, len(errors))
+        messages = [str(error) for error in self.errors]
+        if self.total > len(self.errors):
+            messages.append(f"... and {self.total - len(self.errors)} more bad lines")
+        super().__init__(messages)
+
+
+def rejected(filename: str, reason: str, line: int | None = None) -> ImportRejected:
+    """A rejection for one reason."""
+    return ImportRejected([LineError(filename, line, reason)])
+
+
+class _Problems:
+    """The bad lines found so far: the first ones kept, all of them counted."""
+
+    def __init__(self, filename: str):
         self.filename = filename
-        self.line = line
-        self.reason = reason
-        where = f"{filename}, line {line}" if line is not None else filename
-        super().__init__(f"{where}: {reason}")
+        self.errors: list[LineError] = []
+        self.total = 0
+
+    def add(self, line: int | None, reason: str) -> None:
+        self.total += 1
+        if len(self.errors) < MAX_REPORTED_ERRORS:
+            self.errors.append(LineError(self.filename, line, reason))
+
+    def raise_any(self) -> None:
+        if self.total:
+            # In line order: clashes with the project are found a batch after the line.
+            in_order = sorted(self.errors, key=lambda error: error.line or 0)
+            raise ImportRejected(in_order, self.total)
+
+
+class _Refused(Exception):
+    """One record refused; the import goes on checking the others."""
 
 
 @dataclass
@@ -66,6 +119,15 @@ class ImportSummary:
     annotators: set[str] = field(default_factory=set)
     created_users: list[str] = field(default_factory=list)
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "documents": self.documents,
+            "spans": self.spans,
+            "relations": self.relations,
+            "annotators": sorted(self.annotators),
+            "created_users": self.created_users,
+        }
+
 
 def detect_format(filename: str) -> str:
     suffix = PurePath(filename).suffix.lower().lstrip(".")
@@ -73,21 +135,41 @@ def detect_format(filename: str) -> str:
         return "jsonl"
     if suffix in ("txt", "csv"):
         return suffix
-    raise ImportRejected(filename, "unknown file type: name it .txt, .jsonl or .csv")
+    raise rejected(filename, "unknown file type: name it .txt, .jsonl or .csv")
 
 
-def decode(filename: str, data: bytes) -> str:
-    """UTF-8 text of an uploaded file (a byte-order mark is dropped), or ImportRejected."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ImportRejected(
-            filename, f"not UTF-8 (byte 0x{data[exc.start]:02x} cannot be decoded)", line
-        ) from None
-    if not text.strip():
-        raise ImportRejected(filename, "the file is empty")
-    return text
+class _Lines:
+    """``(line number, text)`` of every line of a binary stream, read one at a time.
+
+    Line endings are kept (CSV needs them). A line that is not UTF-8 is reported and
+    passed on with the bad bytes replaced: the import is rejected anyway, and the lines
+    after it are still checked. ``on_progress`` is told the bytes read so far.
+    """
+
+    def __init__(
+        self, source: IO[bytes], problems: _Problems, on_progress: ProgressCallback | None
+    ):
+        self.source = source
+        self.problems = problems
+        self.on_progress = on_progress
+        self.has_text = False  # anything but whitespace so far
+
+    def __iter__(self) -> Iterator[tuple[int, str]]:
+        read = 0
+        for number, raw in enumerate(iter(self.source.readline, b""), start=1):
+            read += len(raw)
+            if number == 1 and raw.startswith(BYTE_ORDER_MARK):
+                raw = raw[len(BYTE_ORDER_MARK) :]
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                reason = f"not UTF-8 (byte 0x{raw[exc.start]:02x} cannot be decoded)"
+                self.problems.add(number, reason)
+                text = raw.decode("utf-8", errors="replace")
+            self.has_text = self.has_text or bool(text.strip())
+            yield number, text
+            if self.on_progress:
+                self.on_progress(read)
 
 
 @transaction.atomic
@@ -95,25 +177,36 @@ def import_file(
     *,
     project: Project,
     filename: str,
-    data: bytes,
+    data: bytes | IO[bytes],
     actor: User | None = None,
     file_format: str | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> ImportSummary:
-    """Import one uploaded file into ``project``, all or nothing."""
+    """Import one file (its bytes, or a binary stream) into ``project``, all or nothing.
+
+    ``on_progress`` is told how many bytes have been read, line after line.
+    """
     file_format = file_format or detect_format(filename)
     if file_format not in FORMATS:
-        raise ImportRejected(filename, f"unknown format {file_format!r}: use {', '.join(FORMATS)}")
-    text = decode(filename, data)
+        raise rejected(filename, f"unknown format {file_format!r}: use {', '.join(FORMATS)}")
+    source = io.BytesIO(data) if isinstance(data, bytes) else data
+    problems = _Problems(filename)
+    lines = _Lines(source, problems, on_progress)
+    records: Iterable[tuple[int | None, DocumentRecord | str]]
     if file_format == "txt":
-        external_id = PurePath(filename).stem
-        records: Iterable[tuple[int | None, DocumentRecord]] = [
-            (None, DocumentRecord(id=external_id, text=text))
-        ]
+        # One document: the whole file is its text.
+        text = "".join(line for _, line in lines)
+        records = [(None, DocumentRecord(id=PurePath(filename).stem, text=text))]
     elif file_format == "csv":
-        records = _csv_records(filename, text)
+        records = _csv_records(filename, lines)
     else:
-        records = _jsonl_records(filename, text)
-    summary = _write_records(project, filename, records)
+        records = _jsonl_records(lines)
+    try:
+        summary = _write_records(project, problems, records)
+    except ImportRejected:
+        if not lines.has_text:
+            raise rejected(filename, "the file is empty") from None
+        raise
     record_event(
         actor=actor,
         project=project,
@@ -139,7 +232,7 @@ def import_documents(
     actor: User | None = None,
 ) -> ImportSummary:
     """Import records made in code (the seeds), with the checks of a file import."""
-    summary = _write_records(project, source, ((None, record) for record in records))
+    summary = _write_records(project, _Problems(source), ((None, record) for record in records))
     record_event(
         actor=actor,
         project=project,
@@ -150,28 +243,37 @@ def import_documents(
     return summary
 
 
-def _jsonl_records(filename: str, text: str) -> Iterator[tuple[int | None, DocumentRecord]]:
-    try:
-        yield from iter_records(text.splitlines())
-    except InterchangeError as exc:
-        reason = f"{exc.field}: {exc.reason}" if exc.field else exc.reason
-        raise ImportRejected(filename, reason, exc.line) from None
+def _jsonl_records(
+    lines: Iterable[tuple[int, str]],
+) -> Iterator[tuple[int | None, DocumentRecord | str]]:
+    """Each non-blank line's record, or the reason it is not one."""
+    for number, line in lines:
+        if not line.strip():
+            continue
+        try:
+            yield number, parse_line(line, number)
+        except InterchangeError as exc:
+            yield number, f"{exc.field}: {exc.reason}" if exc.field else exc.reason
 
 
-def _csv_records(filename: str, text: str) -> Iterator[tuple[int | None, DocumentRecord]]:
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+def _csv_records(
+    filename: str, lines: Iterable[tuple[int, str]]
+) -> Iterator[tuple[int | None, DocumentRecord | str]]:
+    reader = csv.DictReader(line for _, line in lines)
     columns = reader.fieldnames or []
     if "text" not in columns:
-        raise ImportRejected(filename, f"no 'text' column (columns: {', '.join(columns)})", 1)
+        raise rejected(filename, f"no 'text' column (columns: {', '.join(columns)})", 1)
     id_column = next((name for name in ("id", "external_id") if name in columns), None)
     meta_columns = [name for name in columns if name not in ("text", id_column)]
     for row in reader:
         # The header is line 1; a quoted field may span lines, so ask the reader.
         line = reader.line_num
         if None in row:
-            raise ImportRejected(filename, "more fields than the header has columns", line)
+            yield line, "more fields than the header has columns"
+            continue
         if not (row["text"] or "").strip():
-            raise ImportRejected(filename, "the text is empty", line)
+            yield line, "the text is empty"
+            continue
         external_id = (row[id_column] or "").strip() if id_column else ""
         yield (
             line,
@@ -186,9 +288,9 @@ def _csv_records(filename: str, text: str) -> Iterator[tuple[int | None, Documen
 class _Writer:
     """Checks records against the project and writes them in batches."""
 
-    def __init__(self, project: Project, filename: str):
+    def __init__(self, project: Project, problems: _Problems):
         self.project = project
-        self.filename = filename
+        self.problems = problems
         self.summary = ImportSummary()
         self.schema = span_label_schema(project)
         self.labels = {label.name: label for label in project.label_types.all()}
@@ -201,9 +303,11 @@ class _Writer:
             Membership.objects.filter(project=project).values_list("user_id", flat=True)
         )
 
-    def check(self, line: int | None, record: DocumentRecord) -> None:
-        def reject(reason: str) -> ImportRejected:
-            return ImportRejected(self.filename, f"document {record.id!r}: {reason}", line)
+    def check(self, record: DocumentRecord) -> None:
+        """Raise _Refused with the first thing wrong with ``record``."""
+
+        def reject(reason: str) -> _Refused:
+            return _Refused(f"document {record.id!r}: {reason}")
 
         if not record.text:
             raise reject("the text is empty")
@@ -266,18 +370,20 @@ class _Writer:
             self.users[username] = user
         return self.users[username]
 
-    def write(self, batch: list[tuple[int | None, DocumentRecord]]) -> None:
+    def clashes(self, batch: list[tuple[int | None, DocumentRecord]]) -> bool:
+        """Report the documents of ``batch`` already in the project; whether there were any."""
         ids = [record.id for _, record in batch]
-        clash = (
-            Document.objects.filter(project=self.project, external_id__in=ids)
-            .values_list("external_id", flat=True)
-            .first()
-        )
-        if clash is not None:
-            line = next(line for line, record in batch if record.id == clash)
-            raise ImportRejected(
-                self.filename, f"document {clash!r} is already in the project", line
+        taken = set(
+            Document.objects.filter(project=self.project, external_id__in=ids).values_list(
+                "external_id", flat=True
             )
+        )
+        for line, record in batch:
+            if record.id in taken:
+                self.problems.add(line, f"document {record.id!r} is already in the project")
+        return bool(taken)
+
+    def write(self, batch: list[tuple[int | None, DocumentRecord]]) -> None:
         documents = Document.objects.bulk_create(
             [
                 Document(project=self.project, external_id=r.id, text=r.text, meta=r.meta)
@@ -352,18 +458,34 @@ class _Writer:
 
 
 def _write_records(
-    project: Project, filename: str, records: Iterable[tuple[int | None, DocumentRecord]]
+    project: Project,
+    problems: _Problems,
+    records: Iterable[tuple[int | None, DocumentRecord | str]],
 ) -> ImportSummary:
-    writer = _Writer(project, filename)
+    """Check every record; write them in batches until the first problem, then only check."""
+    writer = _Writer(project, problems)
     batch: list[tuple[int | None, DocumentRecord]] = []
+
+    def flush() -> None:
+        if not writer.clashes(batch) and not problems.total:
+            writer.write(batch)
+        batch.clear()
+
     for line, record in records:
-        writer.check(line, record)
+        if isinstance(record, str):
+            problems.add(line, record)
+            continue
+        try:
+            writer.check(record)
+        except _Refused as refused:
+            problems.add(line, str(refused))
+            continue
         batch.append((line, record))
         if len(batch) >= BATCH:
-            writer.write(batch)
-            batch = []
+            flush()
     if batch:
-        writer.write(batch)
+        flush()
+    problems.raise_any()
     if writer.summary.documents == 0:
-        raise ImportRejected(filename, "the file holds no documents")
+        raise rejected(problems.filename, "the file holds no documents")
     return writer.summary

@@ -6,7 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from annotations.models import AgreementRun, JobStatus
-from annotations.services import agreement_runs
+from annotations.services import agreement_runs, jobs
 from annotations.services.imports import import_documents
 from annotations.services.workers import NO_WORKER_WARNING
 from tests.agreement.corpus import corpus
@@ -24,9 +24,9 @@ def client_for(user) -> APIClient:
 def finished_run(cast) -> AgreementRun:
     import_documents(project=cast.project, records=corpus(6, ["alice", "bob"], seed=2))
     run = AgreementRun.objects.create(project=cast.project, parameters={"bootstrap_resamples": 20})
-    token = agreement_runs.claim(run.pk)
+    claim = jobs.claim(AgreementRun, run.pk)
     run.refresh_from_db()
-    agreement_runs.run_inline(run, token)
+    agreement_runs.run_inline(run, claim)
     run.refresh_from_db()
     return run
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from rest_framework.test import APIClient
 
-from annotations.models import ExportJob, JobStatus
+from annotations.models import ExportJob
 from annotations.services.imports import import_file
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "export_edge_cases.jsonl"
@@ -27,10 +27,11 @@ def url(slug: str, *rest: object) -> str:
 @pytest.fixture
 def finished_job(cast) -> ExportJob:
     import_file(project=cast.project, filename="edge.jsonl", data=FIXTURE.read_bytes())
+    from annotations.services import jobs
     from annotations.services.export_jobs import run_export
 
-    job = ExportJob.objects.create(project=cast.project, format="brat", status=JobStatus.RUNNING)
-    return run_export(job)
+    job = ExportJob.objects.create(project=cast.project, format="brat")
+    return run_export(job, jobs.claim(ExportJob, job.pk))
 
 
 @pytest.mark.django_db

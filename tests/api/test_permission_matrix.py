@@ -21,7 +21,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
-from annotations.models import AgreementRun, ExportJob
+from annotations.models import AgreementRun, ExportJob, ImportJob
 from annotations.services import layers
 from tests.access import layer_access, project_access
 from tests.factories import DocumentFactory, UserFactory
@@ -88,7 +88,10 @@ RULES = {
         ("GET", f"{P}/queue/next/", "open", (403, 404, 200, 200, 200, 200)),
     ],
     "import": [
-        ("POST", f"{P}/imports/", "open", (403, 404, 403, 403, 403, 201)),
+        ("POST", f"{P}/imports/", "open", (403, 404, 403, 403, 403, 202)),
+    ],
+    "import-detail": [
+        ("GET", f"{P}/imports/{{import_job}}/", "open", (403, 404, 403, 403, 403, 200)),
     ],
     "agreement-run-list": [
         ("GET", f"{P}/agreement-runs/", "open", (403, 404, 404, 404, 200, 200)),
@@ -239,6 +242,9 @@ def build(world, state):
         "run": AgreementRun.objects.create(project=world.project, requested_by=cast.manager).pk,
         "export": ExportJob.objects.create(
             project=world.project, format="jsonl", requested_by=cast.manager
+        ).pk,
+        "import_job": ImportJob.objects.create(
+            project=world.project, requested_by=cast.manager, file="imports/corpus.jsonl"
         ).pk,
     }
 

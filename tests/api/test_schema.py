@@ -130,6 +130,7 @@ def test_schema_is_openapi_3_and_lists_every_endpoint(world):
         "/api/projects/{slug}/documents/{doc_id}/skip/",
         "/api/projects/{slug}/queue/next/",
         "/api/projects/{slug}/imports/",
+        "/api/projects/{slug}/imports/{id}/",
         "/api/layers/{layer_id}/",
         "/api/layers/{layer_id}/spans/{span_id}/",
         "/api/layers/{layer_id}/relations/{rel_id}/",

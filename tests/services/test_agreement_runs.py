@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from annotations.agreement import compute
 from annotations.models import AgreementRun, AuditEvent, JobStatus, LayerStatus
 from annotations.selectors import iter_project_records
-from annotations.services import agreement_runs
+from annotations.services import agreement_runs, jobs
 from annotations.services.imports import import_documents
 from tests.agreement.corpus import corpus
 
@@ -48,9 +48,9 @@ def test_chunks_give_the_same_result_as_one_pass(cast, measured_project) -> None
         run = AgreementRun.objects.create(
             project=measured_project, parameters={"bootstrap_resamples": 30, "bootstrap_seed": 3}
         )
-        token = agreement_runs.claim(run.pk)
+        claim = jobs.claim(AgreementRun, run.pk)
         run.refresh_from_db()
-        assert agreement_runs.run_inline(run, token, chunk_size=size)
+        assert agreement_runs.run_inline(run, claim, chunk_size=size)
         run.refresh_from_db()
         assert run.result["run"]["chunks"] == -(-23 // size)
         results.append(without_run(run.result))
@@ -65,9 +65,9 @@ def test_open_layers_do_not_count(cast, measured_project) -> None:
         status=LayerStatus.OPEN
     )
     run = AgreementRun.objects.create(project=measured_project, parameters={})
-    token = agreement_runs.claim(run.pk)
+    claim = jobs.claim(AgreementRun, run.pk)
     run.refresh_from_db()
-    agreement_runs.run_inline(run, token)
+    agreement_runs.run_inline(run, claim)
     run.refresh_from_db()
     assert run.result["annotators"] == ["alice", "bob"]
 
@@ -75,18 +75,20 @@ def test_open_layers_do_not_count(cast, measured_project) -> None:
 @pytest.mark.django_db
 def test_a_run_is_claimed_once_unless_taken_over(cast, measured_project) -> None:
     run = AgreementRun.objects.create(project=measured_project, parameters={})
-    first = agreement_runs.claim(run.pk)
-    assert first == 1
-    assert agreement_runs.claim(run.pk) is None  # a second delivery finds it running
-    second = agreement_runs.claim(run.pk, take_over=True)  # a redelivered message
-    assert second == 2
+    first = jobs.claim(AgreementRun, run.pk)
+    assert first is not None
+    assert first.token == 1
+    assert jobs.claim(AgreementRun, run.pk) is None  # a second delivery finds it running
+    second = jobs.claim(AgreementRun, run.pk, take_over=True)  # a redelivered message
+    assert second is not None
+    assert second.token == 2
     run.refresh_from_db()
     chunks = agreement_runs.plan_chunks(measured_project, 10)
     # The old claim's work no longer counts; the new one stores, once.
     assert not agreement_runs.store_result(run, first, {}, chunks)
     assert agreement_runs.store_result(run, second, {}, chunks)
     assert not agreement_runs.store_result(run, second, {}, chunks)
-    assert agreement_runs.claim(run.pk, take_over=True) is None  # finished runs stay finished
+    assert jobs.claim(AgreementRun, run.pk, take_over=True) is None  # finished stays finished
     run.refresh_from_db()
     assert run.status == JobStatus.SUCCEEDED
     assert run.result["documents"] + run.result["documents_skipped"] == 23
@@ -106,9 +108,9 @@ def test_bad_parameters_are_refused_with_the_reason(cast) -> None:
 @pytest.mark.django_db
 def test_an_empty_project_gives_a_result_with_reasons(cast) -> None:
     run = AgreementRun.objects.create(project=cast.project, parameters={})
-    token = agreement_runs.claim(run.pk)
+    claim = jobs.claim(AgreementRun, run.pk)
     run.refresh_from_db()
-    assert agreement_runs.run_inline(run, token)
+    assert agreement_runs.run_inline(run, claim)
     run.refresh_from_db()
     assert run.result["documents"] == 0
     assert run.result["overall"]["alpha_char_macro"] is None

@@ -4,18 +4,21 @@ import hashlib
 import io
 import threading
 import zipfile
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from annotations.exporters.base import ExportOptions
 from annotations.interchange import DocumentRecord
 from annotations.models import AgreementRun, ExportJob, JobStatus
-from annotations.services import export_jobs
+from annotations.services import export_jobs, jobs
 from annotations.services.imports import import_file
+from annotations.services.jobs import Claim, ClaimLost
 from tests.factories import ProjectFactory
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
@@ -52,8 +55,8 @@ def test_run_export_publishes_the_archive_with_its_checksum_and_size(cast) -> No
         filename="edge.jsonl",
         data=(FIXTURES / "export_edge_cases.jsonl").read_bytes(),
     )
-    job = ExportJob.objects.create(project=cast.project, format="conll", status=JobStatus.RUNNING)
-    export_jobs.run_export(job)
+    job = ExportJob.objects.create(project=cast.project, format="conll")
+    export_jobs.run_export(job, jobs.claim(ExportJob, job.pk))
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED
     assert job.progress == 1.0
@@ -116,30 +119,65 @@ def test_start_export_refuses_bad_format_or_options(cast, format, options, field
     assert not ExportJob.objects.exists()
 
 
+@dataclass
+class WatchedClaim(Claim):
+    """A real claim that also remembers every progress it was told."""
+
+    reported: list[float] = field(default_factory=list)
+
+    def report(self, fraction: float) -> None:
+        self.reported.append(fraction)
+        super().report(fraction)
+
+
 @pytest.mark.django_db
-def test_progress_is_saved_while_the_export_runs(cast, monkeypatch) -> None:
+def test_progress_goes_to_the_claim_while_the_export_runs(cast, monkeypatch) -> None:
     import_file(
         project=cast.project,
         filename="edge.jsonl",
         data=(FIXTURES / "export_edge_cases.jsonl").read_bytes(),
     )
     monkeypatch.setattr(export_jobs, "PROGRESS_EVERY", 1)
-    seen: list[float] = []
-    original = export_jobs.write_export
+    job = ExportJob.objects.create(project=cast.project, format="jsonl")
+    claim = WatchedClaim(**vars(jobs.claim(ExportJob, job.pk)))
+    export_jobs.run_export(job, claim)
+    assert claim.reported == [0.5, 1.0]
+    job.refresh_from_db()
+    assert job.progress == 1.0
 
-    def spy(**kwargs):
-        inner = kwargs["on_progress"]
 
-        def record(done: int, total: int) -> None:
-            inner(done, total)
-            seen.append(ExportJob.objects.get(pk=job.pk).progress)
+@pytest.mark.django_db
+def test_an_attempt_removes_the_part_files_of_earlier_ones(cast) -> None:
+    job = ExportJob.objects.create(project=cast.project, format="jsonl")
+    folder = Path(settings.MEDIA_ROOT) / "exports" / cast.project.slug
+    folder.mkdir(parents=True)
+    (folder / f".export-{job.pk}-1.zip.part").write_bytes(b"half an archive")
+    other_job = folder / ".export-999999-1.zip.part"
+    other_job.write_bytes(b"another job's")
+    jobs.claim(ExportJob, job.pk)  # the attempt that died mid-write
+    taken_over = jobs.claim(ExportJob, job.pk, take_over=True)
 
-        return original(**{**kwargs, "on_progress": record})
+    export_jobs.run_export(job, taken_over)
 
-    monkeypatch.setattr(export_jobs, "write_export", spy)
-    job = ExportJob.objects.create(project=cast.project, format="jsonl", status=JobStatus.RUNNING)
-    export_jobs.run_export(job)
-    assert seen == [0.5, 1.0]
+    job.refresh_from_db()
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [other_job.name, Path(job.file.name).name]
+    )
+
+
+@pytest.mark.django_db
+def test_a_superseded_attempt_publishes_nothing(cast) -> None:
+    job = ExportJob.objects.create(project=cast.project, format="jsonl")
+    superseded = jobs.claim(ExportJob, job.pk)
+    jobs.claim(ExportJob, job.pk, take_over=True)
+
+    with pytest.raises(ClaimLost):
+        export_jobs.run_export(job, superseded)
+
+    job.refresh_from_db()
+    assert job.status == JobStatus.RUNNING
+    assert not job.file
+    assert not [p for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file()]
 
 
 def test_read_ahead_yields_every_record_in_order_and_passes_errors_on() -> None:

@@ -240,3 +240,40 @@ def test_duplicate_of_a_document_already_in_the_project_is_rejected(cast):
             data=jsonl({"id": "new", "text": "x"}, GOOD),
         )
     assert list(Document.objects.values_list("external_id", flat=True)) == ["ok"]
+
+
+def test_every_bad_line_is_named_not_only_the_first(cast):
+    import_file(project=cast.project, filename="first.jsonl", data=jsonl(GOOD))
+    data = (
+        jsonl({"id": "a", "text": "fine"}, {"id": "b", "text": ""})
+        + b"{not json\n"
+        + jsonl(GOOD, {"id": "c", "text": "fine too"})
+    )
+
+    with pytest.raises(ImportRejected) as raised:
+        import_file(project=cast.project, filename="second.jsonl", data=data)
+
+    assert [(error.line, error.reason) for error in raised.value.errors] == [
+        (2, "document 'b': the text is empty"),
+        (3, "not valid JSON (Expecting property name enclosed in double quotes)"),
+        (4, "document 'ok' is already in the project"),
+    ]
+    assert raised.value.total == 3
+    assert list(Document.objects.values_list("external_id", flat=True)) == ["ok"]
+
+
+def test_a_csv_is_read_from_a_stream_with_its_byte_order_mark_and_quoted_line_breaks(
+    cast, tmp_path
+):
+    path = tmp_path / "news.csv"
+    path.write_bytes(
+        b'\xef\xbb\xbfid,text,outlet\r\nn1,"Saleh said:\r\n""I stay.""",TASS\r\nn2,Fled.,\r\n'
+    )
+
+    with path.open("rb") as stream:
+        summary = import_file(project=cast.project, filename=path.name, data=stream)
+
+    assert summary.documents == 2
+    first = Document.objects.get(external_id="n1")
+    assert first.text == 'Saleh said:\r\n"I stay."'
+    assert first.meta == {"outlet": "TASS"}

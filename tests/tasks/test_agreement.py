@@ -3,42 +3,23 @@ retries and failures."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import pytest
 from celery.exceptions import Retry
-from django.db import OperationalError, connection
+from django.db import OperationalError
 from rest_framework.test import APIClient
 
 from annotations.agreement import compute
 from annotations.models import AgreementRun, AuditEvent, JobStatus
 from annotations.selectors import iter_project_records
-from annotations.services import agreement_runs
+from annotations.services import agreement_runs, jobs
 from annotations.services.imports import import_documents
 from annotations.tasks.agreement import run_agreement
 from tests.agreement.corpus import corpus
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.workers import finished, kill, running_with_progress, start_worker
 
 
 def without_run(result: dict) -> dict:
     return {key: value for key, value in result.items() if key != "run"}
-
-
-def finishes(run: AgreementRun, seconds: float) -> AgreementRun:
-    deadline = time.monotonic() + seconds
-    while True:
-        run.refresh_from_db()
-        if run.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
-            return run
-        assert time.monotonic() < deadline, f"run still {run.status} at {run.progress:.0%}"
-        time.sleep(0.1)
 
 
 def finish_events(run: AgreementRun) -> int:
@@ -59,7 +40,7 @@ def test_live_worker_runs_a_chunked_run_started_over_the_api(cast, live_worker, 
     )
     assert response.status_code == 201, response.data
     assert "warning" not in response.data
-    run = finishes(AgreementRun.objects.get(pk=response.data["id"]), 60)
+    run = finished(AgreementRun.objects.get(pk=response.data["id"]), 60)
     assert run.status == JobStatus.SUCCEEDED, run.error
     assert run.result["run"]["chunks"] == 6
     detail = client.get(response.data["url"]).data
@@ -69,43 +50,6 @@ def test_live_worker_runs_a_chunked_run_started_over_the_api(cast, live_worker, 
         iter_project_records(cast.project), run.parameters
     )
     assert finish_events(run) == 1
-
-
-def _worker(log: Path, name: str) -> subprocess.Popen[bytes]:
-    """A real `celery worker` process on the test database, in its own process group."""
-    db = connection.settings_dict
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    url = f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "CELERY_BROKER_URL": settings_broker(),
-        # Hand back a dead worker's unacknowledged messages one second after delivery.
-        "CELERY_VISIBILITY_TIMEOUT": "1",
-    }
-    command = [sys.executable, "-m", "celery", "-A", "workbench", "worker"]
-    command += ["--pool", "prefork", "--concurrency", "1", "--loglevel", "INFO"]
-    command += ["--hostname", f"{name}@%h", "--without-gossip", "--without-mingle"]
-    return subprocess.Popen(
-        command,
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-
-def settings_broker() -> str:
-    from django.conf import settings
-
-    return settings.CELERY_BROKER_URL
-
-
-def _kill(worker: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(worker.pid, signal.SIGKILL)
-    worker.wait(timeout=10)
 
 
 @pytest.mark.worker
@@ -118,7 +62,7 @@ def test_a_run_whose_worker_is_killed_completes_once_after_a_new_worker_starts(
     app.control.purge()
     import_documents(project=cast.project, records=corpus(300, ["alice", "bob", "carol"], seed=9))
     log = tmp_path / "workers.log"
-    first = _worker(log, "doomed")
+    first = start_worker(log, "doomed")
     try:
         run = agreement_runs.start_run(
             project=cast.project,
@@ -126,25 +70,18 @@ def test_a_run_whose_worker_is_killed_completes_once_after_a_new_worker_starts(
             parameters={"bootstrap_resamples": 0},
             chunk_size=5,  # 60 chunks: a run long enough to be cut in the middle
         )
-        deadline = time.monotonic() + 60
-        while True:
-            run.refresh_from_db()
-            if run.progress > 0:  # a chunk is done: the run is under way
-                break
-            assert time.monotonic() < deadline, log.read_text()[-3000:]
-            time.sleep(0.01)
+        running_with_progress(run, 60, log)  # a chunk is done: the run is under way
     finally:
-        _kill(first)
+        kill(first)
     run.refresh_from_db()
     assert run.status == JobStatus.RUNNING, "the worker finished before it could be killed"
     assert run.progress < 1.0
-    time.sleep(1.5)  # past the visibility timeout of the dead worker's messages
 
-    second = _worker(log, "rescuer")
+    second = start_worker(log, "rescuer")
     try:
-        run = finishes(run, 120)
+        run = finished(run, 120, log)
     finally:
-        _kill(second)
+        kill(second)
     assert run.status == JobStatus.SUCCEEDED, run.error
     assert finish_events(run) == 1
     expected = compute(iter_project_records(cast.project), run.parameters)
@@ -163,13 +100,14 @@ def test_a_run_left_running_with_every_message_lost_completes_when_a_worker_star
     import_documents(project=cast.project, records=corpus(40, ["alice", "bob"], seed=5))
     run = AgreementRun.objects.create(project=cast.project, parameters={"bootstrap_resamples": 0})
     # A worker claimed it and died; Redis lost its messages (popped, never recorded).
-    assert agreement_runs.claim(run.pk) == 1
+    assert jobs.claim(AgreementRun, run.pk) is not None
 
-    worker = _worker(tmp_path / "worker.log", "starting")
+    log = tmp_path / "worker.log"
+    worker = start_worker(log, "starting")
     try:
-        run = finishes(run, 60)
+        run = finished(run, 60, log)
     finally:
-        _kill(worker)
+        kill(worker)
 
     assert run.status == JobStatus.SUCCEEDED, run.error
     assert run.attempts == 2  # taken over once, by the starting worker
@@ -181,7 +119,7 @@ def test_a_run_left_running_with_every_message_lost_completes_when_a_worker_star
 def test_a_run_is_measured_once_however_often_its_task_is_delivered(cast, celery_eager) -> None:
     import_documents(project=cast.project, records=corpus(5, ["alice", "bob"], seed=1))
     run = AgreementRun.objects.create(project=cast.project, parameters={})
-    assert run_agreement.apply(args=[run.pk]).get() == 1
+    assert run_agreement.apply(args=[run.pk]).get() == 1  # the claim's token
     assert run_agreement.apply(args=[run.pk]).get() is None
     run.refresh_from_db()
     assert run.status == JobStatus.SUCCEEDED
@@ -232,14 +170,27 @@ def test_an_unexpected_error_fails_the_run_with_the_reason(cast, celery_eager, m
 def test_a_redelivered_message_takes_over_a_run_left_running(cast, celery_eager) -> None:
     import_documents(project=cast.project, records=corpus(5, ["alice", "bob"], seed=1))
     run = AgreementRun.objects.create(project=cast.project, parameters={})
-    assert agreement_runs.claim(run.pk) == 1  # a planner that died after claiming
+    assert jobs.claim(AgreementRun, run.pk) is not None  # a planner that died after claiming
     assert run_agreement.apply(args=[run.pk]).get() is None  # a plain delivery leaves it
-    run_agreement.push_request(delivery_info={"redelivered": True})
+    run_agreement.push_request(delivery_info={"redelivered": True}, is_eager=True)
     try:
         assert run_agreement.run(run.pk) == 2  # the redelivered message takes it over
     finally:
         run_agreement.pop_request()
     run.refresh_from_db()
     assert run.status == JobStatus.SUCCEEDED
+    assert run.attempts == 2
+    assert finish_events(run) == 1
+
+
+@pytest.mark.django_db
+def test_a_takeover_of_an_attempt_happens_once(cast, celery_eager) -> None:
+    import_documents(project=cast.project, records=corpus(5, ["alice", "bob"], seed=1))
+    run = AgreementRun.objects.create(project=cast.project, parameters={})
+    assert jobs.claim(AgreementRun, run.pk) is not None
+    # A starting worker and the sweep both send a take-over of attempt 1.
+    assert run_agreement.apply(args=[run.pk], kwargs={"take_over_from": 1}).get() == 2
+    assert run_agreement.apply(args=[run.pk], kwargs={"take_over_from": 1}).get() is None
+    run.refresh_from_db()
     assert run.attempts == 2
     assert finish_events(run) == 1

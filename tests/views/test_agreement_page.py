@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from annotations.models import AgreementRun, Document, JobStatus
-from annotations.services import agreement_runs
+from annotations.services import agreement_runs, jobs
 from annotations.services.imports import import_documents
 from tests.agreement.corpus import corpus
 
@@ -17,9 +17,9 @@ PAGE = "/projects/panjshir/agreement/"
 
 def run_now(project) -> AgreementRun:
     run = AgreementRun.objects.create(project=project, parameters={"bootstrap_resamples": 20})
-    token = agreement_runs.claim(run.pk)
+    claim = jobs.claim(AgreementRun, run.pk)
     run.refresh_from_db()
-    agreement_runs.run_inline(run, token)
+    agreement_runs.run_inline(run, claim)
     run.refresh_from_db()
     return run
 

@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from annotations.agreement.report import LABEL_METRICS, OVERALL_METRICS
 from annotations.models import AgreementRun, Project
-from annotations.services import agreement_runs
+from annotations.services import agreement_runs, jobs
 
 
 def _number(value: Any) -> str:
@@ -106,13 +106,15 @@ class Command(BaseCommand):
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from None
         run = AgreementRun.objects.create(project=project, parameters=params.to_json())
-        token = agreement_runs.claim(run.pk)
-        assert token is not None  # just created, nobody else knows it
+        claim = jobs.claim(AgreementRun, run.pk)
+        assert claim is not None  # just created, nobody else knows it
         run.refresh_from_db()
         try:
-            agreement_runs.run_inline(run, token)
+            # A worker's sweep would otherwise take a long run over from this process.
+            with jobs.heartbeat(claim):
+                agreement_runs.run_inline(run, claim)
         except Exception as exc:
-            agreement_runs.fail_run(run.pk, f"agreement failed: {exc}", token)
+            claim.fail(f"agreement failed: {exc}")
             raise CommandError(f"agreement failed: {exc}") from exc
         run.refresh_from_db()
         assert run.result is not None  # run_inline stored it

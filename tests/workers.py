@@ -1,0 +1,130 @@
+"""Real `celery worker` processes for the tests that kill them, and polling with deadlines."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from django.conf import settings
+from django.db import connection
+
+from annotations.models import Job, JobStatus
+
+ROOT = Path(__file__).resolve().parents[1]
+T = TypeVar("T")
+
+# Fast clocks for the worker under test: a beat every 0.2 s, a job stale after 2 s, a
+# sweep every second, and a dead worker's messages handed back one second after delivery.
+FAST_LIFECYCLE = {
+    "JOB_HEARTBEAT_SECONDS": "0.2",
+    "JOB_STALE_SECONDS": "2",
+    "JOB_SWEEP_SECONDS": "1",
+    "CELERY_VISIBILITY_TIMEOUT": "1",
+}
+
+
+def start_worker(
+    log: Path, name: str, *, beat_schedule: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """A `celery worker` on the test database, in its own process group.
+
+    With ``beat_schedule`` (a file for beat's state) it runs the beat schedule too (-B).
+    """
+    db = connection.settings_dict
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    url = f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+    env = {
+        **os.environ,
+        **FAST_LIFECYCLE,
+        "DATABASE_URL": url,
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+    }
+    command = [sys.executable, "-m", "celery", "-A", "workbench", "worker"]
+    command += ["--pool", "prefork", "--concurrency", "1", "--loglevel", "INFO"]
+    command += ["--hostname", f"{name}@%h", "--without-gossip", "--without-mingle"]
+    if beat_schedule is not None:
+        command += ["--beat", "--schedule", str(beat_schedule)]
+    return subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def kill(worker: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the worker and its pool children at once: no shutdown, no acknowledgement."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait(timeout=10)
+
+
+def kill_pool_children(worker: subprocess.Popen[bytes]) -> list[int]:
+    """SIGKILL the worker's pool processes only; its main process lives on."""
+    children = Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()
+    for pid in map(int, children):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return list(map(int, children))
+
+
+def wait_for(check: Callable[[], T], seconds: float, what: Callable[[], str]) -> T:
+    """Poll ``check`` until it returns something true; fail with ``what()`` at the deadline."""
+    deadline = time.monotonic() + seconds
+    while not (result := check()):
+        assert time.monotonic() < deadline, what()
+        time.sleep(0.05)
+    return result
+
+
+def finished(job: Job, seconds: float, log: Path | None = None) -> Job:
+    """The job once it succeeded or failed, read again from the database."""
+
+    def done() -> bool:
+        job.refresh_from_db()
+        return job.is_finished
+
+    wait_for(done, seconds, lambda: f"{job} at {job.progress:.0%}\n{tail(log)}")
+    return job
+
+
+def running_with_progress(job: Job, seconds: float, log: Path) -> None:
+    """Wait until a worker is visibly working on the job: running, progress above 0."""
+
+    def progressing() -> bool:
+        job.refresh_from_db()
+        assert not job.is_finished, f"{job} finished before it could be interrupted"
+        return job.status == JobStatus.RUNNING and job.progress > 0
+
+    wait_for(progressing, seconds, lambda: f"{job} never progressed\n{tail(log)}")
+
+
+def ready(name: str, seconds: float, log: Path) -> None:
+    """Wait until the named worker has started: its ``worker_ready`` handlers have run."""
+    # Celery logs "<name>@<host> ready." right after sending worker_ready.
+    wait_for(
+        lambda: any(
+            line.split("] ")[-1].startswith(f"{name}@") and line.endswith(" ready.")
+            for line in tail_lines(log)
+        ),
+        seconds,
+        lambda: f"worker {name} never got ready\n{tail(log)}",
+    )
+
+
+def tail_lines(log: Path) -> list[str]:
+    return log.read_text(errors="replace").splitlines() if log.exists() else []
+
+
+def tail(log: Path | None) -> str:
+    return log.read_text(errors="replace")[-3000:] if log and log.exists() else "(no log)"
