@@ -28,11 +28,11 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
-from rest_framework.authtoken.models import Token
 
 from annotations import sql
 from annotations.models import (
     MAX_ID,
+    ApiToken,
     Assignment,
     Document,
     LabelType,
@@ -224,18 +224,19 @@ def _labels_sql() -> str:
 def _token_sql() -> str:
     user_model = get_user_model()
     return (
-        f"SELECT {sql.columns(Token, 't')}, {sql.columns(user_model, 'u')} "
-        f"FROM {sql.table(Token)} t JOIN {sql.table(user_model)} u "
-        f"ON u.{sql.column_of(user_model, 'id')} = t.{sql.column_of(Token, 'user')} "
-        f"WHERE t.{sql.column_of(Token, 'key')} = %s"
+        f"SELECT {sql.columns(ApiToken, 't')}, {sql.columns(user_model, 'u')} "
+        f"FROM {sql.table(ApiToken)} t JOIN {sql.table(user_model)} u "
+        f"ON u.{sql.column_of(user_model, 'id')} = t.{sql.column_of(ApiToken, 'user')} "
+        f"WHERE t.{sql.column_of(ApiToken, 'digest')} = %s"
     )
 
 
-def token_with_user(key: str) -> Token | None:
-    """The API token ``key`` with its user loaded, in one composed query; None if unknown."""
-    row = sql.fetch_one(_token_sql(), [key])
+def token_with_user(key: str) -> ApiToken | None:
+    """The API token whose key is ``key``, its user loaded, in one composed query; None
+    if no token has that key."""
+    row = sql.fetch_one(_token_sql(), [ApiToken.digest_of(key)])
     if row is None:
         return None
-    token = sql.model_from_row(Token, row[: sql.width(Token)])
-    token.user = sql.model_from_row(get_user_model(), row[sql.width(Token) :])
+    token = sql.model_from_row(ApiToken, row[: sql.width(ApiToken)])
+    token.user = sql.model_from_row(get_user_model(), row[sql.width(ApiToken) :])
     return token

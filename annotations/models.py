@@ -8,6 +8,8 @@ itself is enforced here, in the database.
 
 from __future__ import annotations
 
+import hashlib
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -325,6 +327,34 @@ class ImportJob(Job):
 
     def __str__(self) -> str:
         return f"import #{self.pk} of {self.filename} into {self.project} ({self.status})"
+
+
+class ApiToken(models.Model):
+    """A key that a script sends as ``Authorization: Token <key>``, one of its owner's.
+
+    Only the key's SHA-256 is kept: whoever reads the database (or a backup of it) learns
+    no key. A fast hash is enough, unlike for passwords: a key is 256 random bits, out of
+    reach of guessing, and every API request checks one. The key is shown once, when it
+    is made; its first characters (``prefix``) let its owner tell their keys apart.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100)
+    digest = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the key, hex.")
+    prefix = models.CharField(max_length=8)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["user", "-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…) of {self.user}"
+
+    @staticmethod
+    def digest_of(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
 
 
 class AuditEvent(models.Model):

@@ -86,11 +86,11 @@ def seed(clients: int) -> list[Seat]:
     django.setup()
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
-    from rest_framework.authtoken.models import Token
 
     from annotations.models import Document, Layer, Role
     from annotations.services.assignments import assign_documents
     from annotations.services.projects import add_member, create_project
+    from annotations.services.tokens import create_token
 
     call_command("migrate", verbosity=0)
     users = get_user_model()
@@ -113,8 +113,8 @@ def seed(clients: int) -> list[Seat]:
     for layer in Layer.objects.filter(document__project=project).select_related(
         "annotator", "document"
     ):
-        token, _ = Token.objects.get_or_create(user=layer.annotator)
-        seats.append(Seat(layer.annotator.username, token.key, layer.pk, layer.document.text))
+        _, key = create_token(user=layer.annotator, name="bench")
+        seats.append(Seat(layer.annotator.username, key, layer.pk, layer.document.text))
     return sorted(seats, key=lambda seat: seat.username)
 
 

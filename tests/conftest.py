@@ -37,8 +37,12 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
 
 @pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path: Path) -> None:
+    from django.core.cache import caches
+
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path / "media"
+    # Throttle counts and cached reads of one test are not the next one's.
+    caches["default"].clear()
 
 
 @pytest.fixture

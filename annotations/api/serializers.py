@@ -52,6 +52,20 @@ class ConflictSerializer(serializers.Serializer):
 # --- projects and members -------------------------------------------------------------
 
 
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField(trim_whitespace=False, style={"input_type": "password"})
+    name = serializers.CharField(
+        max_length=100, default="API", help_text="What the token is for, e.g. the script's name."
+    )
+
+
+class TokenCreatedSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="The key: shown this once, never again.")
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
 class ProjectSerializer(serializers.ModelSerializer):
     role = serializers.ChoiceField(
         choices=Role.choices, read_only=True, help_text="The caller's role in the project."

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth import authenticate
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
@@ -22,13 +24,14 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import mixins, status, viewsets
-from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action, api_view, permission_classes
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, Throttled, ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
 
 from annotations import selectors
 from annotations.access import NO_LAYER, projects_for
@@ -59,6 +62,7 @@ from annotations.models import (
 )
 from annotations.services import layers as layer_service
 from annotations.services import projects as project_service
+from annotations.services import tokens as token_service
 
 
 def _etag(version: int) -> dict[str, str]:
@@ -517,24 +521,51 @@ def no_such_endpoint(request: Request) -> Response:
 # --- tokens ---------------------------------------------------------------------------
 
 
-class TokenView(ObtainAuthToken):
-    """Trade a username and password for the API token scripts send as
-    ``Authorization: Token <key>``."""
+class TokenView(APIView):
+    """Trade a username and password for a new API token, which scripts send as
+    ``Authorization: Token <key>``. Each call makes a token (its owner lists, rotates and
+    revokes them on their account page). Throttled per address; failed attempts count
+    towards the sign-in lockout of the account and the address, as on the sign-in page."""
 
+    authentication_classes: list[Any] = []  # a script with a password, not a session
+    permission_classes = [AllowAny]
     parser_classes = (JSONParser,)
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "token"
 
     @extend_schema(
-        summary="Get the caller's API token",
+        summary="Make an API token from a username and password",
+        request=s.TokenRequestSerializer,
         responses={
-            200: OpenApiResponse(
-                {
-                    "type": "object",
-                    "properties": {"token": {"type": "string"}},
-                    "required": ["token"],
-                }
-            ),
+            201: s.TokenCreatedSerializer,
             400: BAD_REQUEST,
+            429: OpenApiResponse(
+                s.DetailSerializer,
+                description="Too many attempts from this address, or the account or address "
+                "is locked out after failed sign-ins; Retry-After says for how long.",
+            ),
         },
     )
-    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().post(request, *args, **kwargs)
+    def post(self, request: Request) -> Response:
+        data = s.TokenRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = authenticate(
+            request=request,
+            username=data.validated_data["username"],
+            password=data.validated_data["password"],
+        )
+        if user is None:
+            if getattr(request, "axes_locked_out", False):
+                seconds = int(settings.AXES_COOLOFF_TIME.total_seconds())
+                raise Throttled(
+                    wait=seconds,
+                    detail="Too many failed sign-ins for this account or from this address.",
+                )
+            raise ValidationError(
+                {"non_field_errors": ["Unable to log in with provided credentials."]}
+            )
+        token, key = token_service.create_token(user=user, name=data.validated_data["name"])
+        return Response(
+            s.TokenCreatedSerializer({"token": key, "id": token.pk, "name": token.name}).data,
+            status=status.HTTP_201_CREATED,
+        )

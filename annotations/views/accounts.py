@@ -1,12 +1,22 @@
-"""Signing in: who the caller is on the network, and what a locked-out caller sees."""
+"""Signing in (who the caller is on the network, what a locked-out caller sees) and the
+account page, where people manage their own API tokens."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.views.decorators.http import require_http_methods
+
+from annotations.models import ApiToken
+from annotations.services import tokens as token_service
 
 
 def client_address(request: HttpRequest) -> str:
@@ -38,3 +48,48 @@ def lockout_response(
     )
     response["Retry-After"] = str(seconds)
     return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account(request: HttpRequest) -> HttpResponse:
+    """The caller's API tokens: make one, rotate one, revoke one. A new key is shown in
+    the answer to the POST that made it, and never again."""
+    user = request.user
+    assert isinstance(user, User)  # login_required
+    new_key = ""
+    errors: list[str] = []
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "create":
+                _, new_key = token_service.create_token(
+                    user=user, name=request.POST.get("name", "")
+                )
+            elif action in ("rotate", "revoke"):
+                token_id = int(request.POST.get("token", ""))
+                if action == "rotate":
+                    _, new_key = token_service.rotate_token(user=user, token_id=token_id)
+                else:
+                    token_service.revoke_token(user=user, token_id=token_id)
+                    messages.success(request, "The token is revoked: its key no longer works.")
+                    return redirect("account")
+            else:
+                errors.append("Unknown action.")
+        except ValidationError as exc:
+            errors.extend(exc.messages)
+        except (ValueError, ApiToken.DoesNotExist):
+            raise Http404("No such token.") from None
+    return render(
+        request,
+        "annotations/account.html",
+        {
+            "tokens": ApiToken.objects.filter(user=user),
+            "new_key": new_key,
+            "errors": errors,
+        },
+        status=400 if errors else 200,
+    )
+
+
+urlpatterns = [path("account/", account, name="account")]

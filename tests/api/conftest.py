@@ -7,11 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from annotations.models import Document, Layer
 from annotations.services.assignments import assign_documents
+from annotations.services.tokens import create_token
 from tests.factories import DocumentFactory
 
 # An emoji (1 code point, 2 UTF-16 units), a flag (2 code points) and Persian text.
@@ -52,8 +52,8 @@ def api() -> Callable[[object | None], APIClient]:
     def client_for(user: object | None) -> APIClient:
         client = APIClient()
         if user is not None:
-            token, _ = Token.objects.get_or_create(user=user)
-            client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+            _, key = create_token(user=user, name="tests")
+            client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
         return client
 
     return client_for

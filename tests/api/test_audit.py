@@ -93,9 +93,10 @@ def test_relation_replace_submit_reopen_and_skip_are_audited(world, api):
 
 
 def test_a_refused_write_leaves_no_audit_event(world, api):
+    alice = api(world.cast.alice)
     already = AuditEvent.objects.count()
 
-    api(world.cast.alice).post(
+    alice.post(
         f"/api/layers/{world.alice_layer.pk}/spans/",
         {"label": "claim", "start": 0, "end": 5, "version": 9},
         format="json",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from django.forms.models import model_to_dict
 from django.http import Http404
-from rest_framework.authtoken.models import Token
 
 from annotations import sql
 from annotations.access import resolve_access, token_with_user
@@ -18,6 +17,7 @@ from annotations.models import (
     LayerStatus,
     Span,
 )
+from annotations.services.tokens import create_token
 from tests.access import project_access
 
 pytestmark = pytest.mark.django_db
@@ -76,9 +76,9 @@ def test_the_label_query_loads_what_the_orm_loads(world):
 
 
 def test_the_token_query_loads_what_the_orm_loads(world):
-    expected = Token.objects.create(user=world.cast.alice)
+    expected, key = create_token(user=world.cast.alice, name="a script")
 
-    token = token_with_user(expected.key)
+    token = token_with_user(key)
 
     assert as_stored(token) == as_stored(expected)
     assert as_stored(token.user) == as_stored(world.cast.alice)

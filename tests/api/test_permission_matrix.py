@@ -153,6 +153,9 @@ RULES = {
     "api-not-found": [
         ("GET", "/api/no/such/thing/", "open", (404, 404, 404, 404, 404, 404)),
     ],
+    "account": [
+        ("GET", "/account/", "open", (302, 200, 200, 200, 200, 200)),
+    ],
     "healthz": [
         ("GET", "/healthz", "open", (200, 200, 200, 200, 200, 200)),
     ],

@@ -11,7 +11,6 @@ from django.db import close_old_connections
 from django.test import Client
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -22,6 +21,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from annotations.services import layers
+from annotations.services.tokens import create_token
 from tests.access import layer_access, project_access
 
 pytestmark = pytest.mark.django_db
@@ -96,7 +96,7 @@ def seeded(world):
         rel_id=[link.pk],
         username=["alice", "bob", "reviewer"],
     )
-    return Token.objects.get_or_create(user=cast.manager)[0].key
+    return create_token(user=cast.manager, name="schemathesis")[1]
 
 
 @schema.parametrize()
