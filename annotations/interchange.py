@@ -200,6 +200,22 @@ def _check_text(value: str, field: str) -> None:
         raise InterchangeError(problem, field=field)
 
 
+def check_storable(record: DocumentRecord) -> None:
+    """Raise InterchangeError (with the field) if a database cannot store ``record``: an id
+    too long, NUL characters or lone surrogates in its id, text, meta or annotator names,
+    meta nested too deep. Records read from a file of another format (CSV, plain text)
+    get this check too."""
+    if len(record.id) > MAX_ID_LENGTH:
+        raise InterchangeError(
+            f"must be at most {MAX_ID_LENGTH} characters (it has {len(record.id)})", field="id"
+        )
+    _check_text(record.id, "id")
+    _check_text(record.text, "text")
+    _check_meta(record.meta, "meta")
+    for name in record.annotations:
+        _check_text(name, "annotations")
+
+
 def parse_record(raw: object) -> DocumentRecord:
     """Check one decoded JSON value and return it as a record, or raise InterchangeError."""
     if not isinstance(raw, dict):
@@ -210,25 +226,16 @@ def parse_record(raw: object) -> DocumentRecord:
     doc_id = raw.get("id")
     if not isinstance(doc_id, str) or not doc_id.strip():
         raise InterchangeError("must be a non-empty string", field="id")
-    if len(doc_id) > MAX_ID_LENGTH:
-        raise InterchangeError(
-            f"must be at most {MAX_ID_LENGTH} characters (it has {len(doc_id)})", field="id"
-        )
-    _check_text(doc_id, "id")
     text = raw.get("text")
     if not isinstance(text, str):
         raise InterchangeError("must be a string", field="text")
-    _check_text(text, "text")
     meta = raw.get("meta", {})
     if not isinstance(meta, dict):
         raise InterchangeError("must be an object", field="meta")
-    _check_meta(meta, "meta")
-
     raw_annotations = raw.get("annotations", {})
     if not isinstance(raw_annotations, dict):
         raise InterchangeError("must map usernames to lists of spans", field="annotations")
-    for name in raw_annotations:
-        _check_text(name, "annotations")
+    check_storable(DocumentRecord(id=doc_id, text=text, meta=meta, annotations=raw_annotations))
     annotations = {
         name: _parse_spans(spans, text, f"annotations.{name}")
         for name, spans in raw_annotations.items()

@@ -169,7 +169,14 @@ STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
-# Largest upload the import endpoint accepts, in bytes.
+# The largest upload (an import file), in bytes: refused with 413 before it is read.
+UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=256 * 2**20)
+FILE_UPLOAD_HANDLERS = [
+    "annotations.uploads.UploadLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+# The largest request body that is not a file (JSON, form fields), held in memory.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=50 * 1024 * 1024)
 # An uploaded file larger than this goes to a temporary file as it arrives, and storage
 # moves it into MEDIA_ROOT: a web process never holds a large import in memory.
@@ -181,6 +188,11 @@ REST_FRAMEWORK = {
         "annotations.api.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "annotations.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

@@ -12,7 +12,6 @@ from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -20,6 +19,7 @@ from annotations import selectors
 from annotations.access import STAFF_ROLES
 from annotations.api import serializers as s
 from annotations.api.access import ProjectAccessMixin
+from annotations.api.parsers import JSONParser
 from annotations.api.schema import BAD_REQUEST, CONFLICT, ETAG, IF_MATCH, NOT_FOUND
 from annotations.api.views import expected_version
 from annotations.models import Document

@@ -15,6 +15,7 @@ from django.http import Http404
 from django.urls import path
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
@@ -23,7 +24,7 @@ from annotations.access import STAFF_ROLES
 from annotations.agreement.types import MAX_RESAMPLES
 from annotations.api.access import ProjectAccessMixin
 from annotations.api.schema import BAD_REQUEST, NOT_FOUND
-from annotations.models import AgreementRun, Project
+from annotations.models import AgreementRun, JobStatus, Project
 from annotations.services import agreement_runs
 from annotations.services.workers import NO_WORKER_WARNING, workers_answering
 
@@ -105,13 +106,21 @@ class AgreementRunListApi(StaffOnly):
     @extend_schema(
         summary="Agreement runs of a project, newest first (managers, reviewers)",
         description=f"The {LIST_LIMIT} newest, without their full result (see one run for it).",
-        parameters=[OpenApiParameter("status", str, description="only runs in this status")],
+        parameters=[
+            OpenApiParameter(
+                "status", str, enum=JobStatus.values, description="only runs in this status"
+            )
+        ],
         responses={200: AgreementRunSerializer(many=True), 404: NOT_FOUND},
     )
     def get(self, request: Request, slug: str) -> Response:
         runs = runs_of(self.access.project).order_by("-created_at", "-id")
         wanted = request.query_params.get("status")
         if wanted:
+            if wanted not in JobStatus.values:
+                raise ValidationError(
+                    {"status": [f"must be one of: {', '.join(JobStatus.values)}"]}
+                )
             runs = runs.filter(status=wanted)
         # Only the summary is read: the result of a large project is megabytes.
         runs = runs.defer("result")

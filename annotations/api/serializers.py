@@ -267,6 +267,18 @@ class VersionSerializer(serializers.Serializer):
 # --- layers, spans, relations: input --------------------------------------------------
 
 
+class WholeNumberField(serializers.IntegerField):
+    """An integer written as a JSON integer: ``"1"`` and ``1.0`` are refused, not read as
+    1, so a client that sends offsets of the wrong type learns it at once."""
+
+    default_error_messages = {"invalid": 'must be a whole number, e.g. 12 (not "12" or 12.0)'}
+
+    def to_internal_value(self, data: Any) -> int:
+        if type(data) is not int:
+            self.fail("invalid")
+        return int(super().to_internal_value(data))
+
+
 def version_field() -> serializers.IntegerField:
     return serializers.IntegerField(
         required=False,
@@ -278,8 +290,8 @@ def version_field() -> serializers.IntegerField:
 
 class SpanFields(serializers.Serializer):
     label = serializers.CharField(max_length=100)  # type: ignore[assignment]
-    start = serializers.IntegerField(help_text="Code point offset, inclusive.")
-    end = serializers.IntegerField(help_text="Code point offset, exclusive.")
+    start = WholeNumberField(help_text="Code point offset, inclusive.")
+    end = WholeNumberField(help_text="Code point offset, exclusive.")
     attrs = serializers.DictField(required=False, default=dict)
     # Whitespace is text too: a quote of " a" must stay " a" (docs/offsets.md).
     quote = serializers.CharField(
@@ -296,8 +308,8 @@ class SpanCreateSerializer(SpanFields):
 
 class SpanUpdateSerializer(serializers.Serializer):
     label = serializers.CharField(max_length=100, required=False)  # type: ignore[assignment]
-    start = serializers.IntegerField(required=False)
-    end = serializers.IntegerField(required=False)
+    start = WholeNumberField(required=False)
+    end = WholeNumberField(required=False)
     attrs = serializers.DictField(required=False)
     quote = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
     version = version_field()

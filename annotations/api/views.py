@@ -26,7 +26,6 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action, api_view, permission_classes
 from rest_framework.exceptions import NotFound, PermissionDenied, Throttled, ValidationError
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -38,6 +37,7 @@ from annotations.access import NO_LAYER, projects_for
 from annotations.api import serializers as s
 from annotations.api.access import LayerAccessMixin, ProjectAccessMixin, signed_in
 from annotations.api.filters import DocumentFilter, MemberFilter
+from annotations.api.parsers import JSONParser
 from annotations.api.schema import (
     BAD_REQUEST,
     ETAG,

@@ -25,6 +25,7 @@ from django.utils import timezone
 from annotations.interchange import (
     DocumentRecord,
     InterchangeError,
+    check_storable,
     end_label_problem,
     parse_line,
     span_problems,
@@ -46,6 +47,9 @@ from annotations.services.audit import record_event
 from annotations.services.projects import span_label_schema
 
 FORMATS = ("txt", "jsonl", "csv")
+# A CSV row's text is one field, often longer than the csv module's default limit of
+# 128 KiB; the upload's size limit bounds it already.
+csv.field_size_limit(2**31 - 1)
 # Documents written to the database at a time: memory stays bounded on large files.
 BATCH = 500
 # Bad lines named in a rejection; the rest are only counted.
@@ -260,12 +264,23 @@ def _csv_records(
     filename: str, lines: Iterable[tuple[int, str]]
 ) -> Iterator[tuple[int | None, DocumentRecord | str]]:
     reader = csv.DictReader(line for _, line in lines)
-    columns = reader.fieldnames or []
+    try:
+        columns = reader.fieldnames or []
+    except csv.Error as exc:
+        raise rejected(filename, f"not CSV ({exc})", 1) from None
     if "text" not in columns:
         raise rejected(filename, f"no 'text' column (columns: {', '.join(columns)})", 1)
     id_column = next((name for name in ("id", "external_id") if name in columns), None)
     meta_columns = [name for name in columns if name not in ("text", id_column)]
-    for row in reader:
+    rows = iter(reader)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # the reader cannot go on past a broken row
+            yield reader.line_num, f"not CSV ({exc})"
+            return
         # The header is line 1; a quoted field may span lines, so ask the reader.
         line = reader.line_num
         if None in row:
@@ -309,6 +324,11 @@ class _Writer:
         def reject(reason: str) -> _Refused:
             return _Refused(f"document {record.id!r}: {reason}")
 
+        try:
+            # JSONL lines were checked as they were parsed; CSV rows and text files not.
+            check_storable(record)
+        except InterchangeError as exc:
+            raise reject(f"{exc.field}: {exc.reason}") from None
         if not record.text:
             raise reject("the text is empty")
         if record.id in self.seen_ids:

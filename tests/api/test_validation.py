@@ -36,7 +36,7 @@ CASES = [
     (C,               0,      11,         None,                 "Afghanistan’", "quote",
      "does not match the text at [0, 11): expected 'Afghanistan'"),
     (C,               "zero", 5,          None,                 None,           "start",
-     "valid integer"),
+     "must be a whole number"),
     (C,               0,      5,          ["x"],                None,           "attrs",
      "dictionary"),
     (None,            0,      5,          None,                 None,           "label",
