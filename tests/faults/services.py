@@ -46,7 +46,8 @@ def _postgres_bin() -> Path:
 
 
 class PrivatePostgres:
-    """A throw-away PostgreSQL cluster (trust auth, user postgres, UTF-8) in ``folder``."""
+    """A throw-away PostgreSQL cluster (trust auth, user postgres, UTF-8) in ``folder``,
+    which the postgres user must be able to reach (a folder of its own under /tmp)."""
 
     def __init__(self, folder: Path):
         self.folder = folder
@@ -65,12 +66,15 @@ class PrivatePostgres:
         return f"postgres://postgres@127.0.0.1:{self.port}"
 
     def _as_postgres(self, program: str, *args: str) -> None:
-        subprocess.run(
+        done = subprocess.run(
             ["runuser", "-u", "postgres", "--", str(self.bin / program), *args],
-            check=True,
             capture_output=True,
+            text=True,
             timeout=120,
+            check=False,
         )
+        if done.returncode:
+            raise RuntimeError(f"{program} failed: {done.stderr or done.stdout}")
 
     def _pg_ctl(self, *args: str) -> None:
         options = (

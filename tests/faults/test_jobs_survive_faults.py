@@ -1,0 +1,174 @@
+"""Every kind of job ends once, succeeded, after each fault an operator meets: a worker or
+its pool process killed, PostgreSQL restarted or away for ten seconds, Redis restarted,
+away or frozen. No test here starts anything by hand after the fault: the workbench
+recovers by itself (take-over by a starting worker, the sweep of jobs whose heartbeat
+stopped, retries of transient errors) or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+
+from tests.faults.conftest import Stack, write_corpus
+
+pytestmark = pytest.mark.faults
+
+IMPORT_DOCUMENTS = 2000
+# A job that has not ended this long after its fault was not recovered.
+RECOVERY_SECONDS = 120
+
+
+def running(body: dict) -> bool:
+    return body["status"] == "running" and body["progress"] > 0
+
+
+def ended(body: dict) -> bool:
+    return body["status"] in ("succeeded", "failed")
+
+
+def audit_events(stack: Stack, action: str, object_id: int) -> int:
+    rows = stack.sql(
+        "SELECT count(*) FROM annotations_auditevent WHERE action = %s AND object_id = %s",
+        (action, str(object_id)),
+    )
+    return rows[0][0]
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    start: Callable[[Stack, str], str]  # starts the job, returns its URL
+    check: Callable[[Stack, str, dict], None]  # the job's outcome was stored once
+
+
+def start_import(stack: Stack, tag: str) -> str:
+    path = write_corpus(stack.folder / f"{tag}.jsonl", IMPORT_DOCUMENTS, tag)
+    with path.open("rb") as upload:
+        response = stack.api("POST", "projects/demo/imports/", files={"file": upload})
+    assert response.status_code == 202, response.text
+    return response.json()["url"]
+
+
+def check_import(stack: Stack, tag: str, body: dict) -> None:
+    rows = stack.sql(
+        "SELECT count(*) FROM annotations_document WHERE external_id LIKE %s", (f"{tag}-%",)
+    )
+    assert rows[0][0] == IMPORT_DOCUMENTS
+
+
+def start_agreement(stack: Stack, tag: str) -> str:
+    response = stack.api(
+        "POST", "projects/demo/agreement-runs/", json={"parameters": {"bootstrap_resamples": 0}}
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["url"]
+
+
+def check_agreement(stack: Stack, tag: str, body: dict) -> None:
+    assert audit_events(stack, "agreement_finish", body["id"]) == 1
+    measured = stack.sql(
+        "SELECT count(*) FROM (SELECT l.document_id FROM annotations_layer l "
+        "WHERE NOT l.is_gold AND l.status = 'submitted' "
+        "GROUP BY l.document_id HAVING count(*) >= 2) AS documents"
+    )[0][0]
+    assert body["result"]["documents"] == measured  # every chunk counted, none twice
+
+
+def start_export(stack: Stack, tag: str) -> str:
+    response = stack.api("POST", "projects/demo/exports/", json={"format": "xmi"})
+    assert response.status_code == 201, response.text
+    return f"projects/demo/exports/{response.json()['id']}/"
+
+
+def check_export(stack: Stack, tag: str, body: dict) -> None:
+    assert audit_events(stack, "export_finish", body["id"]) == 1
+    archive = stack.api("GET", body["download_url"], timeout=60)
+    assert archive.status_code == 200
+    assert hashlib.sha256(archive.content).hexdigest() == body["checksum"]
+    assert list((stack.folder / "media").rglob("*.part")) == []  # no half-written file left
+
+
+KINDS = [
+    Kind("import", start_import, check_import),
+    Kind("agreement", start_agreement, check_agreement),
+    Kind("export", start_export, check_export),
+]
+
+
+# --- the faults: each happens while the job is visibly running --------------------------
+
+
+def kill_the_worker(stack: Stack) -> None:
+    stack.kill("w1")
+    stack.start_worker("w2")
+
+
+def kill_the_busy_pool_process(stack: Stack) -> None:
+    stack.busy_pool_child("w1").send_signal(signal.SIGKILL)
+
+
+def restart_postgres(stack: Stack) -> None:
+    stack.postgres.restart()
+
+
+def postgres_away_ten_seconds(stack: Stack) -> None:
+    stack.postgres.stop()
+    time.sleep(10)
+    stack.postgres.start()
+
+
+def restart_redis(stack: Stack) -> None:
+    stack.redis.stop()
+    stack.redis.start()
+
+
+def redis_away_ten_seconds(stack: Stack) -> None:
+    stack.redis.stop()
+    time.sleep(10)
+    stack.redis.start()
+
+
+def freeze_redis_ten_seconds(stack: Stack) -> None:
+    stack.redis.freeze()
+    began = time.monotonic()
+    health = stack.api("GET", f"{stack.base_url}/healthz", timeout=5)
+    assert time.monotonic() - began < 2
+    assert health.status_code == 503
+    assert health.json()["broker"].startswith("down")
+    time.sleep(max(0.0, 10 - (time.monotonic() - began)))
+    stack.redis.thaw()
+
+
+FAULTS = [
+    kill_the_worker,
+    kill_the_busy_pool_process,
+    restart_postgres,
+    postgres_away_ten_seconds,
+    restart_redis,
+    redis_away_ten_seconds,
+    freeze_redis_ten_seconds,
+]
+
+
+@pytest.mark.parametrize("fault", FAULTS, ids=lambda fault: fault.__name__)
+@pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.name)
+def test_the_job_ends_succeeded_once_after_the_fault(operator: Stack, kind: Kind, fault) -> None:
+    tag = f"{kind.name}-{fault.__name__}"
+    operator.start_worker("w1")
+    url = kind.start(operator, tag)
+    operator.wait_until(url, running, timeout=60)
+
+    fault(operator)
+
+    body = operator.wait_until(url, ended, timeout=RECOVERY_SECONDS)
+    assert body["status"] == "succeeded", body.get("error")
+    assert body["progress"] == 1.0
+    kind.check(operator, tag, body)
+    if "w1" in operator.processes:  # it was not the fault: it stayed up through it
+        assert operator.processes["w1"].poll() is None, operator.log("w1")
