@@ -254,8 +254,17 @@ EXPORT_SOFT_TIME_LIMIT = EXPORT_TIME_LIMIT - 5 * 60
 # task takes its job over: it must outlast the longest task (an export), or a slow job
 # would start again. A dead worker's jobs do not wait for it: a starting worker and the
 # sweep below take them over.
+# A broker that does not answer (down, frozen, a half-open connection) fails a publish
+# within these seconds instead of hanging the web request that starts a job.
+BROKER_TIMEOUT = env.float("CELERY_BROKER_TIMEOUT", default=1.0)
+CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_TIMEOUT
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=EXPORT_TIME_LIMIT + 600)
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=EXPORT_TIME_LIMIT + 600),
+    "socket_timeout": BROKER_TIMEOUT,
+    "socket_connect_timeout": BROKER_TIMEOUT,
+    # A publish that finds no connection tries once, not again and again: a job whose
+    # task was not published stays queued, and the sweep publishes it later.
+    "max_retries": 0,
 }
 
 # Jobs (imports, agreement runs, exports), in seconds: a running job's worker refreshes

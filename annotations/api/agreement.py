@@ -26,7 +26,7 @@ from annotations.api.access import ProjectAccessMixin
 from annotations.api.schema import BAD_REQUEST, NOT_FOUND
 from annotations.models import AgreementRun, JobStatus, Project
 from annotations.services import agreement_runs
-from annotations.services.workers import NO_WORKER_WARNING, workers_answering
+from annotations.services.workers import NO_WORKER_WARNING, a_worker_answers
 
 LIST_LIMIT = 50
 
@@ -145,7 +145,7 @@ class AgreementRunListApi(StaffOnly):
             parameters=data.validated_data["parameters"],
         )
         body = dict(AgreementRunSerializer(run, context={"request": request}).data)
-        if not workers_answering():
+        if not a_worker_answers():
             body["warning"] = NO_WORKER_WARNING
         return Response(body, status=status.HTTP_201_CREATED)
 

@@ -3,6 +3,8 @@
 - 400: ``{"<field>": ["reason", ...]}``, flat. Nested input errors get dotted paths
   (``spans[3].end``, ``attrs.polarity``), a body that is not JSON lands under ``detail``.
 - 409: ``{"detail": "...", "current_version": N}`` with the layer's ``ETag``.
+- 503: ``{"detail": "...", "id": N, "status": "queued"}``: a job was saved but the broker
+  did not take its task; the sweep starts it later.
 - 401/403/404: DRF's ``{"detail": "..."}``.
 
 Services raise Django's ``ValidationError`` (field -> reasons), ``PermissionDenied``
@@ -21,6 +23,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from annotations.services.jobs import BrokerUnavailable
 from annotations.services.layers import CONFLICT_MESSAGE, LayerConflict
 
 
@@ -61,9 +64,23 @@ def conflict_response(exc: LayerConflict) -> Response:
     )
 
 
+def broker_unavailable_response(exc: BrokerUnavailable) -> Response:
+    return Response(
+        {
+            "detail": "The job queue is not answering. The job is saved, queued, and starts "
+            "by itself once the queue answers again: do not start it twice.",
+            "id": exc.job.pk,
+            "status": exc.job.status,
+        },
+        status=status.HTTP_503_SERVICE_UNAVAILABLE,
+    )
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, LayerConflict):
         return conflict_response(exc)
+    if isinstance(exc, BrokerUnavailable):
+        return broker_unavailable_response(exc)
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         exc = exceptions.ValidationError(detail)

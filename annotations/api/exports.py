@@ -24,7 +24,7 @@ from annotations.api.schema import BAD_REQUEST, FORBIDDEN, NOT_FOUND
 from annotations.exporters import EXPORTERS
 from annotations.models import ExportJob, JobStatus, Project
 from annotations.services import export_jobs
-from annotations.services.workers import NO_WORKER_WARNING, workers_answering
+from annotations.services.workers import NO_WORKER_WARNING, a_worker_answers
 
 MANAGERS_ONLY = "Only the project's managers export its corpus."
 
@@ -121,7 +121,7 @@ class ExportListApi(ManagersOnly):
             options=data.validated_data["options"],
         )
         body = ExportJobSerializer(job, context={"request": request}).data
-        if not workers_answering():
+        if not a_worker_answers():
             body["warning"] = NO_WORKER_WARNING
         return Response(body, status=status.HTTP_201_CREATED)
 

@@ -28,7 +28,7 @@ from annotations.api.serializers import VALIDATION_ERROR_SCHEMA
 from annotations.models import ImportJob, Project
 from annotations.services import import_jobs
 from annotations.services.imports import FORMATS
-from annotations.services.workers import NO_WORKER_WARNING, workers_answering
+from annotations.services.workers import NO_WORKER_WARNING, a_worker_answers
 
 DETAIL = inline_serializer("ImportDetail", {"detail": serializers.CharField()})
 
@@ -150,7 +150,7 @@ class ImportStartApi(ManagersOnly):
             file_format=data.validated_data.get("file_format"),
         )
         body = dict(ImportJobSerializer(job, context={"request": request}).data)
-        if not job.is_finished and not workers_answering():
+        if not job.is_finished and not a_worker_answers():
             body["warning"] = NO_WORKER_WARNING
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})
 

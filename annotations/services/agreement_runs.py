@@ -39,6 +39,7 @@ from annotations.models import (
     Project,
 )
 from annotations.selectors import iter_project_records
+from annotations.services import jobs
 from annotations.services.audit import record_event
 from annotations.services.jobs import Claim
 
@@ -107,7 +108,7 @@ def start_run(
     record_event(
         actor=actor, project=project, action="agreement_start", obj=run, after=run.parameters
     )
-    run_agreement.delay_on_commit(run.pk, chunk_size)
+    jobs.publish_on_commit(run_agreement, run, chunk_size)
     return run
 
 

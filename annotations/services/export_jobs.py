@@ -43,6 +43,7 @@ from annotations.models import (
     Role,
 )
 from annotations.selectors import iter_project_records, latest_succeeded_run
+from annotations.services import jobs
 from annotations.services.audit import record_event
 from annotations.services.jobs import Claim, ClaimLost
 
@@ -85,7 +86,7 @@ def start_export(
         obj=job,
         after={"format": format, "options": job.options},
     )
-    run_export_job.delay_on_commit(job.pk)
+    jobs.publish_on_commit(run_export_job, job)
     return job
 
 

@@ -16,6 +16,7 @@ from django.core.files import File
 from django.db import transaction
 
 from annotations.models import ImportJob, Project
+from annotations.services import jobs
 from annotations.services.audit import record_event
 from annotations.services.imports import FORMATS, ImportRejected, detect_format, import_file
 from annotations.services.jobs import Claim, ClaimLost
@@ -56,7 +57,7 @@ def start_import(
             obj=job,
             after={"file": filename, "format": job.format},
         )
-        run_import_job.delay_on_commit(job.pk)
+        jobs.publish_on_commit(run_import_job, job)
     job.refresh_from_db()
     return job
 

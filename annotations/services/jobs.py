@@ -28,6 +28,7 @@ from django.db import connections, transaction
 from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
 
 from annotations.models import Job, JobStatus
 
@@ -251,3 +252,56 @@ def unfinished_jobs(model: type[Job]) -> list[Restart]:
         Restart(job_id=job_id, take_over_from=attempts if status == JobStatus.RUNNING else None)
         for job_id, status, attempts in unfinished.values_list("pk", "status", "attempts")
     ]
+
+
+class BrokerUnavailable(Exception):
+    """A job's row is saved, but its task could not be handed to the broker: the sweep
+    publishes the job once the broker answers again. ``job`` is the saved row."""
+
+    def __init__(self, job: Job, reason: str):
+        self.job = job
+        super().__init__(f"the job queue did not answer ({reason})")
+
+
+# How long a web request waits for the broker to take a job's task.
+PUBLISH_DEADLINE_SECONDS = 1.0
+
+
+def publish_on_commit(task: Any, job: Job, *args: Any) -> None:
+    """Hand ``job``'s task to the broker once the row commits, trying once.
+
+    The try runs in a thread of its own and is waited for until a deadline, so a broker
+    that is down or frozen costs the request a second or two, whatever the client
+    library does meanwhile (retries, closing a dead connection). Then
+    ``BrokerUnavailable`` comes out of the commit: the job stays queued (the sweep
+    publishes it later) and the caller can say so. Should the try go through after all
+    once the broker wakes, the job has two messages and the claim runs it once. Nothing
+    waits for the task's result: the job's row holds its outcome.
+    """
+    if settings.CELERY_TASK_ALWAYS_EAGER:  # no broker: the task runs here and now
+        transaction.on_commit(lambda: task.apply_async(args=[job.pk, *args]))
+        return
+
+    def publish() -> None:
+        outcome: dict[str, BaseException | bool] = {}
+
+        def send() -> None:
+            try:
+                task.apply_async(args=[job.pk, *args], retry=False, ignore_result=True)
+                outcome["sent"] = True
+            except BaseException as exc:  # handed to the request's thread below
+                outcome["error"] = exc
+
+        sender = threading.Thread(target=send, daemon=True)
+        sender.start()
+        sender.join(PUBLISH_DEADLINE_SECONDS)
+        if outcome.get("sent"):
+            return
+        error = outcome.get("error")
+        if isinstance(error, BaseException) and not isinstance(error, BrokerError | OSError):
+            raise error
+        reason = str(error) if error else f"no answer within {PUBLISH_DEADLINE_SECONDS} s"
+        logger.warning("%s %s: not published: %s", type(job).__name__, job.pk, reason)
+        raise BrokerUnavailable(job, reason)
+
+    transaction.on_commit(publish)

@@ -26,3 +26,15 @@ def workers_answering(timeout: float = 1.0) -> list[str]:
         logger.warning("worker ping failed", exc_info=True)
         return []
     return sorted(name for reply in replies for name in reply)
+
+
+def a_worker_answers(timeout: float = 1.0) -> bool:
+    """Whether any worker answers a ping: returns at the first reply, where listing every
+    worker (``workers_answering``) waits the whole timeout for stragglers."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return True
+    try:
+        return bool(app.control.ping(timeout=timeout, limit=1))
+    except Exception:  # Any broker failure means nobody can answer.
+        logger.warning("worker ping failed", exc_info=True)
+        return False

@@ -18,7 +18,7 @@ from annotations.access import STAFF_ROLES, Access
 from annotations.agreement.report import LABEL_METRICS, OVERALL_METRICS
 from annotations.models import AgreementRun, Document, JobStatus
 from annotations.selectors import latest_succeeded_run, succeeded_runs
-from annotations.services.workers import NO_WORKER_WARNING, workers_answering
+from annotations.services.workers import NO_WORKER_WARNING, a_worker_answers
 from annotations.views.access import project_page
 from annotations.views.charts import heatmap, trend
 
@@ -146,7 +146,7 @@ def agreement_report(request: HttpRequest, access: Access) -> HttpResponse:
         .first()
     )
     warning = ""
-    if active is not None and active.status == JobStatus.QUEUED and not workers_answering():
+    if active is not None and active.status == JobStatus.QUEUED and not a_worker_answers():
         warning = NO_WORKER_WARNING
     return render(
         request,

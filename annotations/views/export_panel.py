@@ -14,7 +14,7 @@ from django.urls import reverse
 from annotations.exporters import DESCRIPTIONS, EXPORTERS
 from annotations.exporters.base import Alignment, ExportOptions, LayerChoice, SplitSpec
 from annotations.models import ExportJob, JobStatus, LabelKind, LabelType, Project
-from annotations.services.workers import NO_WORKER_WARNING, workers_answering
+from annotations.services.workers import NO_WORKER_WARNING, a_worker_answers
 
 RECENT_EXPORTS = 10
 LAYER_HELP = {
@@ -73,7 +73,7 @@ def panel_context(project: Project) -> dict[str, Any]:
     ]
     active = next((job for job in jobs if not job.is_finished), None)
     warning = ""
-    if active is not None and active.status == JobStatus.QUEUED and not workers_answering():
+    if active is not None and active.status == JobStatus.QUEUED and not a_worker_answers():
         warning = NO_WORKER_WARNING
     return {
         "formats": [{"name": name, "description": DESCRIPTIONS[name]} for name in EXPORTERS],

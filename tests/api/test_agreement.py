@@ -59,7 +59,7 @@ def test_managers_and_reviewers_start_a_run_and_read_it(
 @pytest.mark.django_db
 def test_starting_with_no_worker_answering_says_so_at_once(cast, settings, monkeypatch) -> None:
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    monkeypatch.setattr("annotations.api.agreement.workers_answering", lambda: [])
+    monkeypatch.setattr("annotations.api.agreement.a_worker_answers", lambda: False)
     monkeypatch.setattr(
         "annotations.tasks.agreement.run_agreement.delay_on_commit", lambda *args: None
     )

@@ -93,9 +93,12 @@ class Stack:
         port = free_port()
         self.base_url = f"http://127.0.0.1:{port}"
         command = [sys.executable, "-m", "gunicorn", "workbench.wsgi:application"]
-        command += [f"--bind=127.0.0.1:{port}", "--workers=2", "--timeout=30"]
+        command += [f"--bind=127.0.0.1:{port}", "--workers=2", "--timeout=30", "--preload"]
         self.spawn("web", command)
         wait_for(lambda: port_answers(port), timeout=30, what="gunicorn did not start")
+        # Past each web process's first request (connections, lazy imports), as in service.
+        for _ in range(6):
+            requests.get(f"{self.base_url}/api/projects/", timeout=10)
 
     def kill(self, name: str) -> None:
         process = self.processes.pop(name)

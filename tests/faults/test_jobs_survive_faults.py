@@ -172,3 +172,29 @@ def test_the_job_ends_succeeded_once_after_the_fault(operator: Stack, kind: Kind
     kind.check(operator, tag, body)
     if "w1" in operator.processes:  # it was not the fault: it stayed up through it
         assert operator.processes["w1"].poll() is None, operator.log("w1")
+
+
+@pytest.mark.parametrize("broker", ["frozen", "down"])
+def test_a_job_started_while_the_broker_does_not_answer_is_refused_at_once_and_runs_later(
+    operator: Stack, broker: str
+) -> None:
+    operator.start_worker("w1")
+    operator.redis.freeze() if broker == "frozen" else operator.redis.stop()
+    try:
+        began = time.monotonic()
+        response = operator.api(
+            "POST", "projects/demo/agreement-runs/", json={"parameters": {"bootstrap_resamples": 0}}
+        )
+        took = time.monotonic() - began
+    finally:
+        operator.redis.thaw() if broker == "frozen" else operator.redis.start()
+
+    assert took < 2, f"the answer took {took:.1f} s"
+    assert response.status_code == 503, response.text
+    assert "starts by itself once the queue answers again" in response.json()["detail"]
+    assert response.json()["status"] == "queued"
+    # The sweep publishes it once Redis answers: it runs, once, with no one starting it again.
+    url = f"projects/demo/agreement-runs/{response.json()['id']}/"
+    body = operator.wait_until(url, ended, timeout=RECOVERY_SECONDS)
+    assert body["status"] == "succeeded", body.get("error")
+    check_agreement(operator, "", body)

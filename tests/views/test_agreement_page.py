@@ -57,7 +57,7 @@ def test_the_report_shows_the_latest_run_with_charts_and_links(cast) -> None:
 
 @pytest.mark.django_db
 def test_a_run_under_way_shows_a_progress_bar(cast, monkeypatch) -> None:
-    monkeypatch.setattr("annotations.views.agreement.workers_answering", lambda: [])
+    monkeypatch.setattr("annotations.views.agreement.a_worker_answers", lambda: False)
     run = AgreementRun.objects.create(project=cast.project, parameters={})
     html = page_for(cast.manager)
     assert "No agreement run has finished" in html
