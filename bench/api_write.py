@@ -309,6 +309,7 @@ def main() -> None:
         "DEBUG": "false",
         "SECRET_KEY": secrets.token_urlsafe(40),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_SSL_REDIRECT": "false",  # plain HTTP on loopback, no proxy in front
         # Persistent connections: one per gunicorn thread, reused across requests.
         "CONN_MAX_AGE": "60",
         "LOG_LEVEL": "WARNING",

@@ -51,6 +51,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=60.0, help="how long they write")
     parser.add_argument("--think", type=float, default=1.0, help="mean pause between writes, s")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=3.0,
+        help="seconds at the start left out of the latencies (each gunicorn process's first "
+        "requests pay for lazy imports and connections); their writes still count",
+    )
     return parser.parse_args()
 
 
@@ -204,14 +211,17 @@ def run(args: argparse.Namespace, postgres: PrivatePostgres) -> None:
     unanswered = sum(max(0, rows.get(pk, 0) - tally.acknowledged[pk]) for pk in tally.acknowledged)
     cut = restarted_at[0] - start
     around = [o for o in tally.outcomes if abs(o.at - cut) <= AROUND_SECONDS]
-    before = [o.latency * 1000 for o in tally.outcomes if o.at < cut - AROUND_SECONDS]
+    before = [
+        o.latency * 1000 for o in tally.outcomes if args.warmup <= o.at < cut - AROUND_SECONDS
+    ]
     after = [o.latency * 1000 for o in tally.outcomes if o.at > cut + AROUND_SECONDS]
     failed = [o for o in tally.outcomes if o.status == 0 or o.status >= 500]
 
     print(f"machine         {machine()}")
     print(
         f"load            {args.clients} annotators, mean think {args.think:g} s, "
-        f"{args.seconds:g} s; gunicorn sync x {args.workers}, CONN_MAX_AGE=60"
+        f"{args.seconds:g} s (latencies after {args.warmup:g} s of warm-up); "
+        f"gunicorn sync x {args.workers}, CONN_MAX_AGE=60"
     )
     print(f"restart         PostgreSQL restarted (-m fast) at {cut:.1f} s")
     print(f"requests        {len(tally.outcomes)}")
