@@ -126,6 +126,11 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["TEST"] = {"CHARSET": "UTF8", "TEMPLATE": "template0"}
+    # A database that does not answer fails a request in seconds, not after the kernel's
+    # TCP timeout; queries themselves are bounded by gunicorn's worker timeout.
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
+        "DATABASE_CONNECT_TIMEOUT", default=3
+    )
     # Server-side parameters let psycopg prepare a statement a connection runs often:
     # PostgreSQL then skips planning, about half its CPU on a span write. Off behind a
     # pooler in transaction mode (PgBouncer before 1.21), where prepared statements break.

@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from annotations.models import Layer, Span
 from annotations.services import layers as layer_service
+from tests.access import layer_access
 from tests.browser.conftest import login
 
 pytestmark = pytest.mark.browser
@@ -23,7 +24,7 @@ def test_staff_browse_a_layer_and_its_spans_and_the_policy_refuses_nothing(
     layer = Layer.objects.get(document=seed, annotator=cast.alice)
     start = seed.text.index("Amrullah Saleh")
     span = layer_service.create_span(
-        layer=layer, actor=cast.alice, label="source", start=start, end=start + 14
+        access=layer_access(cast.alice, layer), label="source", start=start, end=start + 14
     )
     login(page, live_server, "manager")
 
