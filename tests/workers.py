@@ -19,6 +19,7 @@ from annotations.models import Job, JobStatus
 
 ROOT = Path(__file__).resolve().parents[1]
 T = TypeVar("T")
+J = TypeVar("J", bound=Job)
 
 # Fast clocks for the worker under test: a beat every 0.2 s, a job stale after 2 s, a
 # sweep every second, and a dead worker's messages handed back one second after delivery.
@@ -87,7 +88,7 @@ def wait_for(check: Callable[[], T], seconds: float, what: Callable[[], str]) ->
     return result
 
 
-def finished(job: Job, seconds: float, log: Path | None = None) -> Job:
+def finished(job: J, seconds: float, log: Path | None = None) -> J:
     """The job once it succeeded or failed, read again from the database."""
 
     def done() -> bool:
@@ -96,6 +97,16 @@ def finished(job: Job, seconds: float, log: Path | None = None) -> Job:
 
     wait_for(done, seconds, lambda: f"{job} at {job.progress:.0%}\n{tail(log)}")
     return job
+
+
+def finished_by_a_new_worker(job: J, seconds: float, log: Path) -> J:
+    """Start a fresh worker (as an operator would after a crash), wait until ``job`` has
+    ended, then stop that worker."""
+    rescuer = start_worker(log, "rescuer")
+    try:
+        return finished(job, seconds, log)
+    finally:
+        kill(rescuer)
 
 
 def running_with_progress(job: Job, seconds: float, log: Path) -> None:

@@ -15,7 +15,13 @@ from annotations.services import agreement_runs, jobs
 from annotations.services.imports import import_documents
 from annotations.tasks.agreement import run_agreement
 from tests.agreement.corpus import corpus
-from tests.workers import finished, kill, running_with_progress, start_worker
+from tests.workers import (
+    finished,
+    finished_by_a_new_worker,
+    kill,
+    running_with_progress,
+    start_worker,
+)
 
 
 def without_run(result: dict) -> dict:
@@ -77,11 +83,7 @@ def test_a_run_whose_worker_is_killed_completes_once_after_a_new_worker_starts(
     assert run.status == JobStatus.RUNNING, "the worker finished before it could be killed"
     assert run.progress < 1.0
 
-    second = start_worker(log, "rescuer")
-    try:
-        run = finished(run, 120, log)
-    finally:
-        kill(second)
+    run = finished_by_a_new_worker(run, 120, log)
     assert run.status == JobStatus.SUCCEEDED, run.error
     assert finish_events(run) == 1
     expected = compute(iter_project_records(cast.project), run.parameters)

@@ -12,7 +12,12 @@ from annotations.models import AuditEvent, Document, ImportJob, JobStatus, Proje
 from annotations.services import import_jobs, jobs
 from annotations.tasks.imports import run_import_job
 from tests.agreement.corpus import corpus
-from tests.workers import finished, kill, running_with_progress, start_worker
+from tests.workers import (
+    finished_by_a_new_worker,
+    kill,
+    running_with_progress,
+    start_worker,
+)
 
 
 def corpus_file(documents: int) -> bytes:
@@ -45,11 +50,7 @@ def test_an_import_whose_worker_is_killed_completes_once_after_a_new_worker_star
     assert job.progress < 1.0
     assert not Document.objects.exists()  # the dead worker's transaction was rolled back
 
-    second = start_worker(log, "rescuer")
-    try:
-        job = finished(job, 180, log)
-    finally:
-        kill(second)
+    job = finished_by_a_new_worker(job, 180, log)
     assert job.status == JobStatus.SUCCEEDED, job.error
     assert job.attempts == 2
     assert job.result["documents"] == documents
