@@ -21,6 +21,7 @@ MAX_ID = 2**63 - 1
 class Project(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=100, unique=True)
+    description = models.TextField(blank=True, help_text="One paragraph for the project list.")
     guidelines = models.TextField(blank=True, help_text="Markdown, shown to annotators.")
     overlap = models.PositiveSmallIntegerField(
         default=2, help_text="How many annotators work on each document (k)."
@@ -28,6 +29,8 @@ class Project(models.Model):
     blind = models.BooleanField(
         default=True, help_text="Annotators never see each other's spans, gold or agreement."
     )
+    # An archived project is read-only and left out of the project list's active part.
+    archived_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -89,6 +92,12 @@ class LabelType(models.Model):
     tail_label = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Span labels: may two spans of this label in one layer share a character?
+    allow_overlap = models.BooleanField(default=True)
+    # Document labels: the values a layer may give the document, and whether it may give
+    # more than one of them.
+    choices = models.JSONField(default=list, blank=True)
+    multiple = models.BooleanField(default=False)
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -143,6 +152,8 @@ class Assignment(models.Model):
         max_length=20, choices=AssignmentStatus.choices, default=AssignmentStatus.ASSIGNED
     )
     skip_reason = models.TextField(blank=True)
+    # Time spent on the document with its page focused and edits happening (not wall time).
+    active_seconds = models.FloatField(default=0.0)
     assigned_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -247,6 +258,25 @@ class Relation(models.Model):
         return f"{self.head_id} -{self.label.name}-> {self.tail_id}"
 
 
+class DocumentLabel(models.Model):
+    """One value a layer gives its document for a document-level label (e.g. stance)."""
+
+    layer = models.ForeignKey(Layer, on_delete=models.CASCADE, related_name="document_labels")
+    label = models.ForeignKey(LabelType, on_delete=models.PROTECT, related_name="document_labels")
+    value = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["layer", "label", "value"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["layer", "label", "value"], name="document_label_value_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label.name}={self.value}"
+
+
 class JobStatus(models.TextChoices):
     QUEUED = "queued"
     RUNNING = "running"
@@ -316,6 +346,8 @@ class ImportJob(Job):
     file = models.FileField(upload_to="imports/", max_length=500)
     filename = models.CharField(max_length=255, help_text="The name the file was uploaded with.")
     format = models.CharField(max_length=10, blank=True, help_text="Blank: from the file's name.")
+    # {"assign_now": true}: what the user asked for besides the import itself.
+    options = models.JSONField(default=dict, blank=True)
     # {"documents", "spans", "relations", "annotators", "created_users"} once it succeeded.
     result = models.JSONField(null=True, blank=True)
     # The first bad lines, [{"file", "line", "reason"}]; ``line_error_count`` counts them all.
@@ -355,6 +387,34 @@ class ApiToken(models.Model):
     @staticmethod
     def digest_of(key: str) -> str:
         return hashlib.sha256(key.encode()).hexdigest()
+
+
+class Invitation(models.Model):
+    """A single-use, expiring link that lets a new person join a project with a role.
+
+    Only the SHA-256 of the link's key is kept, as for API tokens; whoever accepts it sets
+    their own password, so a manager never sees one.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="invitations")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    email = models.EmailField(blank=True)
+    digest = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the key, hex.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    used_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["project", "-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"invitation to {self.project} as {self.role}"
 
 
 class AuditEvent(models.Model):
