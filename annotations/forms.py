@@ -40,16 +40,16 @@ class NewProjectForm(forms.Form):
 
 
 class SettingsForm(forms.ModelForm):
+    overlap = forms.IntegerField(
+        min_value=1, max_value=MAX_OVERLAP, label="Annotators per document (k)"
+    )
+
     class Meta:
         model = Project
         fields = ["name", "description", "overlap", "blind", "guidelines"]
-        labels = {
-            "overlap": "Annotators per document (k)",
-            "blind": "Blind: annotators never see each other's spans",
-        }
+        labels = {"blind": "Blind: annotators never see each other's spans"}
         help_texts = {
             "guidelines": "Markdown: **bold**, _italic_, lists, headings, links.",
-            "overlap": "",
             "blind": "Off: annotators see, read-only, the other annotators' spans on the "
             "documents assigned to them (never the gold layer or agreement).",
         }
