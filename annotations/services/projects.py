@@ -192,7 +192,8 @@ def update_project_settings(*, access: Access, **fields: Any) -> Project:
     if "description" in fields:
         project.description = str(fields["description"]).strip()
     if "guidelines" in fields:
-        project.guidelines = str(fields["guidelines"])
+        # Browsers send a textarea's line breaks as CRLF: keep the Markdown's plain LF.
+        project.guidelines = str(fields["guidelines"]).replace("\r\n", "\n")
     if "overlap" in fields:
         project.overlap = _clean_overlap(fields["overlap"])
     if "blind" in fields:
