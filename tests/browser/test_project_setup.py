@@ -92,4 +92,4 @@ def test_blind_off_bob_opens_alices_spans_beside_his_own_editor(
     page.click("#others-panel summary")
 
     expect(page.locator("#others-panel [data-annotator=alice]")).to_contain_text("“Amrullah Saleh”")
-    expect(page.locator("#doc-text mark")).to_have_count(0)  # his own layer stays empty
+    expect(page.locator("#doc-text .seg")).to_have_count(0)  # his own layer stays empty
