@@ -10,7 +10,7 @@ from django.core.validators import validate_slug
 from django.db import transaction
 from django.utils import timezone
 
-from annotations.access import Access
+from annotations.access import ARCHIVED_MESSAGE, Access
 from annotations.models import LabelKind, LabelType, Membership, Project, Role
 from annotations.services.audit import record_event
 
@@ -178,7 +178,8 @@ def _settings_of(project: Project) -> dict[str, Any]:
 @transaction.atomic
 def update_project_settings(*, access: Access, **fields: Any) -> Project:
     """A manager changes the project's settings: any of ``SETTINGS_FIELDS`` and
-    ``archived`` (True archives the project, False brings it back). Changing k (overlap)
+    ``archived`` (True archives the project, False brings it back; an archived project's
+    other settings change only once it is unarchived). Changing k (overlap)
     does not touch assignments: the assignment page applies the plan. Audited with the
     values before and after; a call that changes nothing records nothing."""
     access.require((Role.MANAGER,), SETTINGS_MANAGERS_ONLY_MESSAGE)
@@ -202,6 +203,8 @@ def update_project_settings(*, access: Access, **fields: Any) -> Project:
         project.archived_at = timezone.now() if fields["archived"] else None
     after = _settings_of(project)
     changed = [name for name in after if after[name] != before[name]]
+    if after["archived"] and any(name != "archived" for name in changed):
+        raise PermissionDenied(ARCHIVED_MESSAGE)
     if changed:
         project.save()
         record_event(

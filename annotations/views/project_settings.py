@@ -4,7 +4,7 @@ a preview, archive. Every change goes through ``update_project_settings`` (audit
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
@@ -58,9 +58,6 @@ def project_settings(request: HttpRequest, access: Access) -> HttpResponse:
     form = SettingsForm(request.POST, instance=Project.objects.get(pk=project.pk))
     if action == "preview":
         return _page(request, access, form, preview=request.POST.get("guidelines", ""))
-    if access.project.archived_at is not None:
-        form.add_error(None, "The project is archived: unarchive it to change its settings.")
-        return _page(request, access, form, status=403)
     if form.is_valid():
         try:
             project_service.update_project_settings(
@@ -69,6 +66,9 @@ def project_settings(request: HttpRequest, access: Access) -> HttpResponse:
             )
         except ValidationError as exc:
             show_errors(form, exc)
+        except PermissionDenied as exc:  # archived: unarchive first
+            form.add_error(None, str(exc))
+            return _page(request, access, form, status=403)
         else:
             messages.success(request, "Settings saved.")
             return redirect("project-settings", slug=project.slug)

@@ -134,6 +134,19 @@ def test_archive_refuses_writes_and_unarchive_allows_them_again(cast):
     ]
 
 
+def test_an_archived_projects_settings_stay_as_they_are_until_it_is_unarchived(cast):
+    access = project_access(cast.manager, cast.project)
+    update_project_settings(access=access, archived=True)
+
+    with pytest.raises(PermissionDenied, match="archived"):
+        update_project_settings(access=project_access(cast.manager, cast.project), overlap=3)
+    project = update_project_settings(
+        access=project_access(cast.manager, cast.project), archived=False, overlap=3
+    )
+
+    assert (project.overlap, project.archived_at) == (3, None)
+
+
 def test_an_outsider_writing_to_an_archived_project_still_gets_404(cast):
     update_project_settings(access=project_access(cast.manager, cast.project), archived=True)
 

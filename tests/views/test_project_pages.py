@@ -147,7 +147,7 @@ def test_archive_then_unarchive_from_the_settings_page(client, cast):
 
     assert archived is not None
     assert refused.status_code == 403
-    assert "unarchive it" in refused.content.decode()
+    assert "A manager can unarchive it" in refused.content.decode()
     assert Project.objects.get(pk=cast.project.pk).archived_at is None
 
 
