@@ -48,6 +48,9 @@ ALL_ROLES = (Role.MANAGER, Role.REVIEWER, Role.ANNOTATOR)
 
 NO_PROJECT = "No such project."
 NO_LAYER = "No such layer."
+ARCHIVED_MESSAGE = (
+    "This project is archived: it is read-only. A manager can unarchive it on its settings page."
+)
 
 # Only resolve_access holds this: an Access made anywhere else fails in __post_init__.
 _RESOLVED = object()
@@ -82,14 +85,25 @@ class Access:
 
     def can_see(self, layer: Layer) -> bool:
         """Blind annotation: annotators see their own layer only, reviewers the submitted
-        layers and the gold layer, managers everything in the project."""
+        layers and the gold layer, managers everything in the project. In a project that
+        is not blind, annotators also see (read-only) the other annotators' layers of the
+        documents assigned to them; never the gold layer."""
         if layer.annotator_id is not None and layer.annotator_id == self.user.pk:
             return True
         if self.role == Role.MANAGER:
             return True
         if self.role == Role.REVIEWER:
             return layer.is_gold or layer.status == LayerStatus.SUBMITTED
-        return False
+        if self.project.blind or layer.is_gold or layer.annotator_id is None:
+            return False
+        return Assignment.objects.filter(
+            document_id=layer.document_id, annotator_id=self.user.pk
+        ).exists()
+
+    def require_writable(self) -> None:
+        """403 when the project is archived: everything in it is read-only."""
+        if self.project.archived_at is not None:
+            raise PermissionDenied(ARCHIVED_MESSAGE)
 
     def to_layer(self, layer: Layer) -> Access:
         """The same caller on one of the project's layers (the gold layer a merge writes);
@@ -128,12 +142,28 @@ def resolve_access(
     slug: str | None = None,
     layer_id: int | None = None,
     visible_to: Iterable[str] = ALL_ROLES,
+    writing: bool = False,
 ) -> Access:
     """The caller's access to the project named ``slug``, or to the layer ``layer_id``.
 
     Http404 for anyone not signed in, outside the project, in a role not in
-    ``visible_to``, or (on a layer) whom the blind rules keep from seeing it.
+    ``visible_to``, or (on a layer) whom the blind rules keep from seeing it. With
+    ``writing`` (a request that changes something), 403 when the project is archived:
+    this is the one place that keeps archived projects read-only.
     """
+    access = _resolve(user, slug=slug, layer_id=layer_id, visible_to=visible_to)
+    if writing:
+        access.require_writable()
+    return access
+
+
+def _resolve(
+    user: User | AnonymousUser | AbstractBaseUser,
+    *,
+    slug: str | None,
+    layer_id: int | None,
+    visible_to: Iterable[str],
+) -> Access:
     if (slug is None) == (layer_id is None):
         raise TypeError("resolve_access takes a project slug or a layer id, not both")
     if not isinstance(user, User) or not user.is_authenticated:

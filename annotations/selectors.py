@@ -637,3 +637,32 @@ def document_review(
         review=review_record(record, pending=pending),
         gold=gold,
     )
+
+
+def other_annotators_spans(access: Access, document: Document) -> list[dict[str, Any]]:
+    """In a project that is not blind: the other annotators' layers of ``document`` that
+    the caller may see (``Access.can_see``), each with its spans in text order (label,
+    colour, quote), for the annotation page's read-only panel."""
+    others = [
+        layer
+        for layer in visible_layers(access, document)
+        if not layer.is_gold and layer.annotator_id not in (None, access.user.pk)
+    ]
+    spans = (
+        SpanRow.objects.filter(layer__in=others)
+        .select_related("label")
+        .order_by("layer_id", "start", "end", "id")
+    )
+    by_layer: dict[int, list[dict[str, Any]]] = {layer.pk: [] for layer in others}
+    for span in spans:
+        by_layer[span.layer_id].append(
+            {"label": span.label.name, "colour": span.label.colour, "quote": span.quote}
+        )
+    return [
+        {
+            "annotator": layer.annotator.get_username() if layer.annotator else "",
+            "status": layer.status,
+            "spans": by_layer[layer.pk],
+        }
+        for layer in others
+    ]

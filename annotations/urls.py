@@ -2,7 +2,17 @@ from __future__ import annotations
 
 from django.urls import path
 
-from annotations.views import accounts, agreement, annotate, dashboard, projects, review
+from annotations.views import (
+    accounts,
+    agreement,
+    annotate,
+    dashboard,
+    invitations,
+    members,
+    project_settings,
+    projects,
+    review,
+)
 
 urlpatterns = [
     path("", projects.project_list, name="project-list"),
@@ -12,4 +22,7 @@ urlpatterns = [
     *dashboard.urlpatterns,
     *agreement.urlpatterns,
     *review.urlpatterns,
+    *project_settings.urlpatterns,
+    *members.urlpatterns,
+    *invitations.urlpatterns,
 ]

@@ -103,3 +103,40 @@ def test_a_plain_http_intranet_can_switch_https_off_and_is_warned():
     assert result.returncode != 0
     warned = {"security.W008", "security.W012", "security.W016"}
     assert warned <= {word.strip("():") for word in result.stderr.split()}
+
+
+def test_the_demo_keeps_its_generated_secret_key_beside_the_sqlite_database(tmp_path):
+    database = {"DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}", "SECRET_KEY": ""}
+    show_key = "from django.conf import settings as s; print(s.SECRET_KEY)"
+
+    first = run_django(database, show_key)
+    second = run_django(database, show_key)
+
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.strip() == second.stdout.strip() != ""
+    assert (tmp_path / "demo-secret-key").read_text().strip() == first.stdout.strip()
+    assert (tmp_path / "demo-secret-key").stat().st_mode & 0o077 == 0
+
+
+def test_email_url_configures_smtp():
+    result = run_django(
+        {"EMAIL_URL": "smtp+tls://mailer:p%40ss@mail.example.org:587"},
+        "from django.conf import settings as s; "
+        "print(s.EMAIL_BACKEND, s.EMAIL_HOST, s.EMAIL_PORT, s.EMAIL_HOST_USER, "
+        "s.EMAIL_HOST_PASSWORD, s.EMAIL_USE_TLS)",
+    )
+
+    assert result.stdout.split() == [
+        "django.core.mail.backends.smtp.EmailBackend",
+        "mail.example.org",
+        "587",
+        "mailer",
+        "p@ss",
+        "True",
+    ]
+
+
+def test_without_email_url_mail_goes_to_the_console():
+    result = run_django({}, "from django.conf import settings as s; print(s.EMAIL_BACKEND)")
+
+    assert result.stdout.strip() == "django.core.mail.backends.console.EmailBackend"

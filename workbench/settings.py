@@ -22,13 +22,8 @@ env = environ.Env()
 
 DEBUG = env.bool("DEBUG", default=True)
 SECRET_KEY = env.str("SECRET_KEY", default="")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    # Only the demo (DEBUG on) gets a key, and a fresh one each start.
-    from django.core.management.utils import get_random_secret_key
-
-    SECRET_KEY = get_random_secret_key()
+if not SECRET_KEY and not DEBUG:
+    raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -121,6 +116,23 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'workbench.sqlite3'}")
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+if not SECRET_KEY:
+    # Only the demo (DEBUG on) gets a key of its own: made once and kept in a file beside
+    # the SQLite database (or in the project folder), so that a restart signs nobody out.
+    from django.core.management.utils import get_random_secret_key
+
+    _database = DATABASES["default"]
+    DEMO_SECRET_KEY_FILE = (
+        Path(_database["NAME"]).parent
+        if _database["ENGINE"] == "django.db.backends.sqlite3" and _database["NAME"] != ":memory:"
+        else BASE_DIR
+    ) / "demo-secret-key"
+    if DEMO_SECRET_KEY_FILE.exists():
+        SECRET_KEY = DEMO_SECRET_KEY_FILE.read_text().strip()
+    if not SECRET_KEY:
+        SECRET_KEY = get_random_secret_key()
+        DEMO_SECRET_KEY_FILE.touch(mode=0o600)
+        DEMO_SECRET_KEY_FILE.write_text(SECRET_KEY)
 # A kept connection is tried before a request reuses it: after a database restart the
 # request reconnects instead of failing on the dead connection.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
@@ -160,6 +172,26 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+
+# Invitation links work once, for this many days.
+INVITATION_DAYS = env.int("INVITATION_DAYS", default=7)
+if INVITATION_DAYS < 1:
+    raise ImproperlyConfigured("INVITATION_DAYS must be at least 1.")
+
+# Mail (invitations, password resets): printed on the console unless EMAIL_URL names an
+# SMTP server: smtp+tls://user:password@mail.example.org:587 (STARTTLS), smtp+ssl://...:465
+# (TLS from the start) or smtp://... (no TLS); percent-encode @ or : in the password.
+_email = env.email_url("EMAIL_URL", default="consolemail://")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email["EMAIL_HOST"] or "localhost"
+EMAIL_PORT = _email["EMAIL_PORT"] or 25
+EMAIL_HOST_USER = _email["EMAIL_HOST_USER"] or ""
+EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"] or ""
+EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="workbench@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "project-list"

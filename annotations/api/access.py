@@ -5,6 +5,9 @@ A view mixes in ``ProjectAccessMixin`` (routes under ``projects/<slug>/``) or
 the caller and checked ``IsAuthenticated`` (anonymous callers get 403 before anything is
 looked up), ``initial`` resolves ``self.access`` with ``annotations.access.resolve_access``,
 the same function the pages use: 404 for outsiders and for roles the view hides from.
+A request that changes something (any method but GET, HEAD and OPTIONS) is refused with
+403 in an archived project, unless the view says ``writes_when_archived`` (exports and
+agreement runs only read the project's data).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from rest_framework.exceptions import NotAuthenticated
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
@@ -29,7 +33,15 @@ def signed_in(request: Request) -> User:
     return user
 
 
-class ProjectAccessMixin(APIView):
+class _ArchiveAware(APIView):
+    # True for the routes that stay open in an archived project (they only read its data).
+    writes_when_archived = False
+
+    def is_writing(self, request: Request) -> bool:
+        return request.method not in SAFE_METHODS and not self.writes_when_archived
+
+
+class ProjectAccessMixin(_ArchiveAware):
     """``self.access``: the caller's access to the project named by the URL's ``slug``."""
 
     # Members in other roles get 404, as outsiders do: the route does not exist for them.
@@ -39,11 +51,14 @@ class ProjectAccessMixin(APIView):
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         self.access = resolve_access(
-            signed_in(request), slug=kwargs["slug"], visible_to=self.visible_to
+            signed_in(request),
+            slug=kwargs["slug"],
+            visible_to=self.visible_to,
+            writing=self.is_writing(request),
         )
 
 
-class LayerAccessMixin(APIView):
+class LayerAccessMixin(_ArchiveAware):
     """``self.access``: the caller's access to the layer named by the URL's ``layer_id``,
     with its document and project; 404 unless the blind rules let them see it."""
 
@@ -51,7 +66,9 @@ class LayerAccessMixin(APIView):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
-        self.access = resolve_access(signed_in(request), layer_id=int(kwargs["layer_id"]))
+        self.access = resolve_access(
+            signed_in(request), layer_id=int(kwargs["layer_id"]), writing=self.is_writing(request)
+        )
 
     @property
     def layer(self) -> Layer:

@@ -96,6 +96,8 @@ class StaffOnly(ProjectAccessMixin):
     """Agreement routes exist for the project's managers and reviewers only."""
 
     visible_to = STAFF_ROLES
+    # Measuring agreement only reads the annotations: allowed in an archived project.
+    writes_when_archived = True
 
 
 def runs_of(project: Project) -> QuerySet[AgreementRun]:

@@ -82,6 +82,8 @@ class ExportStartedSerializer(ExportJobSerializer):
 
 class ManagersOnly(ManagersOnlyMixin):
     managers_only = MANAGERS_ONLY
+    # An archived project is still exported: an export only reads it.
+    writes_when_archived = True
 
 
 def jobs_of(project: Project) -> QuerySet[ExportJob]:

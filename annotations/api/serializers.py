@@ -70,19 +70,57 @@ class ProjectSerializer(serializers.ModelSerializer):
     role = serializers.ChoiceField(
         choices=Role.choices, read_only=True, help_text="The caller's role in the project."
     )
+    archived = serializers.SerializerMethodField(
+        help_text="An archived project is read-only (writes get 403)."
+    )
 
     class Meta:
         model = Project
-        fields = ["slug", "name", "guidelines", "overlap", "blind", "created_at", "role"]
+        fields = [
+            "slug",
+            "name",
+            "description",
+            "guidelines",
+            "overlap",
+            "blind",
+            "archived",
+            "created_at",
+            "role",
+        ]
         read_only_fields = fields
+
+    def get_archived(self, project: Project) -> bool:
+        return project.archived_at is not None
 
 
 class ProjectCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     slug = serializers.SlugField(max_length=100)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
     guidelines = serializers.CharField(required=False, allow_blank=True, default="")
-    overlap = serializers.IntegerField(required=False, default=2, min_value=1, max_value=100)
+    overlap = serializers.IntegerField(
+        required=False,
+        default=2,
+        min_value=1,
+        max_value=100,
+        help_text="k: annotators per document.",
+    )
     blind = serializers.BooleanField(required=False, default=True)
+
+
+class ProjectUpdateSerializer(serializers.Serializer):
+    """Any of these; the ones left out keep their value."""
+
+    name = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(required=False, allow_blank=True)
+    guidelines = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    overlap = serializers.IntegerField(
+        required=False, min_value=1, max_value=100, help_text="k: annotators per document."
+    )
+    blind = serializers.BooleanField(required=False)
+    archived = serializers.BooleanField(
+        required=False, help_text="true archives the project (read-only), false unarchives it."
+    )
 
 
 class MemberSerializer(serializers.ModelSerializer):

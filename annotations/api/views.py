@@ -33,7 +33,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from annotations import selectors
-from annotations.access import NO_LAYER, projects_for
+from annotations.access import NO_LAYER, projects_for, resolve_access
 from annotations.api import serializers as s
 from annotations.api.access import LayerAccessMixin, ProjectAccessMixin, signed_in
 from annotations.api.filters import DocumentFilter, MemberFilter
@@ -123,21 +123,39 @@ class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         return projects_for(user).annotate(role=Subquery(mine.values("role")[:1])).order_by("name")
 
     @extend_schema(
-        summary="Create a project (staff only) with the news claims schema",
+        summary="Create a project with the news claims schema",
+        description='Staff, and people granted "can create projects" (`annotations.add_project`). '
+        "The caller becomes the project's manager.",
         request=s.ProjectCreateSerializer,
         responses={201: s.ProjectSerializer, 400: BAD_REQUEST, 403: FORBIDDEN},
     )
     def create(self, request: Request) -> Response:
-        if not request.user.is_staff:
-            raise PermissionDenied("Only staff create projects.")
+        if not project_service.may_create_projects(signed_in(request)):
+            raise PermissionDenied(project_service.CREATE_PROJECTS_MESSAGE)
         data = s.ProjectCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        project = project_service.create_project(
-            created_by=signed_in(request), **data.validated_data
-        )
-        # Read back as the list reads it: with the caller's role (manager) annotated.
-        created = self.get_queryset().get(pk=project.pk)
-        return Response(s.ProjectSerializer(created).data, status=status.HTTP_201_CREATED)
+        project = project_service.start_project(user=signed_in(request), **data.validated_data)
+        return self._as_listed(project, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Change a project's settings (managers)",
+        description="Changing overlap (k) does not change assignments: assigning applies it.",
+        request=s.ProjectUpdateSerializer,
+        responses={200: s.ProjectSerializer, **WRITE_ERRORS},
+    )
+    def partial_update(self, request: Request, slug: str) -> Response:
+        # Not refused in an archived project: this is where it is unarchived.
+        access = resolve_access(signed_in(request), slug=slug)
+        access.require((Role.MANAGER,), project_service.SETTINGS_MANAGERS_ONLY_MESSAGE)
+        data = s.ProjectUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        project = project_service.update_project_settings(access=access, **data.validated_data)
+        return self._as_listed(project, status.HTTP_200_OK)
+
+    def _as_listed(self, project: Project, code: int) -> Response:
+        # Read back as the list reads it: with the caller's role annotated.
+        listed = self.get_queryset().get(pk=project.pk)
+        return Response(s.ProjectSerializer(listed).data, status=code)
 
 
 @extend_schema_view(

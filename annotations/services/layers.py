@@ -53,6 +53,7 @@ SUBMITTED_MESSAGE = "This layer is submitted: ask a reviewer to reopen it."
 GOLD_SUBMITTED_MESSAGE = "The gold layer is submitted: reopen it to change it."
 GOLD_STAFF_ONLY_MESSAGE = "Only reviewers and managers write the gold layer."
 REVIEWER_GOLD_ONLY_MESSAGE = "Reviewers write only the gold layer."
+OTHERS_LAYER_MESSAGE = "Another annotator's layer is read-only for you: you write only your own."
 REOPEN_STAFF_ONLY_MESSAGE = "Only a reviewer or a manager can reopen a layer."
 NOTHING_TO_CHANGE_MESSAGE = "nothing to change"
 # Longest quote repeated back in an error message.
@@ -89,6 +90,8 @@ def write_refusal(access: Access) -> str | None:
         return None if access.is_project_staff else GOLD_STAFF_ONLY_MESSAGE
     if layer.annotator_id == access.user.pk or access.role == Role.MANAGER:
         return None
+    if access.role == Role.ANNOTATOR:  # a project that is not blind shows them the layer
+        return OTHERS_LAYER_MESSAGE
     return REVIEWER_GOLD_ONLY_MESSAGE
 
 

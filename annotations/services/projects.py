@@ -4,15 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import User
-from django.core.exceptions import ValidationError
+from django.contrib.auth.models import Permission, User
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_slug
 from django.db import transaction
+from django.utils import timezone
 
-from annotations.access import Access
+from annotations.access import ARCHIVED_MESSAGE, Access
 from annotations.models import LabelKind, LabelType, Membership, Project, Role
 from annotations.services.audit import record_event
 
 MANAGERS_ONLY_MESSAGE = "Only the project's managers manage its members."
+SETTINGS_MANAGERS_ONLY_MESSAGE = "Only the project's managers change its settings."
+CREATE_PROJECTS_MESSAGE = (
+    'You may not create projects: ask a manager who may to grant you "can create projects".'
+)
+# Django's own permission on the Project model, shown as "can create projects".
+CREATE_PROJECTS_PERMISSION = "annotations.add_project"
+# Fields a manager changes on the settings page (and PATCH /api/projects/<slug>/).
+SETTINGS_FIELDS = ("name", "description", "overlap", "blind", "guidelines")
+MAX_OVERLAP = 100
 
 # The news claims preset every new project starts from (docs/data-model.md).
 NEWS_CLAIMS_PRESET: list[dict[str, Any]] = [
@@ -60,6 +71,7 @@ def create_project(
     slug: str,
     created_by: User | None = None,
     guidelines: str = "",
+    description: str = "",
     overlap: int = 2,
     blind: bool = True,
 ) -> Project:
@@ -71,6 +83,7 @@ def create_project(
     project = Project.objects.create(
         name=name,
         slug=slug,
+        description=description,
         guidelines=guidelines,
         overlap=overlap,
         blind=blind,
@@ -96,6 +109,135 @@ def create_project(
         actor=created_by, project=project, action="create", obj=project, after={"slug": slug}
     )
     return project
+
+
+def may_create_projects(user: User) -> bool:
+    """Django staff, and people granted "can create projects", start new projects."""
+    return user.is_active and (user.is_staff or user.has_perm(CREATE_PROJECTS_PERMISSION))
+
+
+def _clean_name(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": ["give the project a name"]})
+    if len(name) > 200:
+        raise ValidationError({"name": ["must be at most 200 characters"]})
+    return name
+
+
+def _clean_overlap(overlap: Any) -> int:
+    if isinstance(overlap, bool) or not isinstance(overlap, int):
+        raise ValidationError({"overlap": ["must be a whole number"]})
+    if not 1 <= overlap <= MAX_OVERLAP:
+        raise ValidationError({"overlap": [f"must be between 1 and {MAX_OVERLAP}"]})
+    return overlap
+
+
+def start_project(
+    *,
+    user: User,
+    name: str,
+    slug: str,
+    description: str = "",
+    overlap: int = 2,
+    blind: bool = True,
+    guidelines: str = "",
+) -> Project:
+    """A signed-in user who may create projects starts one (``create_project``): they
+    become its manager, and its schema starts from the news claims preset."""
+    if not may_create_projects(user):
+        raise PermissionDenied(CREATE_PROJECTS_MESSAGE)
+    slug = slug.strip()
+    if not slug:
+        raise ValidationError({"slug": ["give the project a short name for its address"]})
+    if len(slug) > 100:
+        raise ValidationError({"slug": ["must be at most 100 characters"]})
+    try:
+        validate_slug(slug)
+    except ValidationError:
+        raise ValidationError(
+            {"slug": ["use only letters, digits, hyphens and underscores"]}
+        ) from None
+    return create_project(
+        name=_clean_name(name),
+        slug=slug,
+        created_by=user,
+        description=description.strip(),
+        guidelines=guidelines,
+        overlap=_clean_overlap(overlap),
+        blind=blind,
+    )
+
+
+def _settings_of(project: Project) -> dict[str, Any]:
+    snapshot: dict[str, Any] = {name: getattr(project, name) for name in SETTINGS_FIELDS}
+    snapshot["archived"] = project.archived_at is not None
+    return snapshot
+
+
+@transaction.atomic
+def update_project_settings(*, access: Access, **fields: Any) -> Project:
+    """A manager changes the project's settings: any of ``SETTINGS_FIELDS`` and
+    ``archived`` (True archives the project, False brings it back; an archived project's
+    other settings change only once it is unarchived). Changing k (overlap)
+    does not touch assignments: the assignment page applies the plan. Audited with the
+    values before and after; a call that changes nothing records nothing."""
+    access.require((Role.MANAGER,), SETTINGS_MANAGERS_ONLY_MESSAGE)
+    unknown = set(fields) - {*SETTINGS_FIELDS, "archived"}
+    if unknown:
+        raise ValidationError({name: ["is not a project setting"] for name in sorted(unknown)})
+    project = Project.objects.select_for_update().get(pk=access.project.pk)
+    before = _settings_of(project)
+    if "name" in fields:
+        project.name = _clean_name(fields["name"])
+    if "description" in fields:
+        project.description = str(fields["description"]).strip()
+    if "guidelines" in fields:
+        # Browsers send a textarea's line breaks as CRLF: keep the Markdown's plain LF.
+        project.guidelines = str(fields["guidelines"]).replace("\r\n", "\n")
+    if "overlap" in fields:
+        project.overlap = _clean_overlap(fields["overlap"])
+    if "blind" in fields:
+        project.blind = bool(fields["blind"])
+    if "archived" in fields and bool(fields["archived"]) != before["archived"]:
+        project.archived_at = timezone.now() if fields["archived"] else None
+    after = _settings_of(project)
+    changed = [name for name in after if after[name] != before[name]]
+    if after["archived"] and any(name != "archived" for name in changed):
+        raise PermissionDenied(ARCHIVED_MESSAGE)
+    if changed:
+        project.save()
+        record_event(
+            actor=access.user,
+            project=project,
+            action="settings",
+            obj=project,
+            before={name: before[name] for name in changed},
+            after={name: after[name] for name in changed},
+        )
+    return project
+
+
+@transaction.atomic
+def grant_project_creation(*, access: Access, membership: Membership) -> None:
+    """A manager who may create projects lets a member of their project do so too."""
+    _require_manager(access, membership)
+    if not may_create_projects(access.user):
+        raise PermissionDenied("Only someone who may create projects can grant it.")
+    user = membership.user
+    if may_create_projects(user):
+        return
+    permission = Permission.objects.get(
+        content_type__app_label="annotations", codename="add_project"
+    )
+    user.user_permissions.add(permission)
+    record_event(
+        actor=access.user,
+        project=access.project,
+        action="grant",
+        obj=membership,
+        after={"user": user.get_username(), "permission": CREATE_PROJECTS_PERMISSION},
+    )
 
 
 @transaction.atomic

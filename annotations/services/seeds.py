@@ -93,8 +93,12 @@ class DemoAccount:
 
 
 @transaction.atomic
-def load_demo(folder: Path, password: str | None = None) -> tuple[Project, list[DemoAccount]]:
-    """Create the demo project, its accounts and assignments; a second run changes nothing."""
+def load_demo(
+    folder: Path, password: str | None = None, *, reset_passwords: bool = False
+) -> tuple[Project, list[DemoAccount]]:
+    """Create the demo project, its accounts and assignments; a second run changes
+    nothing, unless ``reset_passwords``: then the demo accounts that exist get a new
+    password too (``password``, or a random one each)."""
     user_model = get_user_model()
     accounts = []
     users = {}
@@ -106,6 +110,10 @@ def load_demo(folder: Path, password: str | None = None) -> tuple[Project, list[
             user = user_model.objects.create_user(username=username, password=new_password)
             if role == Role.MANAGER:
                 grant_admin_view(user)
+        elif reset_passwords:
+            new_password = password or secrets.token_urlsafe(9)
+            user.set_password(new_password)
+            user.save(update_fields=["password"])
         users[username] = user
         accounts.append(DemoAccount(username, role, new_password))
 

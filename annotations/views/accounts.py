@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
+from django.contrib.auth.views import LoginView
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -17,6 +18,21 @@ from django.views.decorators.http import require_http_methods
 
 from annotations.models import ApiToken
 from annotations.services import tokens as token_service
+from annotations.services.seeds import DEMO_ACCOUNTS
+
+
+class WorkbenchLoginView(LoginView):
+    """Django's sign-in page; in the demo it also says where its passwords were printed."""
+
+    template_name = "annotations/login.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["demo"] = (
+            settings.DEBUG
+            and User.objects.filter(username__in=[name for name, _ in DEMO_ACCOUNTS]).exists()
+        )
+        return context
 
 
 def client_address(request: HttpRequest) -> str:

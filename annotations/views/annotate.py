@@ -1,7 +1,8 @@
 """The annotator's pages: the queue, the annotation page, "next", the guidelines.
 
-The annotation page reads the caller's own layer only (blind annotation); every write
-goes from the page's JavaScript to the layer API.
+The annotation page edits the caller's own layer only; in a project that is not blind it
+also lists, read-only, the other annotators' spans on the document. Every write goes from
+the page's JavaScript to the layer API.
 """
 
 from __future__ import annotations
@@ -9,8 +10,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import markdown
-import nh3
 from django.contrib import messages
 from django.db.models import Count, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
@@ -19,6 +18,7 @@ from django.urls import path, reverse
 
 from annotations.access import Access
 from annotations.api.serializers import LabelSerializer
+from annotations.guidelines import render_guidelines
 from annotations.models import (
     Assignment,
     AssignmentStatus,
@@ -27,7 +27,13 @@ from annotations.models import (
     Project,
     Role,
 )
-from annotations.selectors import QUEUE_ORDER, labels_with_ends, layer_body, queue_rank
+from annotations.selectors import (
+    QUEUE_ORDER,
+    labels_with_ends,
+    layer_body,
+    other_annotators_spans,
+    queue_rank,
+)
 from annotations.views.access import project_page
 
 # One block per line: the "\n" stays at the end of its block's text, so the blocks'
@@ -133,6 +139,8 @@ def annotate(request: HttpRequest, access: Access, doc_id: int) -> HttpResponse:
             "span_labels": [label for label in labels if label["kind"] == LabelKind.SPAN],
             "labels": labels,
             "layer": layer_body(layer_id) if layer_id is not None else None,
+            # Not blind: the other annotators' spans, read-only (None hides the panel).
+            "other_layers": None if project.blind else other_annotators_spans(access, document),
             "config": config,
             "position": position + 1,
             "total": len(assignments),
@@ -163,8 +171,7 @@ def annotate_next(request: HttpRequest, access: Access) -> HttpResponse:
 @project_page()
 def guidelines(request: HttpRequest, access: Access) -> HttpResponse:
     project = access.project
-    # Markdown lets raw HTML through; nh3 keeps only harmless tags and attributes.
-    html = nh3.clean(markdown.markdown(project.guidelines, extensions=["extra", "sane_lists"]))
+    html = render_guidelines(project.guidelines)
     schema = label_schema(project)
     return render(
         request,

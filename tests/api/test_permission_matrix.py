@@ -50,6 +50,35 @@ RULES = {
     ],
     "project-detail": [
         ("GET", f"{P}/", "open", (403, 404, 200, 200, 200, 200)),
+        ("PATCH", f"{P}/", "open", (403, 404, 403, 403, 403, 200)),
+    ],
+    "project-settings": [
+        ("GET", f"{PAGE}/settings/", "open", (302, 404, 404, 404, 404, 200)),
+    ],
+    "members": [
+        ("GET", f"{PAGE}/members/", "open", (302, 404, 404, 404, 404, 200)),
+    ],
+    "invitation": [
+        ("GET", "/invite/no-such-key/", "open", (404, 404, 404, 404, 404, 404)),
+    ],
+    "password_change": [
+        ("GET", "/accounts/password/change/", "open", (302, 200, 200, 200, 200, 200)),
+    ],
+    "password_change_done": [
+        ("GET", "/accounts/password/change/done/", "open", (302, 200, 200, 200, 200, 200)),
+    ],
+    "password_reset": [
+        ("GET", "/accounts/password/reset/", "open", (200, 200, 200, 200, 200, 200)),
+    ],
+    "password_reset_done": [
+        ("GET", "/accounts/password/reset/sent/", "open", (200, 200, 200, 200, 200, 200)),
+    ],
+    "password_reset_confirm": [
+        # An unknown user and token: the page says the link does not work.
+        ("GET", "/accounts/password/reset/MQ/bad-token/", "open", (200, 200, 200, 200, 200, 200)),
+    ],
+    "password_reset_complete": [
+        ("GET", "/accounts/password/reset/done/", "open", (200, 200, 200, 200, 200, 200)),
     ],
     "member-list": [
         ("GET", f"{P}/members/", "open", (403, 404, 403, 403, 403, 200)),
@@ -199,6 +228,7 @@ BODIES = {
     ("POST", "/api/projects/"): {"name": "Another", "slug": "another"},
     ("POST", f"{P}/members/"): {"username": "carol", "role": "annotator"},
     ("PATCH", f"{P}/members/bob/"): {"role": "reviewer"},
+    ("PATCH", f"{P}/"): {"description": "Claims about Saleh's whereabouts."},
     ("POST", f"{P}/documents/{{doc}}/skip/"): {"reason": "off topic"},
     ("POST", f"{L}/spans/"): {"label": "claim", "start": 0, "end": 5},
     ("PATCH", f"{L}/spans/{{claim}}/"): {"end": 59},

@@ -80,3 +80,25 @@ def test_the_demo_manager_is_staff_who_can_only_look_in_the_admin(client):
     # API tokens are nobody's to browse: only their digests are stored, and no admin page
     # lists them.
     assert client.get("/admin/annotations/apitoken/").status_code == 404
+
+
+def test_password_flag_resets_the_demo_accounts_and_prints_the_new_ones(client):
+    load()
+    out = StringIO()
+
+    call_command("load_seeds", "--password", stdout=out)
+
+    printed = dict(re.findall(r"^\s+\w+\s+(\w+)\s+(\S+)$", out.getvalue(), re.M))
+    assert set(printed) == {"manager", "reviewer", "annotator1", "annotator2", "annotator3"}
+    signed_in = client.post(
+        "/accounts/login/", {"username": "annotator1", "password": printed["annotator1"]}
+    )
+    assert signed_in.status_code == 302
+
+
+def test_password_flag_with_a_value_gives_every_demo_account_that_password():
+    load()
+
+    call_command("load_seeds", "--password", "demo-pass-123", stdout=StringIO())
+
+    assert all(user.check_password("demo-pass-123") for user in User.objects.all())
