@@ -13,9 +13,11 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.cache import caches
+from django.db import connection
 from django.db.models import (
     Case,
     Count,
+    Exists,
     IntegerField,
     Max,
     OuterRef,
@@ -27,7 +29,8 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast, Length
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Cast, Length, Substr
 
 from annotations.access import Access
 from annotations.interchange import DocumentRecord, Relation, Span
@@ -636,4 +639,131 @@ def document_review(
         layers=shown,
         review=review_record(record, pending=pending),
         gold=gold,
+    )
+
+
+# --- the documents list (managers) -------------------------------------------------------
+
+# The status filter: a document's assignments (one annotator's, with an annotator chosen).
+DOCUMENT_STATUSES = {
+    "unassigned": "not assigned",
+    "assigned": "waiting to be started",
+    "in_progress": "in progress",
+    "submitted": "submitted by all",
+    "skipped": "skipped",
+}
+# Counting stops here: past it the page says "more than", which stays fast on a search.
+COUNT_CAP = 10_000
+TITLE_LENGTH = 120
+
+
+@dataclass(frozen=True)
+class DocumentFilters:
+    search: str = ""
+    status: str = ""  # a key of DOCUMENT_STATUSES, or "" for any
+    annotator: int | None = None  # a user id
+
+
+@dataclass
+class DocumentRow:
+    document: Document
+    title: str
+    length: int
+    assignments: list[Assignment]
+
+
+@dataclass
+class DocumentsPage:
+    rows: list[DocumentRow]
+    has_previous: bool
+    has_next: bool
+
+
+def _search_haystack() -> RawSQL:
+    """What the search box looks in, as one upper-cased string: the external id, the
+    title the meta gives (PostgreSQL) and the text. On PostgreSQL the same expression has
+    a trigram index (migration ``0005_documents_search``), which a LIKE '%…%' uses."""
+    table = Document._meta.db_table
+    parts = [f'"{table}"."external_id"', f'"{table}"."text"']
+    if connection.vendor == "postgresql":
+        parts.insert(1, f"""COALESCE("{table}"."meta" ->> 'title', '')""")
+    joined = " || ' ' || ".join(parts)
+    return RawSQL(f"UPPER({joined})", [], output_field=TextField())
+
+
+def filtered_documents(project: Project, filters: DocumentFilters) -> QuerySet[Document]:
+    """The project's documents that match ``filters``, unordered."""
+    documents = Document.objects.filter(project=project)
+    if filters.search:
+        documents = documents.alias(haystack=_search_haystack()).filter(
+            haystack__contains=filters.search.upper()
+        )
+    assignments = Assignment.objects.filter(document=OuterRef("pk"))
+    if filters.annotator is not None:
+        assignments = assignments.filter(annotator_id=filters.annotator)
+    if filters.status == "unassigned":
+        documents = documents.filter(~Exists(assignments))
+    elif filters.status == "submitted" and filters.annotator is None:
+        unsubmitted = assignments.exclude(status=AssignmentStatus.SUBMITTED)
+        documents = documents.filter(Exists(assignments), ~Exists(unsubmitted))
+    elif filters.status in DOCUMENT_STATUSES:
+        documents = documents.filter(Exists(assignments.filter(status=filters.status)))
+    elif filters.annotator is not None:
+        documents = documents.filter(Exists(assignments))
+    return documents.order_by()
+
+
+def count_documents(documents: QuerySet[Document], cap: int = COUNT_CAP) -> tuple[int, bool]:
+    """How many documents (at most ``cap``), and whether there are more than that."""
+    counted = documents.values("pk")[: cap + 1].count()
+    return min(counted, cap), counted > cap
+
+
+def _title(meta: Mapping[str, Any], head: str) -> str:
+    """The meta's title, else the text's first non-empty line."""
+    title = meta.get("title") if isinstance(meta, Mapping) else None
+    if not isinstance(title, str) or not title.strip():
+        title = next((line for line in head.splitlines() if line.strip()), "")
+    title = title.strip()
+    return title if len(title) <= TITLE_LENGTH else title[: TITLE_LENGTH - 1] + "…"
+
+
+def documents_page(
+    documents: QuerySet[Document], *, after: int | None, before: int | None, size: int
+) -> DocumentsPage:
+    """One page of ``documents`` in id order, after (or before) a document id: the keyset
+    costs the same on the last page as on the first, whatever the number of documents."""
+    rows = documents.annotate(length=Length("text"), head=Substr("text", 1, 400)).only(
+        "pk", "external_id", "meta"
+    )
+    if before is not None:
+        found = list(rows.filter(pk__lt=before).order_by("-pk")[: size + 1])
+        has_previous, has_next = len(found) > size, True
+        found = found[:size][::-1]
+    else:
+        if after is not None:
+            rows = rows.filter(pk__gt=after)
+        found = list(rows.order_by("pk")[: size + 1])
+        has_previous, has_next = after is not None, len(found) > size
+        found = found[:size]
+    assignments: dict[int, list[Assignment]] = {}
+    for assignment in (
+        Assignment.objects.filter(document__in=[document.pk for document in found])
+        .select_related("annotator")
+        .only("document_id", "status", "annotator__username")
+        .order_by("annotator__username")
+    ):
+        assignments.setdefault(assignment.document_id, []).append(assignment)
+    return DocumentsPage(
+        rows=[
+            DocumentRow(
+                document=document,
+                title=_title(document.meta, document.head),  # type: ignore[attr-defined]
+                length=document.length,  # type: ignore[attr-defined]
+                assignments=assignments.get(document.pk, []),
+            )
+            for document in found
+        ],
+        has_previous=has_previous,
+        has_next=has_next,
     )
