@@ -60,9 +60,19 @@ class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 
 
+class MultipleFileField(forms.FileField):
+    """Every file chosen in one file input, as a list."""
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        files = data if isinstance(data, list | tuple) else [data] if data else []
+        if not files:
+            return [super().clean(None, initial)]  # "This field is required."
+        return [super(MultipleFileField, self).clean(each, initial) for each in files]
+
+
 class UploadForm(forms.Form):
-    file = forms.FileField(
-        widget=MultipleFileInput(attrs={"multiple": True, "accept": ACCEPTED}),
+    file = MultipleFileField(
+        widget=MultipleFileInput(attrs={"accept": ACCEPTED}),
         label="Files",
     )
     assign_now = forms.BooleanField(
@@ -70,9 +80,6 @@ class UploadForm(forms.Form):
         label="Assign now",
         help_text="once imported, hand the unassigned documents to the annotators",
     )
-
-    def clean_file(self) -> list[Any]:
-        return self.files.getlist(self.add_prefix("file"))
 
 
 class FilterForm(forms.Form):
