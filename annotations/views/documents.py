@@ -24,9 +24,7 @@ from annotations.models import ImportJob, JobStatus, Membership, Role
 from annotations.selectors import (
     DOCUMENT_STATUSES,
     DocumentFilters,
-    count_documents,
     documents_page,
-    filtered_documents,
 )
 from annotations.services import import_jobs
 from annotations.services.jobs import BrokerUnavailable
@@ -152,14 +150,13 @@ def documents(request: HttpRequest, access: Access) -> HttpResponse:
         status=filters.cleaned_data.get("status") or "",
         annotator=filters.cleaned_data.get("annotator"),
     )
-    matching = filtered_documents(project, chosen)
     page = documents_page(
-        matching,
+        project,
+        chosen,
         after=filters.cleaned_data.get("after"),
         before=filters.cleaned_data.get("before"),
         size=DOCUMENTS_PER_PAGE,
     )
-    count, more = count_documents(matching)
     kept: dict[str, str] = {
         name: value for name, value in (("q", chosen.search), ("status", chosen.status)) if value
     }
@@ -192,8 +189,8 @@ def documents(request: HttpRequest, access: Access) -> HttpResponse:
             "filters": filters,
             "filtered": bool(kept),
             "page": page,
-            "count": count,
-            "more": more,
+            "count": page.count,
+            "more": page.more,
             "previous_url": page_link("before", page.rows[0].document.pk)
             if page.has_previous and page.rows
             else "",

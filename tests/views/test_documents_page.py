@@ -8,6 +8,7 @@ import re
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from annotations import selectors
 from annotations.models import Assignment, AssignmentStatus, Document, ImportJob
 from annotations.services.assignments import assign_documents
 from tests.factories import DocumentFactory
@@ -200,3 +201,32 @@ def test_a_thousand_documents_are_paged_with_a_bounded_number_of_queries(
     back = manager.get(previous.group(1).replace("&amp;", "&"))
     assert listed(back) == [f"d{n:04d}" for n in range(900, 950)]
     assert "alice: assigned" in back.content.decode()
+
+
+def test_a_search_matching_more_than_the_count_cap_pages_through_windows(
+    manager, cast, monkeypatch, django_assert_max_num_queries
+):
+    """Past the count cap the page looks for matches in windows of ids; every match is
+    still listed once, in order, forward and back."""
+    monkeypatch.setattr(selectors, "COUNT_CAP", 100)
+    monkeypatch.setattr(selectors, "SEARCH_WINDOW", 64)
+    Document.objects.bulk_create(
+        Document(project=cast.project, external_id=f"d{n:04d}", text=f"Text {n} {tag}.")
+        for n in range(1000)
+        for tag in ["Panjshir" if n % 3 else "Kabul"]
+    )
+    expected = [f"d{n:04d}" for n in range(1000) if n % 3]
+    seen: list[str] = []
+    next_url = url(cast.project, q="panjshir")
+    while next_url:
+        with django_assert_max_num_queries(20):
+            response = manager.get(next_url.replace("&amp;", "&"))
+        assert "More than 100 documents found" in response.content.decode()
+        seen.extend(listed(response))
+        found = re.search(r'<a href="([^"]*)" rel="next">', response.content.decode())
+        next_url = found.group(1) if found else ""
+    assert seen == expected
+
+    previous = re.search(r'<a href="([^"]*)" rel="prev">', response.content.decode())
+    back = manager.get(previous.group(1).replace("&amp;", "&"))
+    assert listed(back) == expected[-len(listed(response)) - 50 : -len(listed(response))]
