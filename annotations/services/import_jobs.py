@@ -3,8 +3,9 @@
 The upload is saved to storage as it arrives (in chunks), so the web process never holds
 it whole; several files are copied into one stored zip, one job. The worker streams it
 from storage into ``imports.import_file``, which is all or nothing, then assigns the new
-documents when the job asks for it (``options["assign_now"]``). A job whose file has bad lines fails with them (``line_errors``: the first
-``imports.MAX_REPORTED_ERRORS``; ``line_error_count``: all of them) and writes nothing.
+documents when the job asks for it (``options["assign_now"]``). A job whose files have
+bad lines fails with them (``line_errors``: the first ``imports.MAX_REPORTED_ERRORS``;
+``line_error_count``: all of them) and writes nothing.
 """
 
 from __future__ import annotations
