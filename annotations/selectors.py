@@ -13,11 +13,14 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.cache import caches
+from django.db import connection
 from django.db.models import (
     Case,
     Count,
+    Exists,
     IntegerField,
     Max,
+    Min,
     OuterRef,
     Q,
     QuerySet,
@@ -27,7 +30,8 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast, Length
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Cast, Length, Substr
 
 from annotations.access import Access
 from annotations.interchange import DocumentRecord, Relation, Span
@@ -666,3 +670,180 @@ def other_annotators_spans(access: Access, document: Document) -> list[dict[str,
         }
         for layer in others
     ]
+
+
+# --- the documents list (managers) -------------------------------------------------------
+
+# The status filter: a document's assignments (one annotator's, with an annotator chosen).
+DOCUMENT_STATUSES = {
+    "unassigned": "not assigned",
+    "assigned": "waiting to be started",
+    "in_progress": "in progress",
+    "submitted": "submitted by all",
+    "skipped": "skipped",
+}
+# Counting a filtered list stops here: past it the page says "more than", which stays
+# fast on a search that matches most documents.
+COUNT_CAP = 1_000
+# The first window of ids a search looks in (see ``_ids_in_windows``).
+SEARCH_WINDOW = 2_000
+TITLE_LENGTH = 120
+
+
+@dataclass(frozen=True)
+class DocumentFilters:
+    search: str = ""
+    status: str = ""  # a key of DOCUMENT_STATUSES, or "" for any
+    annotator: int | None = None  # a user id
+
+
+@dataclass
+class DocumentRow:
+    document: Document
+    title: str
+    length: int
+    assignments: list[Assignment]
+
+
+@dataclass
+class DocumentsPage:
+    rows: list[DocumentRow]
+    has_previous: bool
+    has_next: bool
+    count: int  # of all the matching documents, up to COUNT_CAP when filtered
+    more: bool  # more than ``count`` match
+
+
+def _search_haystack() -> RawSQL:
+    """What the search box looks in, as one upper-cased string: the external id, the
+    title the meta gives (PostgreSQL) and the text. On PostgreSQL the same expression has
+    a trigram index (migration ``0005_documents_search``), which a LIKE '%…%' uses."""
+    table = Document._meta.db_table
+    parts = [f'"{table}"."external_id"', f'"{table}"."text"']
+    if connection.vendor == "postgresql":
+        parts.insert(1, f"""COALESCE("{table}"."meta" ->> 'title', '')""")
+    joined = " || ' ' || ".join(parts)
+    return RawSQL(f"UPPER({joined})", [], output_field=TextField())
+
+
+def filtered_documents(project: Project, filters: DocumentFilters) -> QuerySet[Document]:
+    """The project's documents that match ``filters``, unordered."""
+    documents = Document.objects.filter(project=project)
+    if filters.search:
+        documents = documents.alias(haystack=_search_haystack()).filter(
+            haystack__contains=filters.search.upper()
+        )
+    assignments = Assignment.objects.filter(document=OuterRef("pk"))
+    if filters.annotator is not None:
+        assignments = assignments.filter(annotator_id=filters.annotator)
+    if filters.status == "unassigned":
+        documents = documents.filter(~Exists(assignments))
+    elif filters.status == "submitted" and filters.annotator is None:
+        unsubmitted = assignments.exclude(status=AssignmentStatus.SUBMITTED)
+        documents = documents.filter(Exists(assignments), ~Exists(unsubmitted))
+    elif filters.status in DOCUMENT_STATUSES:
+        documents = documents.filter(Exists(assignments.filter(status=filters.status)))
+    elif filters.annotator is not None:
+        documents = documents.filter(Exists(assignments))
+    return documents.order_by()
+
+
+def count_documents(project: Project, filters: DocumentFilters) -> tuple[int, bool]:
+    """How many documents match (at most ``COUNT_CAP`` of them when filtered), and
+    whether there are more than that."""
+    if filters == DocumentFilters():
+        return Document.objects.filter(project=project).count(), False
+    cap = COUNT_CAP
+    counted = filtered_documents(project, filters).values("pk")[: cap + 1].count()
+    return min(counted, cap), counted > cap
+
+
+def _title(meta: Mapping[str, Any], head: str) -> str:
+    """The meta's title, else the text's first non-empty line."""
+    title = meta.get("title") if isinstance(meta, Mapping) else None
+    if not isinstance(title, str) or not title.strip():
+        title = next((line for line in head.splitlines() if line.strip()), "")
+    title = title.strip()
+    return title if len(title) <= TITLE_LENGTH else title[: TITLE_LENGTH - 1] + "…"
+
+
+def _ids_in_windows(
+    project: Project, documents: QuerySet[Document], *, edge: int | None, backward: bool, want: int
+) -> list[int]:
+    """Up to ``want`` ids of ``documents`` past ``edge``, nearest first, looked for in
+    windows of ids that double in size: a search that matches most documents stops after
+    the first window instead of checking every document's text to sort the matches.
+    (A search that matches few is faster without: the trigram index finds them all.)"""
+    bounds = Document.objects.filter(project=project).aggregate(low=Min("pk"), high=Max("pk"))
+    if bounds["low"] is None:
+        return []
+    found: list[int] = []
+    window = SEARCH_WINDOW
+    if backward:
+        end = edge if edge is not None else bounds["high"] + 1
+        while len(found) < want and end > bounds["low"]:
+            chunk = documents.filter(pk__lt=end, pk__gte=end - window).order_by("-pk")
+            found += chunk.values_list("pk", flat=True)[: want - len(found)]
+            end, window = end - window, window * 2
+    else:
+        start = edge if edge is not None else bounds["low"] - 1
+        while len(found) < want and start < bounds["high"]:
+            chunk = documents.filter(pk__gt=start, pk__lte=start + window).order_by("pk")
+            found += chunk.values_list("pk", flat=True)[: want - len(found)]
+            start, window = start + window, window * 2
+    return found
+
+
+def documents_page(
+    project: Project,
+    filters: DocumentFilters,
+    *,
+    after: int | None,
+    before: int | None,
+    size: int,
+) -> DocumentsPage:
+    """One page of the documents that match ``filters``, in id order, after (or before) a
+    document id: the keyset costs the same on the last page as on the first."""
+    count, more_than_count = count_documents(project, filters)
+    documents = filtered_documents(project, filters)
+    backward = before is not None
+    edge = before if backward else after
+    if filters.search and more_than_count:
+        ids = _ids_in_windows(project, documents, edge=edge, backward=backward, want=size + 1)
+    else:
+        if edge is not None:
+            documents = documents.filter(pk__lt=edge) if backward else documents.filter(pk__gt=edge)
+        ordered = documents.order_by("-pk" if backward else "pk")
+        ids = list(ordered.values_list("pk", flat=True)[: size + 1])
+    more = len(ids) > size
+    ids = sorted(ids[:size])
+    has_previous, has_next = (more, True) if backward else (after is not None, more)
+    found = list(
+        Document.objects.filter(pk__in=ids)
+        .annotate(length=Length("text"), head=Substr("text", 1, 400))
+        .only("pk", "external_id", "meta")
+        .order_by("pk")
+    )
+    assignments: dict[int, list[Assignment]] = {}
+    for assignment in (
+        Assignment.objects.filter(document__in=[document.pk for document in found])
+        .select_related("annotator")
+        .only("document_id", "status", "annotator__username")
+        .order_by("annotator__username")
+    ):
+        assignments.setdefault(assignment.document_id, []).append(assignment)
+    return DocumentsPage(
+        rows=[
+            DocumentRow(
+                document=document,
+                title=_title(document.meta, document.head),  # type: ignore[attr-defined]
+                length=document.length,  # type: ignore[attr-defined]
+                assignments=assignments.get(document.pk, []),
+            )
+            for document in found
+        ],
+        has_previous=has_previous,
+        has_next=has_next,
+        count=count,
+        more=more_than_count,
+    )

@@ -7,6 +7,7 @@ from annotations.views import (
     agreement,
     annotate,
     dashboard,
+    documents,
     invitations,
     members,
     project_settings,
@@ -25,4 +26,5 @@ urlpatterns = [
     *project_settings.urlpatterns,
     *members.urlpatterns,
     *invitations.urlpatterns,
+    *documents.urlpatterns,
 ]

@@ -208,6 +208,9 @@ MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 # The largest upload (an import file), in bytes: refused with 413 before it is read.
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=256 * 2**20)
+# The most a zip of documents may unpack to (the sizes its members declare): more is
+# refused before anything is read, so a small archive cannot fill the disk or the database.
+IMPORT_MAX_UNZIPPED_BYTES = env.int("IMPORT_MAX_UNZIPPED_BYTES", default=8 * UPLOAD_MAX_BYTES)
 FILE_UPLOAD_HANDLERS = [
     "annotations.uploads.UploadLimitHandler",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",

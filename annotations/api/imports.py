@@ -34,10 +34,27 @@ DETAIL = inline_serializer("ImportDetail", {"detail": serializers.CharField()})
 
 
 class ImportStartSerializer(serializers.Serializer):
-    file = serializers.FileField(help_text=".txt (one document), .jsonl (interchange) or .csv")
-    file_format = serializers.ChoiceField(
-        choices=FORMATS, required=False, help_text="Overrides the file name's extension."
+    file = serializers.ListField(
+        child=serializers.FileField(),
+        allow_empty=False,
+        help_text=".txt (one document), .jsonl (interchange), .csv or a .zip of them; "
+        "repeat the field to send several files, imported together as one job.",
     )
+    file_format = serializers.ChoiceField(
+        choices=FORMATS,
+        required=False,
+        help_text="Overrides the file name's extension (a single file only).",
+    )
+    assign_now = serializers.BooleanField(
+        default=False,
+        help_text="Once imported, hand the project's unassigned documents to its annotators "
+        "(k per document); the job's result says how many assignments were made, or why none.",
+    )
+
+
+class ImportAssignmentSerializer(serializers.Serializer):
+    assigned = serializers.IntegerField(help_text="Assignments made after the import.")
+    reason = serializers.CharField(required=False, help_text="Why none could be made.")
 
 
 class ImportResultSerializer(serializers.Serializer):
@@ -46,6 +63,7 @@ class ImportResultSerializer(serializers.Serializer):
     relations = serializers.IntegerField()
     annotators = serializers.ListField(child=serializers.CharField())
     created_users = serializers.ListField(child=serializers.CharField())
+    assignment = ImportAssignmentSerializer(required=False, help_text="With assign_now.")
 
 
 class ImportLineErrorSerializer(serializers.Serializer):
@@ -68,6 +86,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
             "id",
             "filename",
             "format",
+            "options",
             "status",
             "progress",
             "error",
@@ -116,10 +135,11 @@ class ImportStartApi(ManagersOnly):
     parser_classes = [MultiPartParser]
 
     @extend_schema(
-        summary="Import a file of documents (managers)",
-        description="Stores the file and queues its import; poll the job at `url`. The "
-        "import is one transaction: a file with bad lines fails the job with each line's "
-        "reason, and nothing is written. `warning` says so when no worker answers.",
+        summary="Import files of documents (managers)",
+        description="Stores the files and queues their import as one job; poll the job at "
+        "`url`. The import is one transaction: a bad line in any file fails the job with "
+        "each line's file and reason, and nothing is written. `warning` says so when no "
+        "worker answers.",
         request={"multipart/form-data": ImportStartSerializer},
         parameters=[
             OpenApiParameter(
@@ -148,6 +168,7 @@ class ImportStartApi(ManagersOnly):
             actor=self.access.user,
             upload=data.validated_data["file"],
             file_format=data.validated_data.get("file_format"),
+            assign_now=data.validated_data["assign_now"],
         )
         body = dict(ImportJobSerializer(job, context={"request": request}).data)
         if not job.is_finished and not a_worker_answers():

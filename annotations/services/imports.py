@@ -1,4 +1,4 @@
-"""Importing documents: plain text files, the JSONL interchange format, and CSV.
+"""Importing documents: plain text files, the JSONL interchange format, CSV, and zips of them.
 
 A whole import is one transaction: a file with bad lines is rejected with every bad line
 named (file, line number, reason; the first ``MAX_REPORTED_ERRORS`` of them, and how many
@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import zipfile
+import zlib
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import PurePath
+from pathlib import PurePath, PurePosixPath
 from typing import IO, Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.contrib.auth.validators import UnicodeUsernameValidator
@@ -46,7 +51,7 @@ from annotations.models import (
 from annotations.services.audit import record_event
 from annotations.services.projects import span_label_schema
 
-FORMATS = ("txt", "jsonl", "csv")
+FORMATS = ("txt", "jsonl", "csv", "zip")
 # A CSV row's text is one field, often longer than the csv module's default limit of
 # 128 KiB; the upload's size limit bounds it already.
 csv.field_size_limit(2**31 - 1)
@@ -92,22 +97,58 @@ def rejected(filename: str, reason: str, line: int | None = None) -> ImportRejec
 
 
 class _Problems:
-    """The bad lines found so far: the first ones kept, all of them counted."""
+    """The bad lines found so far: the first ones kept, all of them counted.
+
+    An upload of several files (a zip) is checked as one stream of numbered lines: each
+    file's lines are numbered on from where the previous file's stopped (``start_file``),
+    so the checks, which see only a number, still report the right file and its own line.
+    """
 
     def __init__(self, filename: str):
         self.filename = filename
-        self.errors: list[LineError] = []
+        self._files: list[tuple[int, str]] = []  # (offset, name)
+        self._next_offset = 0
+        self.errors: list[tuple[int, LineError]] = []
         self.total = 0
+
+    def start_file(self, name: str) -> int:
+        """Begin the lines of file ``name``; the offset to add to its line numbers.
+
+        The offset itself stands for the whole file (a .txt is one document).
+        """
+        offset = self._next_offset
+        self._files.append((offset, name))
+        self.filename = name
+        return offset
+
+    def end_file(self, last_line: int) -> None:
+        """The current file's lines went up to ``last_line`` (numbered with its offset)."""
+        self._next_offset = max(self._next_offset + 1, last_line + 1)
+
+    def where(self, line: int | None) -> tuple[str, int | None]:
+        """The file, and the file's own line, of a line number given to the checks."""
+        if line is None or not self._files:
+            return self.filename, line
+        position = bisect_right([offset for offset, _ in self._files], line) - 1
+        offset, name = self._files[max(position, 0)]
+        return name, (line - offset) or None
+
+    def describe(self, line: int | None) -> str:
+        name, local = self.where(line)
+        return name if local is None else f"{name}, line {local}"
 
     def add(self, line: int | None, reason: str) -> None:
         self.total += 1
         if len(self.errors) < MAX_REPORTED_ERRORS:
-            self.errors.append(LineError(self.filename, line, reason))
+            name, local = self.where(line)
+            current = self._files[-1][0] if self._files else 0
+            order = line if line is not None else current
+            self.errors.append((order, LineError(name, local, reason)))
 
     def raise_any(self) -> None:
         if self.total:
             # In line order: clashes with the project are found a batch after the line.
-            in_order = sorted(self.errors, key=lambda error: error.line or 0)
+            in_order = [error for _, error in sorted(self.errors, key=lambda item: item[0])]
             raise ImportRejected(in_order, self.total)
 
 
@@ -137,9 +178,9 @@ def detect_format(filename: str) -> str:
     suffix = PurePath(filename).suffix.lower().lstrip(".")
     if suffix in ("jsonl", "ndjson"):
         return "jsonl"
-    if suffix in ("txt", "csv"):
+    if suffix in ("txt", "csv", "zip"):
         return suffix
-    raise rejected(filename, "unknown file type: name it .txt, .jsonl or .csv")
+    raise rejected(filename, "unknown file type: name it .txt, .jsonl, .csv or .zip")
 
 
 class _Lines:
@@ -147,22 +188,30 @@ class _Lines:
 
     Line endings are kept (CSV needs them). A line that is not UTF-8 is reported and
     passed on with the bad bytes replaced: the import is rejected anyway, and the lines
-    after it are still checked. ``on_progress`` is told the bytes read so far.
+    after it are still checked. ``on_progress`` is told the bytes read so far. Numbers
+    start after ``offset`` (see ``_Problems.start_file``); ``last`` is the last one given.
     """
 
     def __init__(
-        self, source: IO[bytes], problems: _Problems, on_progress: ProgressCallback | None
+        self,
+        source: IO[bytes],
+        problems: _Problems,
+        on_progress: ProgressCallback | None,
+        offset: int = 0,
     ):
         self.source = source
         self.problems = problems
         self.on_progress = on_progress
+        self.offset = offset
+        self.last = offset
         self.has_text = False  # anything but whitespace so far
 
     def __iter__(self) -> Iterator[tuple[int, str]]:
         read = 0
-        for number, raw in enumerate(iter(self.source.readline, b""), start=1):
+        for number, raw in enumerate(iter(self.source.readline, b""), start=self.offset + 1):
             read += len(raw)
-            if number == 1 and raw.startswith(BYTE_ORDER_MARK):
+            self.last = number
+            if number == self.offset + 1 and raw.startswith(BYTE_ORDER_MARK):
                 raw = raw[len(BYTE_ORDER_MARK) :]
             try:
                 text = raw.decode("utf-8")
@@ -174,6 +223,9 @@ class _Lines:
             yield number, text
             if self.on_progress:
                 self.on_progress(read)
+
+
+Records = Iterator[tuple[int | None, DocumentRecord | str]]
 
 
 @transaction.atomic
@@ -188,29 +240,20 @@ def import_file(
 ) -> ImportSummary:
     """Import one file (its bytes, or a binary stream) into ``project``, all or nothing.
 
-    ``on_progress`` is told how many bytes have been read, line after line.
+    A zip is read member by member, each by its own extension, and is all or nothing as a
+    whole. ``on_progress`` is told how many bytes of ``data`` have been read so far.
     """
     file_format = file_format or detect_format(filename)
     if file_format not in FORMATS:
         raise rejected(filename, f"unknown format {file_format!r}: use {', '.join(FORMATS)}")
     source = io.BytesIO(data) if isinstance(data, bytes) else data
     problems = _Problems(filename)
-    lines = _Lines(source, problems, on_progress)
-    records: Iterable[tuple[int | None, DocumentRecord | str]]
-    if file_format == "txt":
-        # One document: the whole file is its text.
-        text = "".join(line for _, line in lines)
-        records = [(None, DocumentRecord(id=PurePath(filename).stem, text=text))]
-    elif file_format == "csv":
-        records = _csv_records(filename, lines)
+    records: Records
+    if file_format == "zip":
+        records = _zip_records(filename, source, problems, on_progress)
     else:
-        records = _jsonl_records(lines)
-    try:
-        summary = _write_records(project, problems, records)
-    except ImportRejected:
-        if not lines.has_text:
-            raise rejected(filename, "the file is empty") from None
-        raise
+        records = _file_records(filename, file_format, source, problems, on_progress)
+    summary = _write_records(project, problems, _distinct(records, problems))
     record_event(
         actor=actor,
         project=project,
@@ -247,9 +290,124 @@ def import_documents(
     return summary
 
 
-def _jsonl_records(
-    lines: Iterable[tuple[int, str]],
-) -> Iterator[tuple[int | None, DocumentRecord | str]]:
+def _distinct(records: Records, problems: _Problems) -> Records:
+    """The records, with an id met before in this upload turned into an error naming both."""
+    first_line: dict[str, int | None] = {}
+    for line, record in records:
+        if isinstance(record, DocumentRecord):
+            if record.id in first_line:
+                earlier = problems.describe(first_line[record.id])
+                if problems.where(first_line[record.id])[0] == problems.where(line)[0]:
+                    earlier = earlier.rpartition(", ")[2]  # same file: the line is enough
+                yield line, f"document {record.id!r}: the id appears twice, first at {earlier}"
+                continue
+            first_line[record.id] = line
+        yield line, record
+
+
+def _file_records(
+    filename: str,
+    file_format: str,
+    source: IO[bytes],
+    problems: _Problems,
+    on_progress: ProgressCallback | None,
+) -> Records:
+    """The records of one file of the upload (a member, when it is a zip)."""
+    offset = problems.start_file(filename)
+    lines = _Lines(source, problems, on_progress, offset)
+    if file_format == "txt":
+        # One document: the whole file is its text; its name (no extension) is its id.
+        text = "".join(line for _, line in lines)
+        if lines.has_text:
+            yield offset, DocumentRecord(id=PurePath(filename).stem, text=text)
+    elif file_format == "csv":
+        yield from _csv_records(filename, lines)
+    else:
+        yield from _jsonl_records(lines)
+    if not lines.has_text:
+        problems.add(None, "the file is empty")
+    problems.end_file(lines.last)
+
+
+# A zip holds the files it names; these limits keep a small archive from unpacking into
+# more than the server can take (a "zip bomb"). Sizes are the ones the archive declares:
+# reading a member stops at its declared size, so it cannot grow past them.
+MAX_ZIP_MEMBERS = 200_000
+MAX_COMPRESSION_RATIO = 200
+# Files macOS and Windows put into archives beside the real ones.
+IGNORED_MEMBERS = re.compile(r"(^|/)(__MACOSX/|\.[^/]*$|Thumbs\.db$|desktop\.ini$)")
+
+
+def max_unzipped_bytes() -> int:
+    return int(settings.IMPORT_MAX_UNZIPPED_BYTES)
+
+
+def _zip_members(filename: str, archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+    """The archive's files to import, in its order; ImportRejected if it is unsafe."""
+    members = [
+        info
+        for info in archive.infolist()
+        if not info.is_dir() and not IGNORED_MEMBERS.search(info.filename)
+    ]
+    for info in members:
+        path = PurePosixPath(info.filename.replace("\\", "/"))
+        if path.is_absolute() or ".." in path.parts or ":" in info.filename:
+            raise rejected(filename, f"{info.filename!r}: a path outside the archive is refused")
+        if info.flag_bits & 0x1:
+            raise rejected(filename, f"{info.filename!r}: encrypted members are not read")
+    if not members:
+        raise rejected(filename, "the archive holds no files")
+    if len(members) > MAX_ZIP_MEMBERS:
+        raise rejected(filename, f"more than {MAX_ZIP_MEMBERS:,} files in one archive")
+    unzipped = sum(info.file_size for info in members)
+    if unzipped > max_unzipped_bytes():
+        raise rejected(
+            filename,
+            f"it unpacks to {unzipped:,} bytes, more than the {max_unzipped_bytes():,} "
+            "this server takes (IMPORT_MAX_UNZIPPED_BYTES)",
+        )
+    for info in members:
+        if info.file_size > 2**20 and info.file_size > MAX_COMPRESSION_RATIO * info.compress_size:
+            raise rejected(
+                filename,
+                f"{info.filename!r} unpacks to {info.file_size // info.compress_size}x its "
+                "packed size: refused as a zip bomb",
+            )
+    return members
+
+
+def _zip_records(
+    filename: str, source: IO[bytes], problems: _Problems, on_progress: ProgressCallback | None
+) -> Records:
+    """The records of every file in a zip, read as streams one after the other."""
+    try:
+        archive = zipfile.ZipFile(source)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
+        raise rejected(filename, f"not a zip archive ({exc})") from None
+
+    def report(_: int) -> None:
+        if on_progress:  # how far into the archive the reading is
+            on_progress(source.tell())
+
+    with archive:
+        for info in _zip_members(filename, archive):
+            try:
+                member_format = detect_format(info.filename)
+                if member_format == "zip":
+                    raise rejected(info.filename, "a zip inside the zip is not read")
+            except ImportRejected as refused:
+                problems.start_file(info.filename)
+                problems.add(None, refused.errors[0].reason)
+                continue
+            try:
+                with archive.open(info) as member:
+                    yield from _file_records(info.filename, member_format, member, problems, report)
+            except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
+                problems.add(None, f"damaged in the archive ({exc})")
+                return
+
+
+def _jsonl_records(lines: Iterable[tuple[int, str]]) -> Records:
     """Each non-blank line's record, or the reason it is not one."""
     for number, line in lines:
         if not line.strip():
@@ -260,29 +418,37 @@ def _jsonl_records(
             yield number, f"{exc.field}: {exc.reason}" if exc.field else exc.reason
 
 
-def _csv_records(
-    filename: str, lines: Iterable[tuple[int, str]]
-) -> Iterator[tuple[int | None, DocumentRecord | str]]:
+def _csv_records(filename: str, lines: _Lines) -> Records:
+    """Each row's record: the ``text`` column, the ``id`` (or ``external_id``) column as
+    its id (else the file's name and the row's number), every other column as meta."""
+    before = lines.offset  # the reader counts its own lines; the checks see ours
     reader = csv.DictReader(line for _, line in lines)
     try:
         columns = reader.fieldnames or []
     except csv.Error as exc:
-        raise rejected(filename, f"not CSV ({exc})", 1) from None
+        yield before + 1, f"not CSV ({exc})"
+        return
+    if not columns:
+        return  # an empty file
     if "text" not in columns:
-        raise rejected(filename, f"no 'text' column (columns: {', '.join(columns)})", 1)
+        yield before + 1, f"no 'text' column in the header (columns: {', '.join(columns)})"
+        return
     id_column = next((name for name in ("id", "external_id") if name in columns), None)
     meta_columns = [name for name in columns if name not in ("text", id_column)]
+    stem = PurePath(filename).stem
     rows = iter(reader)
+    row_number = 0
     while True:
         try:
             row = next(rows)
         except StopIteration:
             return
         except csv.Error as exc:  # the reader cannot go on past a broken row
-            yield reader.line_num, f"not CSV ({exc})"
+            yield before + reader.line_num, f"not CSV ({exc})"
             return
-        # The header is line 1; a quoted field may span lines, so ask the reader.
-        line = reader.line_num
+        row_number += 1
+        # A quoted field may span lines: the reader knows where the row ended.
+        line = before + reader.line_num
         if None in row:
             yield line, "more fields than the header has columns"
             continue
@@ -293,7 +459,7 @@ def _csv_records(
         yield (
             line,
             DocumentRecord(
-                id=external_id or str(reader.line_num - 1),
+                id=external_id or f"{stem}-{row_number}",
                 text=row["text"],
                 meta={name: row[name] for name in meta_columns if row[name] not in ("", None)},
             ),

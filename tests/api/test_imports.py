@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from annotations.models import Document, ImportJob, Layer
+from annotations.models import Assignment, Document, ImportJob, Layer
 
 pytestmark = pytest.mark.django_db
 
@@ -147,3 +147,36 @@ def test_an_upload_past_the_memory_threshold_is_stored_from_its_temporary_file(
     assert job["status"] == "succeeded", job
     assert job["result"]["documents"] == 300
     assert ImportJob.objects.get().file.read() == data
+
+
+def test_several_files_in_one_request_are_one_job(
+    cast, api, celery_eager, django_capture_on_commit_callbacks
+):
+    files = [
+        SimpleUploadedFile("a.txt", b"Saleh stays in Panjshir."),
+        SimpleUploadedFile("b.txt", "کتاب خوب است".encode()),
+        SimpleUploadedFile("c.jsonl", jsonl({"id": "c", "text": "TASS said so."})),
+    ]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api(cast.manager).post(IMPORTS, {"file": files}, format="multipart")
+
+    assert response.status_code == 202, response.json()
+    body = response.json()
+    assert response["Location"] == body["url"]
+    assert body["format"] == "zip"
+    assert body["options"]["files"] == ["a.txt", "b.txt", "c.jsonl"]
+    job = api(cast.manager).get(body["url"]).json()
+    assert job["status"] == "succeeded", job
+    assert job["result"]["documents"] == 3
+    assert sorted(Document.objects.values_list("external_id", flat=True)) == ["a", "b", "c"]
+
+
+def test_assign_now_over_the_api(cast, api, upload):
+    response = upload("a.txt", b"Saleh stays.", assign_now="true", user=cast.manager)
+
+    assert response.status_code == 202
+    job = api(cast.manager).get(response.json()["url"]).json()
+    assert job["options"] == {"assign_now": True}
+    assert job["result"]["assignment"] == {"assigned": 2}
+    assert Assignment.objects.filter(document__external_id="a").count() == 2

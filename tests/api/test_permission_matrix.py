@@ -221,6 +221,9 @@ RULES = {
     "review": [
         ("GET", f"{PAGE}/documents/{{doc}}/review/", "open", (302, 404, 404, 404, 200, 200)),
     ],
+    "documents": [
+        ("GET", f"{PAGE}/documents/", "open", (302, 404, 404, 404, 404, 200)),
+    ],
 }
 
 # The body each write sends; {name} is an id from the world.
