@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from annotations.views import accounts, agreement, annotate, dashboard, projects, review
+from annotations.views import accounts, agreement, annotate, dashboard, projects, review, schema
 
 urlpatterns = [
     path("", projects.project_list, name="project-list"),
@@ -12,4 +12,5 @@ urlpatterns = [
     *dashboard.urlpatterns,
     *agreement.urlpatterns,
     *review.urlpatterns,
+    *schema.urlpatterns,
 ]
