@@ -61,6 +61,11 @@ RULES = {
     ],
     "label-list": [
         ("GET", f"{P}/labels/", "open", (403, 404, 200, 200, 200, 200)),
+        ("POST", f"{P}/labels/", "open", (403, 404, 403, 403, 403, 201)),
+    ],
+    "label-detail": [
+        ("PATCH", f"{P}/labels/{{sentiment}}/", "open", (403, 404, 403, 403, 403, 200)),
+        ("DELETE", f"{P}/labels/{{sentiment}}/", "open", (403, 404, 403, 403, 403, 204)),
     ],
     "document-list": [
         ("GET", f"{P}/documents/", "open", (403, 404, 200, 200, 200, 200)),
@@ -192,12 +197,17 @@ RULES = {
     "review": [
         ("GET", f"{PAGE}/documents/{{doc}}/review/", "open", (302, 404, 404, 404, 200, 200)),
     ],
+    "schema": [
+        ("GET", f"{PAGE}/schema/", "open", (302, 404, 404, 404, 404, 200)),
+    ],
 }
 
 # The body each write sends; {name} is an id from the world.
 BODIES = {
     ("POST", "/api/projects/"): {"name": "Another", "slug": "another"},
     ("POST", f"{P}/members/"): {"username": "carol", "role": "annotator"},
+    ("POST", f"{P}/labels/"): {"kind": "span", "name": "event", "colour": "#00aa00"},
+    ("PATCH", f"{P}/labels/{{sentiment}}/"): {"description": "Tone, with its polarity."},
     ("PATCH", f"{P}/members/bob/"): {"role": "reviewer"},
     ("POST", f"{P}/documents/{{doc}}/skip/"): {"reason": "off topic"},
     ("POST", f"{L}/spans/"): {"label": "claim", "start": 0, "end": 5},
@@ -242,6 +252,7 @@ def build(world, state):
         "claim2": claim2.pk,
         "source": source.pk,
         "link": link.pk,
+        "sentiment": world.project.label_types.get(name="sentiment").pk,
         "run": AgreementRun.objects.create(project=world.project, requested_by=cast.manager).pk,
         "export": ExportJob.objects.create(
             project=world.project, format="jsonl", requested_by=cast.manager
