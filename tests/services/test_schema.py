@@ -368,3 +368,27 @@ def test_forbidding_overlap_is_refused_while_spans_overlap(cast, manager, annota
 
     assert "1 span of 'claim' overlap another in 1 document" in errors(excinfo)["allow_overlap"][0]
     assert label(cast.project, "claim").allow_overlap
+
+
+def test_the_dataset_card_lists_the_schema_as_edited(cast, manager):
+    from annotations.exporters.dataset_card import schema_section
+    from annotations.services.export_jobs import card_data
+
+    schema.create_label(
+        access=manager, kind=LabelKind.DOCUMENT, name="stance", choices=["for", "against"]
+    )
+    schema.update_label(
+        access=manager,
+        label=label(cast.project, "sentiment"),
+        changes={},
+        renamed_values={"polarity": {"neutral": "mixed"}},
+    )
+
+    text = "\n".join(schema_section(card_data(cast.project).labels))
+
+    assert "polarity: positive, negative, mixed" in text
+    assert (
+        "| attributed_to | Links a claim (head) to the source it is attributed to (tail). | claim | source |"
+        in text
+    )
+    assert "| stance |   | for, against | single |" in text
