@@ -462,7 +462,7 @@ def update_span(
         problems.raise_if_any()
         span.label = schema.spans[new_label]
         changed.append("label")
-    if changed or start is not None or end is not None:
+    if "label" in changed or start is not None or end is not None:
         _refuse_overlap(layer, span.label, new_start, new_end, span.pk)
     if start is not None or end is not None:
         span.start, span.end, span.quote = new_start, new_end, text[new_start:new_end]

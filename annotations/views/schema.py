@@ -56,6 +56,7 @@ class LabelForm(forms.Form):
     multiple = forms.TypedChoiceField(
         choices=[("false", "single choice"), ("true", "multiple choice")],
         coerce=lambda value: value == "true",
+        empty_value=False,
         initial="false",
         required=False,
     )
@@ -349,6 +350,7 @@ def schema_page(request: HttpRequest, access: Access) -> HttpResponse:
         "project": access.project,
         "role": access.role,
         "groups": page.groups(),
+        "errors": page.errors,
         "reserved_keys": ", ".join(sorted(schema_service.RESERVED_HOTKEYS)),
     }
     return render(request, "annotations/schema.html", context, status=status)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from annotations.models import AuditEvent, LabelType, Span
 from annotations.services import layers
@@ -135,3 +137,23 @@ def test_a_label_of_another_project_is_404(world, api):
     )
 
     assert response.status_code == 404
+
+
+def test_only_labels_that_forbid_overlap_cost_the_span_write_a_query(world, api):
+    source = LabelType.objects.get(project=world.project, name="source")
+    source.allow_overlap = False
+    source.save()
+    spans = f"/api/layers/{world.alice_layer.pk}/spans/"
+    alice = api(world.cast.alice)
+    alice.post(spans, {"label": "claim", "start": 40, "end": 45}, format="json")  # warm up
+
+    counts = {}
+    for label, start in (("claim", 0), ("source", 10)):
+        with CaptureQueriesContext(connection) as queries:
+            response = alice.post(
+                spans, {"label": label, "start": start, "end": start + 5}, format="json"
+            )
+        assert response.status_code == 201
+        counts[label] = len(queries)
+
+    assert counts["source"] == counts["claim"] + 1
