@@ -53,12 +53,8 @@ class LabelForm(forms.Form):
     tail_label = forms.ModelChoiceField(
         queryset=LabelType.objects.none(), required=False, empty_label="any"
     )
-    multiple = forms.TypedChoiceField(
-        choices=[("false", "single choice"), ("true", "multiple choice")],
-        coerce=lambda value: value == "true",
-        empty_value=False,
-        initial="false",
-        required=False,
+    multiple = forms.ChoiceField(
+        choices=[("false", "single choice"), ("true", "multiple choice")], initial="false"
     )
     choices = forms.CharField(required=False, help_text="Comma-separated.")
 
@@ -86,6 +82,8 @@ class LabelForm(forms.Form):
 
     def changes(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)
+        if "multiple" in data:
+            data["multiple"] = data["multiple"] == "true"
         if "choices" in data:
             data["choices"] = [c.strip() for c in data["choices"].split(",") if c.strip()]
         return data

@@ -119,3 +119,33 @@ def test_the_help_dialog_shows_each_label_key_and_description(cast, corpus):
     html = page.content.decode()
     row = html.index('<tr class="help-label" data-label="event">')
     assert html.index("<kbd>v</kbd>", row) < html.index("Something that happened.", row)
+
+
+def test_a_document_label_is_added_then_made_multiple_choice(cast):
+    manager = client_for(cast.manager)
+    manager.post(
+        page_url(cast),
+        {
+            "op": "create",
+            "kind": "document",
+            "new-document-name": "stance",
+            "new-document-choices": "for, against, neutral",
+            "new-document-multiple": "false",
+        },
+    )
+    stance = LabelType.objects.get(project=cast.project, name="stance")
+    assert (stance.choices, stance.multiple) == (["for", "against", "neutral"], False)
+
+    response = manager.post(
+        page_url(cast),
+        {
+            "op": "update",
+            "label": stance.pk,
+            f"label-{stance.pk}-name": "stance",
+            f"label-{stance.pk}-multiple": "true",
+        },
+    )
+
+    assert response.status_code == 302
+    stance.refresh_from_db()
+    assert stance.multiple
