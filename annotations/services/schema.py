@@ -207,6 +207,17 @@ def _overlapping_spans(label: LabelType) -> Usage:
     return Usage(counted["rows"], counted["documents"])
 
 
+def _relations_off_their_ends(label: LabelType) -> dict[str, Usage]:
+    """Per end whose span label changed: the relations of ``label`` whose span there has
+    another label."""
+    misfits = {}
+    for end, allowed in (("head", label.head_label), ("tail", label.tail_label)):
+        if allowed is not None:
+            rows = Relation.objects.filter(label=label).exclude(**{f"{end}__label": allowed})
+            misfits[f"{end}_label"] = _usage(rows, "relation")
+    return misfits
+
+
 def _layers_with_several_values(label: LabelType) -> int:
     return (
         DocumentLabel.objects.filter(label=label)
@@ -640,6 +651,11 @@ def update_label(
         problems.add(
             "allow_overlap", f"{spans} of {label.name!r} overlap another in {where}: fix them first"
         )
+    if label.kind == LabelKind.RELATION:
+        for end, usage in _relations_off_their_ends(label).items():
+            name = getattr(label, end).name
+            if usage and name != before[end]:
+                problems.add(end, f"{usage} whose {end[:4]} is not a {name}: fix them first")
     several = _layers_with_several_values(label) if before["multiple"] and not label.multiple else 0
     if several:
         problems.add("multiple", f"{_count(several, 'layer')} give more than one value: fix them")

@@ -57,11 +57,21 @@ class LabelForm(forms.Form):
         choices=[("false", "single choice"), ("true", "multiple choice")], initial="false"
     )
     choices = forms.CharField(required=False, help_text="Comma-separated.")
+    position = forms.IntegerField(
+        min_value=0, max_value=32767, required=False, help_text="Order on the pages."
+    )
 
     FIELDS = {
-        LabelKind.SPAN: ("name", "description", "colour", "hotkey", "allow_overlap"),
-        LabelKind.RELATION: ("name", "description", "colour", "head_label", "tail_label"),
-        LabelKind.DOCUMENT: ("name", "description", "multiple"),
+        LabelKind.SPAN: ("name", "description", "colour", "hotkey", "allow_overlap", "position"),
+        LabelKind.RELATION: (
+            "name",
+            "description",
+            "colour",
+            "head_label",
+            "tail_label",
+            "position",
+        ),
+        LabelKind.DOCUMENT: ("name", "description", "multiple", "position"),
     }
 
     def __init__(
@@ -82,6 +92,8 @@ class LabelForm(forms.Form):
 
     def changes(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)
+        if data.get("position") is None:
+            data.pop("position", None)
         if "multiple" in data:
             data["multiple"] = data["multiple"] == "true"
         if "choices" in data:
@@ -162,6 +174,7 @@ class SchemaPage:
                 "head_label": label.head_label_id,
                 "tail_label": label.tail_label_id,
                 "multiple": "true" if label.multiple else "false",
+                "position": label.position,
             }
         return LabelForm(
             data,

@@ -389,3 +389,26 @@ def test_the_dataset_card_lists_the_schema_as_edited(cast, manager):
     assert "polarity: positive, negative, mixed" in text
     assert "attributed to (tail). | claim | source |" in text
     assert "| stance |   | for, against | single |" in text
+
+
+def test_a_relation_end_cannot_narrow_past_the_links_that_exist(cast, manager, annotated):
+    layer = annotated["alice_one"]
+    claim = Span.objects.get(layer=layer, label__name="claim")
+    source = Span.objects.create(
+        layer=layer, label=label(cast.project, "source"), start=35, end=39, quote=TEXT[35:39]
+    )
+    relation_type = label(cast.project, "attributed_to")
+    Relation.objects.create(layer=layer, label=relation_type, head=claim, tail=source)
+
+    with pytest.raises(ValidationError) as excinfo:
+        schema.update_label(
+            access=manager,
+            label=relation_type,
+            changes={"tail_label": label(cast.project, "sentiment")},
+        )
+
+    reason = errors(excinfo)["tail_label"][0]
+    assert (
+        reason == "used by 1 relation in 1 document whose tail is not a sentiment: fix them first"
+    )
+    schema.update_label(access=manager, label=relation_type, changes={"head_label": None})
