@@ -13,6 +13,7 @@ from annotations.views import (
     project_settings,
     projects,
     review,
+    schema,
 )
 
 urlpatterns = [
@@ -27,4 +28,5 @@ urlpatterns = [
     *members.urlpatterns,
     *invitations.urlpatterns,
     *documents.urlpatterns,
+    *schema.urlpatterns,
 ]

@@ -176,8 +176,63 @@ class LabelSerializer(serializers.ModelSerializer):
             "attribute_schema",
             "head_label",
             "tail_label",
+            "allow_overlap",
+            "choices",
+            "multiple",
+            "position",
         ]
         read_only_fields = fields
+
+
+class LabelRenamesSerializer(serializers.Serializer):
+    attributes = serializers.DictField(
+        child=serializers.CharField(),
+        required=False,
+        help_text='Attribute old name -> new name: {"kind": "source_kind"}.',
+    )
+    values = serializers.DictField(
+        child=serializers.DictField(child=serializers.CharField()),
+        required=False,
+        help_text="Attribute (its new name) -> {old value: new value}.",
+    )
+    choices = serializers.DictField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="A document label's choices, old -> new.",
+    )
+
+
+class LabelWriteSerializer(serializers.Serializer):
+    """A label to create (``kind`` and ``name`` required) or the fields to change.
+
+    Renaming an attribute, a value or a choice rewrites the annotations that use it; a
+    new ``attribute_schema`` or ``choices`` removes what it leaves out (refused while in
+    use unless ``?delete_annotations=true``).
+    """
+
+    kind = serializers.ChoiceField(choices=LabelKind.choices, required=False)
+    name = serializers.CharField(max_length=100, required=False)
+    description = serializers.CharField(required=False, allow_blank=True)
+    colour = serializers.CharField(required=False, help_text="#rrggbb")
+    hotkey = serializers.CharField(
+        required=False, allow_blank=True, trim_whitespace=False, help_text="One character."
+    )
+    position = serializers.IntegerField(required=False, min_value=0, max_value=32767)
+    allow_overlap = serializers.BooleanField(required=False)
+    attribute_schema = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text='Attribute name -> allowed values, e.g. {"polarity": ["positive", ...]}.',
+    )
+    head_label = serializers.CharField(
+        required=False, allow_null=True, help_text="A span label's name; null: any."
+    )
+    tail_label = serializers.CharField(
+        required=False, allow_null=True, help_text="A span label's name; null: any."
+    )
+    choices = serializers.ListField(child=serializers.CharField(), required=False)
+    multiple = serializers.BooleanField(required=False)
+    renames = LabelRenamesSerializer(required=False)
 
 
 # --- documents ------------------------------------------------------------------------

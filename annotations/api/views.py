@@ -62,6 +62,7 @@ from annotations.models import (
 )
 from annotations.services import layers as layer_service
 from annotations.services import projects as project_service
+from annotations.services import schema as schema_service
 from annotations.services import tokens as token_service
 
 
@@ -222,23 +223,112 @@ class MemberViewSet(ProjectAccessMixin, mixins.ListModelMixin, viewsets.GenericV
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+DELETE_ANNOTATIONS = OpenApiParameter(
+    "delete_annotations",
+    OpenApiTypes.BOOL,
+    OpenApiParameter.QUERY,
+    description="Also delete (or strip) the annotations that use what the change removes.",
+)
+
+
+def _delete_annotations(request: Request) -> bool:
+    raw = request.query_params.get("delete_annotations", "false").strip().lower()
+    if raw not in ("true", "false", "1", "0"):
+        raise ValidationError({"delete_annotations": ["must be true or false"]})
+    return raw in ("true", "1")
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="The project's label schema",
         responses={200: s.LabelSerializer(many=True), **READ_ERRORS},
     ),
 )
+@extend_schema(parameters=[OpenApiParameter("label_id", OpenApiTypes.INT, OpenApiParameter.PATH)])
 class LabelViewSet(ProjectAccessMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """The label schema: span labels with their attributes, relation labels with the
-    span labels their ends take."""
+    span labels their ends take, document labels with their choices. Everyone in the
+    project reads it; managers change it (docs/schema.md)."""
 
     serializer_class = s.LabelSerializer
     pagination_class = None
+    lookup_url_kwarg = "label_id"
+    lookup_value_regex = r"[0-9]+"
 
     def get_queryset(self) -> QuerySet[LabelType]:
         if getattr(self, "swagger_fake_view", False):
             return LabelType.objects.none()
         return selectors.labels_with_ends(self.access.project)
+
+    def _write_input(self, request: Request) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The validated fields (relation ends as labels) and the renames."""
+        self.access.require((Role.MANAGER,), schema_service.MANAGERS_ONLY_MESSAGE)
+        data = s.LabelWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        renames = fields.pop("renames", {})
+        for end in ("head_label", "tail_label"):
+            if fields.get(end) is not None:
+                found = LabelType.objects.filter(
+                    project=self.access.project, name=fields[end]
+                ).first()
+                if found is None:
+                    raise ValidationError({end: [f"no span label named {fields[end]!r}"]})
+                fields[end] = found
+        return fields, renames
+
+    def _read(self, label: LabelType) -> dict[str, Any]:
+        return dict(s.LabelSerializer(self.get_queryset().get(pk=label.pk)).data)
+
+    @extend_schema(
+        summary="Add a label (managers)",
+        request=s.LabelWriteSerializer,
+        responses={201: s.LabelSerializer, **WRITE_ERRORS},
+    )
+    def create(self, request: Request, slug: str) -> Response:
+        fields, renames = self._write_input(request)
+        if renames:
+            raise ValidationError({"renames": ["a new label has nothing to rename"]})
+        missing = {
+            name: ["this field is required"] for name in ("kind", "name") if name not in fields
+        }
+        if missing:
+            raise ValidationError(missing)
+        label = schema_service.create_label(access=self.access, **fields)
+        return Response(self._read(label), status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Change or rename a label, its attributes, values or choices (managers)",
+        request=s.LabelWriteSerializer,
+        parameters=[DELETE_ANNOTATIONS],
+        responses={200: s.LabelSerializer, **WRITE_ERRORS},
+    )
+    def partial_update(self, request: Request, slug: str, label_id: str) -> Response:
+        fields, renames = self._write_input(request)
+        label = schema_service.update_label(
+            access=self.access,
+            label=self.get_object(),
+            changes=fields,
+            renamed_attributes=renames.get("attributes"),
+            renamed_values=renames.get("values"),
+            renamed_choices=renames.get("choices"),
+            delete_annotations=_delete_annotations(request),
+        )
+        return Response(self._read(label))
+
+    @extend_schema(
+        summary="Remove a label (managers); refused while in use unless delete_annotations",
+        parameters=[DELETE_ANNOTATIONS],
+        responses={204: None, **WRITE_ERRORS},
+    )
+    def destroy(self, request: Request, slug: str, label_id: str) -> Response:
+        self.access.require((Role.MANAGER,), schema_service.MANAGERS_ONLY_MESSAGE)
+        schema_service.delete_label(
+            access=self.access,
+            label=self.get_object(),
+            delete_annotations=_delete_annotations(request),
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 # --- documents ------------------------------------------------------------------------

@@ -177,6 +177,14 @@ class LabelInfo:
     kind: str = "span"  # span, relation or document
     description: str = ""
     attributes: Mapping[str, Sequence[Any]] = field(default_factory=dict)
+    # Span labels: whether two spans of the label in one layer may share a character.
+    allow_overlap: bool = True
+    # Relation types: the span label each end takes (None: any).
+    head: str | None = None
+    tail: str | None = None
+    # Document labels: the allowed values, and whether a layer may give several.
+    choices: Sequence[str] = ()
+    multiple: bool = False
 
 
 @dataclass(frozen=True)

@@ -187,6 +187,56 @@ def _agreement_section(card: CardData, rename: Pseudonyms | None) -> list[str]:
     return lines
 
 
+def _label_rows(labels: Sequence[LabelInfo], kind: str) -> list[LabelInfo]:
+    return [label for label in labels if label.kind == kind]
+
+
+def schema_section(labels: Sequence[LabelInfo]) -> list[str]:
+    """The label schema the export used, by kind: span labels with their attributes and
+    allowed values, relation types with their ends, document labels with their choices."""
+    lines = ["## Label schema", ""]
+    if not labels:
+        return [*lines, "The project defines no labels.", ""]
+    spans = _label_rows(labels, "span")
+    if spans:
+        rows = [
+            [
+                label.name,
+                label.description,
+                "; ".join(
+                    f"{attr}: {', '.join(map(str, values))}"
+                    for attr, values in label.attributes.items()
+                ),
+                "yes" if label.allow_overlap else "no",
+            ]
+            for label in spans
+        ]
+        header = ["span label", "description", "attributes (allowed values)", "may overlap"]
+        lines += ["### Span labels", "", *_table(header, rows), ""]
+    relations = _label_rows(labels, "relation")
+    if relations:
+        rows = [
+            [label.name, label.description, label.head or "any", label.tail or "any"]
+            for label in relations
+        ]
+        header = ["relation type", "description", "head (span label)", "tail (span label)"]
+        lines += ["### Relation types", "", *_table(header, rows), ""]
+    documents = _label_rows(labels, "document")
+    if documents:
+        rows = [
+            [
+                label.name,
+                label.description,
+                ", ".join(label.choices),
+                "multiple" if label.multiple else "single",
+            ]
+            for label in documents
+        ]
+        header = ["document label", "description", "choices", "choice"]
+        lines += ["### Document labels", "", *_table(header, rows), ""]
+    return lines
+
+
 def _hub_header(exporter: Exporter, options: ExportOptions, stats: ExportStats) -> list[str]:
     """YAML front matter that tells the Hugging Face Hub which file holds which split."""
     if exporter.name != "parquet":
@@ -248,25 +298,7 @@ def render_card(
         lines.append(f"- Token alignment: `{options.alignment}`")
     lines += ["", "## Offsets", "", OFFSETS_NOTE, "", FORMAT_NOTES.get(exporter.name, ""), ""]
 
-    lines += ["## Label schema", ""]
-    if card.labels:
-        schema_rows = [
-            [
-                label.name,
-                label.kind,
-                label.description or " ",
-                "; ".join(
-                    f"{attr}: {', '.join(map(str, values))}"
-                    for attr, values in label.attributes.items()
-                )
-                or " ",
-            ]
-            for label in card.labels
-        ]
-        lines += _table(["label", "kind", "description", "attributes"], schema_rows)
-    else:
-        lines.append("The project defines no labels.")
-    lines.append("")
+    lines += schema_section(card.labels)
 
     layer_names = sorted(stats.documents_per_layer, key=lambda n: (n != "gold", n))
     lines += ["## Counts", ""]

@@ -102,8 +102,15 @@ def card_data(project: Project) -> CardData:
             kind=label.kind,
             description=label.description,
             attributes=label.attribute_schema or {},
+            allow_overlap=label.allow_overlap,
+            head=label.head_label.name if label.head_label else None,
+            tail=label.tail_label.name if label.tail_label else None,
+            choices=list(label.choices),
+            multiple=label.multiple,
         )
-        for label in LabelType.objects.filter(project=project).order_by("position", "name")
+        for label in LabelType.objects.filter(project=project)
+        .select_related("head_label", "tail_label")
+        .order_by("position", "name")
     ]
     annotators = set(
         Layer.objects.filter(document__project=project, annotator__isnull=False)

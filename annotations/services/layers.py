@@ -199,6 +199,49 @@ def _check_span(
         )
 
 
+def _refuse_overlap(
+    layer: Layer, label: LabelType, start: int, end: int, span_id: int | None = None
+) -> None:
+    """A label that forbids overlap: no two of its spans in a layer share a character.
+
+    Only such labels pay for the check: one query on the layer's offsets index, run under
+    the layer's lock (after the version bump) so that no concurrent write slips past it.
+    """
+    if label.allow_overlap:
+        return
+    others = Span.objects.filter(layer=layer, label=label, start__lt=end, end__gt=start)
+    if span_id is not None:
+        others = others.exclude(pk=span_id)
+    clash = others.order_by("start", "end").values_list("pk", "start", "end").first()
+    if clash is not None:
+        pk, other_start, other_end = clash
+        reason = (
+            f"overlaps the {label.name} span {pk} at [{other_start}, {other_end}): "
+            f"{label.name} spans may not overlap"
+        )
+        raise ValidationError({"start": [reason], "end": [reason]})
+
+
+def _overlap_problems(problems: _Problems, schema: _Schema, spans: Sequence[SpanInput]) -> None:
+    """The same rule over a whole layer sent at once (no query: the spans are all here)."""
+    by_label: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
+    for index, item in enumerate(spans):
+        label = schema.spans.get(item.label)
+        if label is not None and not label.allow_overlap:
+            by_label[item.label].append((item.start, item.end, index))
+    for name, items in by_label.items():
+        items.sort()
+        reach, reach_index = -1, -1
+        for start, end, index in items:
+            if start < reach:
+                problems.add(
+                    f"spans[{index}].start",
+                    f"overlaps spans[{reach_index}]: {name} spans may not overlap",
+                )
+            if end > reach:
+                reach, reach_index = end, index
+
+
 def _end_label_problem(
     schema: _Schema, relation_label: LabelType, end: str, span_label: str
 ) -> str | None:
@@ -337,6 +380,7 @@ def create_span(
     _check_span(problems, schema, text, label=label, start=start, end=end, attrs=attrs, quote=quote)
     problems.raise_if_any()
     _bump_version(layer, version)
+    _refuse_overlap(layer, schema.spans[label], start, end)
     span = Span(
         layer=layer,
         label=schema.spans[label],
@@ -421,6 +465,8 @@ def update_span(
         problems.raise_if_any()
         span.label = schema.spans[new_label]
         changed.append("label")
+    if "label" in changed or start is not None or end is not None:
+        _refuse_overlap(layer, span.label, new_start, new_end, span.pk)
     if start is not None or end is not None:
         span.start, span.end, span.quote = new_start, new_end, text[new_start:new_end]
         changed += ["start", "end", "quote"]
@@ -596,6 +642,7 @@ def replace_layer(
         if link in seen:
             problems.add(here, "the same link appears twice")
         seen.add(link)
+    _overlap_problems(problems, schema, spans)
     problems.raise_if_any()
 
     before = _layer_content(layer)

@@ -90,6 +90,11 @@ RULES = {
     ],
     "label-list": [
         ("GET", f"{P}/labels/", "open", (403, 404, 200, 200, 200, 200)),
+        ("POST", f"{P}/labels/", "open", (403, 404, 403, 403, 403, 201)),
+    ],
+    "label-detail": [
+        ("PATCH", f"{P}/labels/{{sentiment}}/", "open", (403, 404, 403, 403, 403, 200)),
+        ("DELETE", f"{P}/labels/{{sentiment}}/", "open", (403, 404, 403, 403, 403, 204)),
     ],
     "document-list": [
         ("GET", f"{P}/documents/", "open", (403, 404, 200, 200, 200, 200)),
@@ -224,12 +229,17 @@ RULES = {
     "documents": [
         ("GET", f"{PAGE}/documents/", "open", (302, 404, 404, 404, 404, 200)),
     ],
+    "schema": [
+        ("GET", f"{PAGE}/schema/", "open", (302, 404, 404, 404, 404, 200)),
+    ],
 }
 
 # The body each write sends; {name} is an id from the world.
 BODIES = {
     ("POST", "/api/projects/"): {"name": "Another", "slug": "another"},
     ("POST", f"{P}/members/"): {"username": "carol", "role": "annotator"},
+    ("POST", f"{P}/labels/"): {"kind": "span", "name": "event", "colour": "#00aa00"},
+    ("PATCH", f"{P}/labels/{{sentiment}}/"): {"description": "Tone, with its polarity."},
     ("PATCH", f"{P}/members/bob/"): {"role": "reviewer"},
     ("PATCH", f"{P}/"): {"description": "Claims about Saleh's whereabouts."},
     ("POST", f"{P}/documents/{{doc}}/skip/"): {"reason": "off topic"},
@@ -275,6 +285,7 @@ def build(world, state):
         "claim2": claim2.pk,
         "source": source.pk,
         "link": link.pk,
+        "sentiment": world.project.label_types.get(name="sentiment").pk,
         "run": AgreementRun.objects.create(project=world.project, requested_by=cast.manager).pk,
         "export": ExportJob.objects.create(
             project=world.project, format="jsonl", requested_by=cast.manager

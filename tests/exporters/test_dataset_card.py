@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from annotations.agreement import compute
-from annotations.exporters.base import ExportOptions
-from annotations.exporters.dataset_card import demote_headings, metric_text
+from annotations.exporters.base import ExportOptions, LabelInfo
+from annotations.exporters.dataset_card import demote_headings, metric_text, schema_section
 from tests.exporters.conftest import Export, make_card
 
 
@@ -21,7 +21,8 @@ def test_card_holds_schema_counts_annotators_agreement_guidelines_and_version(
     archive, _ = export("jsonl", card=card)
     text = archive.read("README.md").decode()
     assert "# Panjshir" in text
-    assert "| claim | span | A statement asserted as fact |" in text
+    assert "### Span labels" in text
+    assert "| claim | A statement asserted as fact |   | yes |" in text
     assert "kind: person, organisation, media, anonymous" in text
     assert "| documents | 2 | 2 | 2 | 1 |" in text  # gold, alice, bob, carol
     assert "| `claim` spans | 6 | 3 | 2 | 0 |" in text
@@ -67,3 +68,25 @@ def test_undefined_metrics_say_why() -> None:
 
 def test_guideline_headings_nest_under_the_card_but_code_stays() -> None:
     assert demote_headings("# A\n```\n# shell\n```\n## B") == "### A\n```\n# shell\n```\n#### B"
+
+
+def test_the_schema_lists_attributes_relation_ends_and_document_label_choices() -> None:
+    labels = [
+        LabelInfo("claim", allow_overlap=False),
+        LabelInfo("sentiment", attributes={"polarity": ["positive", "negative"]}),
+        LabelInfo("attributed_to", kind="relation", head="claim", tail="source"),
+        LabelInfo("related", kind="relation"),
+        LabelInfo("stance", kind="document", choices=["for", "against", "neutral"]),
+        LabelInfo("topics", kind="document", choices=["war", "aid"], multiple=True),
+    ]
+
+    text = "\n".join(schema_section(labels))
+
+    assert "| claim |   |   | no |" in text
+    assert "| sentiment |   | polarity: positive, negative | yes |" in text
+    assert "### Relation types" in text
+    assert "| attributed_to |   | claim | source |" in text
+    assert "| related |   | any | any |" in text
+    assert "### Document labels" in text
+    assert "| stance |   | for, against, neutral | single |" in text
+    assert "| topics |   | war, aid | multiple |" in text
