@@ -362,7 +362,8 @@ class DocumentViewSet(ProjectAccessMixin, viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         summary="The document's layers the caller may see",
-        description="Annotators: their own. Reviewers: submitted layers and gold. Managers: all.",
+        description="Annotators: their own (in a project that is not blind, the other "
+        "annotators' layers too, read-only). Reviewers: submitted layers and gold. Managers: all.",
         responses={200: s.LayerSummarySerializer(many=True), **READ_ERRORS},
     )
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import password_validation
@@ -48,6 +49,10 @@ def _snapshot(invitation: Invitation) -> dict[str, str]:
     }
 
 
+def _audit(access: Access, action: str, invitation: Invitation, **change: Any) -> None:
+    record_event(actor=access.user, project=access.project, action=action, obj=invitation, **change)
+
+
 @transaction.atomic
 def create_invitation(*, access: Access, role: str, email: str = "") -> tuple[Invitation, str]:
     """A manager invites someone with ``role``; returns the invitation and its key, the
@@ -70,13 +75,7 @@ def create_invitation(*, access: Access, role: str, email: str = "") -> tuple[In
         created_by=access.user,
         expires_at=timezone.now() + timedelta(days=settings.INVITATION_DAYS),
     )
-    record_event(
-        actor=access.user,
-        project=access.project,
-        action="invite",
-        obj=invitation,
-        after=_snapshot(invitation),
-    )
+    _audit(access, "invite", invitation, after=_snapshot(invitation))
     return invitation, key
 
 
@@ -119,13 +118,7 @@ def revoke_invitation(*, access: Access, invitation_id: int) -> None:
     )
     if invitation is None:
         raise Invitation.DoesNotExist("No such invitation.")
-    record_event(
-        actor=access.user,
-        project=access.project,
-        action="revoke",
-        obj=invitation,
-        before=_snapshot(invitation),
-    )
+    _audit(access, "revoke", invitation, before=_snapshot(invitation))
     invitation.delete()
 
 

@@ -8,6 +8,7 @@ from django.contrib.auth.models import Permission, User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_slug
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from annotations.access import ARCHIVED_MESSAGE, Access
@@ -307,6 +308,25 @@ def invite_member(*, access: Access, user: User, role: str) -> Membership:
             {"username": [f"is a member already ({existing.role}): PATCH to change the role"]}
         )
     return add_member(project=access.project, user=user, role=role, actor=access.user)
+
+
+def add_person(*, access: Access, name_or_email: str, role: str) -> Membership:
+    """A manager adds the one person whose username or e-mail address is given."""
+    _require_manager(access)
+    value = name_or_email.strip()
+    found = list(User.objects.filter(Q(username=value) | Q(email__iexact=value))[:2])
+    if not found:
+        raise ValidationError(
+            {"person": ["nobody has this username or e-mail: invite them with a link"]}
+        )
+    if len(found) > 1:
+        raise ValidationError({"person": ["several people have this e-mail: give the username"]})
+    existing = Membership.objects.filter(project=access.project, user=found[0]).first()
+    if existing is not None:
+        raise ValidationError(
+            {"person": [f"is a member already ({existing.role}): change the role in the list"]}
+        )
+    return invite_member(access=access, user=found[0], role=role)
 
 
 @transaction.atomic

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -19,19 +17,6 @@ from annotations.models import Invitation, Membership, Role
 from annotations.services import invitations as invitation_service
 from annotations.services import projects as project_service
 from annotations.views.access import project_page
-
-
-def _person(name_or_email: str) -> User:
-    """The one account with this username or e-mail address."""
-    value = name_or_email.strip()
-    found = list(User.objects.filter(Q(username=value) | Q(email__iexact=value))[:2])
-    if len(found) == 1:
-        return found[0]
-    if not found:
-        raise ValidationError(
-            {"person": ["nobody has this username or e-mail: invite them with a link below"]}
-        )
-    raise ValidationError({"person": ["several people have this e-mail: give the username"]})
 
 
 def _membership(access: Access, raw_id: str) -> Membership:
@@ -85,9 +70,9 @@ def members(request: HttpRequest, access: Access) -> HttpResponse:
         try:
             if action == "add":
                 if add_form.is_valid():
-                    membership = project_service.invite_member(
+                    membership = project_service.add_person(
                         access=access,
-                        user=_person(add_form.cleaned_data["person"]),
+                        name_or_email=add_form.cleaned_data["person"],
                         role=add_form.cleaned_data["role"],
                     )
                     messages.success(

@@ -1,4 +1,5 @@
-"""Starting projects (who may), changing their settings (audited) and archiving them."""
+"""Starting projects (who may), changing their settings (audited), archiving them, and
+adding members by username or e-mail."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from django.http import Http404
 from annotations.access import resolve_access
 from annotations.models import AuditEvent, LabelType, Membership, Project, Role
 from annotations.services.projects import (
+    add_person,
+    change_member_role,
     grant_project_creation,
     start_project,
     update_project_settings,
@@ -171,3 +174,45 @@ def test_a_manager_who_may_not_create_projects_cannot_grant_it(cast):
 
     with pytest.raises(PermissionDenied):
         grant_project_creation(access=project_access(cast.manager, cast.project), membership=alice)
+
+
+def test_a_manager_adds_a_person_by_e_mail_whatever_its_case(cast):
+    dana = UserFactory(username="dana", email="Dana@Example.org")
+
+    membership = add_person(
+        access=project_access(cast.manager, cast.project),
+        name_or_email="dana@example.org",
+        role=Role.REVIEWER,
+    )
+
+    assert (membership.user, membership.role) == (dana, Role.REVIEWER)
+    assert AuditEvent.objects.filter(object_type="membership", action="create").exists()
+
+
+@pytest.mark.parametrize(
+    ("person", "reason"),
+    [("nobody", "invite them"), ("alice", "member already"), ("shared@example.org", "several")],
+)
+def test_adding_an_unknown_ambiguous_or_present_person_is_refused(cast, person, reason):
+    UserFactory(username="x1", email="shared@example.org")
+    UserFactory(username="x2", email="shared@example.org")
+
+    with pytest.raises(ValidationError) as refused:
+        add_person(
+            access=project_access(cast.manager, cast.project),
+            name_or_email=person,
+            role=Role.ANNOTATOR,
+        )
+
+    assert reason in " ".join(refused.value.message_dict["person"])
+
+
+def test_the_last_manager_cannot_step_down(cast):
+    manager = Membership.objects.get(project=cast.project, user=cast.manager)
+
+    with pytest.raises(ValidationError, match="at least one manager"):
+        change_member_role(
+            access=project_access(cast.manager, cast.project),
+            membership=manager,
+            role=Role.ANNOTATOR,
+        )

@@ -1,9 +1,11 @@
 """The annotation page in a project that is not blind lists the other annotators' spans,
-read-only; in a blind project it shows nothing of theirs."""
+read-only; in a blind project it shows nothing of theirs; in an archived one it says the
+project is read-only."""
 
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
 from annotations.models import Layer, Project
 from annotations.services import layers
@@ -44,3 +46,12 @@ def test_blind_on_the_page_shows_nothing_of_the_others(client, cast, corpus):
 
     assert 'id="others-panel"' not in page
     assert "alice" not in page
+
+
+def test_the_annotation_page_of_an_archived_project_says_it_is_read_only(client, cast, corpus):
+    Project.objects.filter(pk=cast.project.pk).update(archived_at=timezone.now())
+    client.force_login(cast.bob)
+
+    page = client.get(f"/projects/panjshir/documents/{corpus[0].pk}/annotate/").content.decode()
+
+    assert 'id="archived-banner"' in page
