@@ -102,6 +102,8 @@ def card_data(project: Project) -> CardData:
             kind=label.kind,
             description=label.description,
             attributes=label.attribute_schema or {},
+            choices=list(label.choices or []),
+            multiple=label.multiple,
         )
         for label in LabelType.objects.filter(project=project).order_by("position", "name")
     ]
