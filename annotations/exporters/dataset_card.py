@@ -9,7 +9,7 @@ annotator name on the card, agreement pairs included, is replaced by its pseudon
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -184,7 +184,40 @@ def _agreement_section(card: CardData, rename: Pseudonyms | None) -> list[str]:
             for pair in pairs
         ]
         lines += ["Pairs:", "", *_table(["annotator a", "annotator b", *columns], rows), ""]
+    document_rows = _document_label_rows(result, lambda found, key: show(found, key, {}))
+    if document_rows:
+        header = ["document label", "alpha", "cohen_kappa_mean", "documents"]
+        lines += ["Document labels (nominal, one unit per document):", ""]
+        lines += [*_table(header, document_rows), ""]
     return lines
+
+
+def _choices_text(label: LabelInfo) -> str:
+    """A document label's values, e.g. ``single choice: supports, refutes``."""
+    if label.kind != "document":
+        return ""
+    how = "multiple choice" if label.multiple else "single choice"
+    return f"{how}: {', '.join(label.choices)}"
+
+
+def _document_label_rows(
+    result: Mapping[str, Any], show: Callable[[Mapping[str, Any], str], str]
+) -> list[list[str]]:
+    """One row per document label, and per value of a multiple-choice one."""
+    rows = []
+    for label, found in (result.get("document_labels") or {}).items():
+        rows.append([label, show(found, "alpha"), show(found, "cohen_kappa_mean")])
+        rows[-1].append(str(found.get("n_documents", 0)))
+        for value, per_value in (found.get("values") or {}).items():
+            rows.append(
+                [
+                    f"{label}={value}",
+                    show(per_value, "alpha"),
+                    show(per_value, "cohen_kappa_mean"),
+                    str(per_value.get("n_documents", 0)),
+                ]
+            )
+    return rows
 
 
 def _hub_header(exporter: Exporter, options: ExportOptions, stats: ExportStats) -> list[str]:
@@ -255,7 +288,8 @@ def render_card(
                 label.name,
                 label.kind,
                 label.description or " ",
-                "; ".join(
+                _choices_text(label)
+                or "; ".join(
                     f"{attr}: {', '.join(map(str, values))}"
                     for attr, values in label.attributes.items()
                 )

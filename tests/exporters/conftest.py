@@ -106,8 +106,8 @@ def labelled(records: list[DocumentRecord]) -> list[DocumentRecord]:
     return labelled
 
 
-def labelled_card() -> CardData:
-    return make_card(labels=(*SCHEMA, *DOCUMENT_LABELS))
+def labelled_card(**changes: object) -> CardData:
+    return make_card(labels=(*SCHEMA, *DOCUMENT_LABELS), **changes)
 
 
 def layer_spans(record: DocumentRecord, key: str) -> list[tuple[int, int, str]]:

@@ -5,7 +5,8 @@ import pytest
 from annotations.agreement import compute
 from annotations.exporters.base import ExportOptions
 from annotations.exporters.dataset_card import demote_headings, metric_text
-from tests.exporters.conftest import Export, make_card
+from annotations.interchange import DocumentRecord
+from tests.exporters.conftest import Export, labelled_card, make_card
 
 
 @pytest.fixture
@@ -67,3 +68,26 @@ def test_undefined_metrics_say_why() -> None:
 
 def test_guideline_headings_nest_under_the_card_but_code_stays() -> None:
     assert demote_headings("# A\n```\n# shell\n```\n## B") == "### A\n```\n# shell\n```\n#### B"
+
+
+def test_card_lists_document_labels_and_their_agreement(
+    export: Export, labelled: list[DocumentRecord]
+) -> None:
+    schema = {
+        "stance": {"multiple": False, "choices": ["supports", "refutes", "neutral"]},
+        "topics": {"multiple": True, "choices": ["security", "politics"]},
+    }
+    agreement = compute(labelled, {"bootstrap_resamples": 0, "document_labels": schema})
+    archive, _ = export(
+        "jsonl",
+        ExportOptions(pseudonymise=True),
+        card=labelled_card(agreement=agreement),
+        source=labelled,
+    )
+    text = archive.read("README.md").decode()
+
+    assert "| stance | document |   | single choice: supports, refutes, neutral |" in text
+    assert "| topics | document |   | multiple choice: security, politics |" in text
+    assert "| document label | alpha | cohen_kappa_mean | documents |" in text
+    assert "| topics=politics |" in text
+    assert b"alice" not in archive.read("documents.jsonl")  # renamed in document_labels too

@@ -15,7 +15,14 @@ from django.utils import timezone
 
 from annotations.exporters.base import ExportOptions
 from annotations.interchange import DocumentRecord
-from annotations.models import AgreementRun, ExportJob, JobStatus
+from annotations.models import (
+    AgreementRun,
+    DocumentLabel,
+    ExportJob,
+    JobStatus,
+    LabelKind,
+    LabelType,
+)
 from annotations.services import export_jobs, jobs
 from annotations.services.imports import import_file
 from annotations.services.jobs import Claim, ClaimLost
@@ -46,6 +53,40 @@ def test_jsonl_export_import_export_is_byte_identical(tmp_path: Path, fixture: s
 
     assert first == second
     assert len(first.splitlines()) == len(data.splitlines())
+
+
+def with_document_labels(slug: str):
+    project = ProjectFactory(slug=slug)
+    LabelType.objects.create(
+        project=project, name="stance", kind=LabelKind.DOCUMENT, choices=STANCES
+    )
+    LabelType.objects.create(
+        project=project,
+        name="topics",
+        kind=LabelKind.DOCUMENT,
+        choices=["security", "politics"],
+        multiple=True,
+    )
+    return project
+
+
+STANCES = ["supports", "refutes", "neutral"]
+
+
+@pytest.mark.django_db
+def test_document_labels_survive_export_import_export_byte_identical(tmp_path: Path) -> None:
+    data = (FIXTURES / "document_labels.jsonl").read_bytes()
+    first_project = with_document_labels("first")
+    import_file(project=first_project, filename="labels.jsonl", data=data)
+    first = export_jsonl(first_project, tmp_path, "first")
+
+    second_project = with_document_labels("second")
+    import_file(project=second_project, filename="first.jsonl", data=first)
+    second = export_jsonl(second_project, tmp_path, "second")
+
+    assert first == second
+    assert first == data  # the fixture is written in the canonical form
+    assert DocumentLabel.objects.filter(layer__document__project=second_project).count() == 7
 
 
 @pytest.mark.django_db
