@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from annotations.interchange import (
+    TOP_LEVEL_KEYS,
     DocumentRecord,
     InterchangeError,
     Relation,
@@ -78,17 +79,7 @@ def test_document_labels_keep_their_place_in_the_canonical_form_and_are_left_out
     decoded = json.loads(dump_record(record))
 
     assert record.document_labels == {"bob": {"topics": ["politics", "security"]}}
-    assert list(decoded) == [
-        "id",
-        "text",
-        "meta",
-        "annotations",
-        "relations",
-        "document_labels",
-        "gold",
-        "gold_relations",
-        "gold_document_labels",
-    ]
+    assert list(decoded) == list(TOP_LEVEL_KEYS)  # every key, in the fixed order
     assert decoded["document_labels"] == {"bob": {"topics": ["politics", "security"]}}
     assert decoded["gold_document_labels"] == {"stance": ["refutes"]}
     assert parse_line(dump_record(record)) == record

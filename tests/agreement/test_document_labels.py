@@ -19,6 +19,7 @@ from sklearn.metrics import cohen_kappa_score
 from annotations.agreement import accumulate, compute, finalize, merge
 from annotations.agreement.types import Params
 from annotations.interchange import DocumentRecord
+from tests.agreement.test_against_references import assert_same
 
 STANCES = ["supports", "refutes", "neutral"]
 TOPICS = ["security", "politics", "economy"]
@@ -27,7 +28,6 @@ SCHEMA = {
     "topics": {"multiple": True, "choices": TOPICS},
 }
 NAMES = ["alice", "bob", "carol"]
-TOLERANCE = 1e-9
 
 
 def random_records(seed: int, documents: int = 40) -> list[DocumentRecord]:
@@ -101,26 +101,18 @@ def reference_kappa(
     return float(value) if np.isfinite(value) else None
 
 
-def close(ours: float | None, theirs: float | None, what: str) -> None:
-    if theirs is None:
-        assert ours is None, f"{what}: ours {ours}, reference undefined"
-    else:
-        assert ours is not None, f"{what}: ours undefined, reference {theirs}"
-        assert abs(ours - theirs) <= TOLERANCE, f"{what}: ours {ours}, reference {theirs}"
-
-
 def check(result: dict, records: list[DocumentRecord], label: str, item: str | None) -> None:
-    close(result["alpha"], reference_alpha(records, label, item), f"{label}/{item} alpha")
+    assert_same(result["alpha"], reference_alpha(records, label, item), f"{label}/{item} alpha")
     kappas = []
     found = {(pair["a"], pair["b"]): pair for pair in result["pairs"]}
     for a, b in combinations(NAMES, 2):
         theirs = reference_kappa(records, a, b, label, item)
         if (a, b) in found:
-            close(found[a, b]["cohen_kappa"], theirs, f"{label}/{item} kappa {a}-{b}")
+            assert_same(found[a, b]["cohen_kappa"], theirs, f"{label}/{item} kappa {a}-{b}")
             if theirs is not None:
                 kappas.append(theirs)
     mean = sum(kappas) / len(kappas) if kappas else None
-    close(result["cohen_kappa_mean"], mean, f"{label}/{item} kappa mean")
+    assert_same(result["cohen_kappa_mean"], mean, f"{label}/{item} kappa mean")
 
 
 @pytest.mark.parametrize("seed", range(6))

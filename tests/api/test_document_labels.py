@@ -5,28 +5,22 @@ from __future__ import annotations
 
 import pytest
 
-from annotations.models import AuditEvent, DocumentLabel, LabelKind, LabelType, Layer, LayerStatus
-from tests.factories import ProjectFactory
+from annotations.models import AuditEvent, DocumentLabel, LabelType, Layer, LayerStatus
+from tests.factories import DocumentLabelTypeFactory, ProjectFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def stance(world) -> LabelType:
-    return LabelType.objects.create(
-        project=world.project,
-        name="stance",
-        kind=LabelKind.DOCUMENT,
-        choices=["supports", "refutes", "neutral"],
-    )
+    return DocumentLabelTypeFactory(project=world.project)
 
 
 @pytest.fixture
 def topics(world) -> LabelType:
-    return LabelType.objects.create(
+    return DocumentLabelTypeFactory(
         project=world.project,
         name="topics",
-        kind=LabelKind.DOCUMENT,
         choices=["security", "politics", "economy"],
         multiple=True,
     )
@@ -132,9 +126,7 @@ def test_a_submitted_layer_is_read_only(world, api, stance):
 
 def test_a_label_of_another_project_or_a_span_label_is_not_found(world, api, stance):
     other = ProjectFactory()
-    LabelType.objects.create(
-        project=other, name="verdict", kind=LabelKind.DOCUMENT, choices=["true", "false"]
-    )
+    DocumentLabelTypeFactory(project=other, name="verdict", choices=["true", "false"])
     client = api(world.cast.alice)
 
     for name in ("verdict", "claim", "nothing"):

@@ -21,10 +21,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
-from annotations.models import AgreementRun, ExportJob, ImportJob, LabelKind, LabelType
+from annotations.models import AgreementRun, ExportJob, ImportJob
 from annotations.services import layers
 from tests.access import layer_access, project_access
-from tests.factories import DocumentFactory, UserFactory
+from tests.factories import DocumentFactory, DocumentLabelTypeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -228,12 +228,7 @@ def build(world, state):
     unassigned document, a document label, an agreement run and an export job; the ids
     the table's paths and bodies name."""
     cast = world.cast
-    LabelType.objects.create(
-        project=world.project,
-        name="stance",
-        kind=LabelKind.DOCUMENT,
-        choices=["supports", "refutes", "neutral"],
-    )
+    DocumentLabelTypeFactory(project=world.project)
     layer = world.alice_layer
     alice = layer_access(cast.alice, layer)
     claim = layers.create_span(access=alice, label="claim", start=0, end=60)

@@ -5,21 +5,13 @@ import json
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from annotations.models import (
-    AuditEvent,
-    Document,
-    DocumentLabel,
-    LabelKind,
-    LabelType,
-    Layer,
-    Role,
-)
+from annotations.models import AuditEvent, Document, DocumentLabel, Layer, Role
 from annotations.services.adjudication import merge_into_gold
 from annotations.services.imports import import_file
 from annotations.services.layers import LayerConflict
 from annotations.services.projects import add_member
 from tests.access import project_access
-from tests.factories import UserFactory
+from tests.factories import DocumentLabelTypeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -162,18 +154,9 @@ def test_adjudication_is_in_the_audit_trail(cast, voted):
 def labelled_document(cast, labels: dict) -> Document:
     """Three annotators who gave document labels ``labels[name]``."""
     add_member(project=cast.project, user=UserFactory(username="carol"), role=Role.ANNOTATOR)
-    LabelType.objects.create(
-        project=cast.project,
-        name="stance",
-        kind=LabelKind.DOCUMENT,
-        choices=["supports", "refutes", "neutral"],
-    )
-    LabelType.objects.create(
-        project=cast.project,
-        name="topics",
-        kind=LabelKind.DOCUMENT,
-        choices=["security", "politics"],
-        multiple=True,
+    DocumentLabelTypeFactory(project=cast.project)
+    DocumentLabelTypeFactory(
+        project=cast.project, name="topics", choices=["security", "politics"], multiple=True
     )
     record = {
         "id": "d2",

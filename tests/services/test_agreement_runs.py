@@ -6,18 +6,12 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from annotations.agreement import compute
-from annotations.models import (
-    AgreementRun,
-    AuditEvent,
-    JobStatus,
-    LabelKind,
-    LabelType,
-    LayerStatus,
-)
+from annotations.models import AgreementRun, AuditEvent, JobStatus, LayerStatus
 from annotations.selectors import iter_project_records
 from annotations.services import agreement_runs, jobs
 from annotations.services.imports import import_documents
 from tests.agreement.corpus import corpus
+from tests.factories import DocumentLabelTypeFactory
 
 
 def without_run(result: dict) -> dict:
@@ -161,12 +155,7 @@ def test_no_automatic_rerun_unless_configured(cast, measured_project, settings) 
 def test_a_run_measures_the_projects_document_labels(
     cast, celery_eager, django_capture_on_commit_callbacks
 ) -> None:
-    LabelType.objects.create(
-        project=cast.project,
-        name="stance",
-        kind=LabelKind.DOCUMENT,
-        choices=["supports", "refutes", "neutral"],
-    )
+    DocumentLabelTypeFactory(project=cast.project)
     records = corpus(12, ["alice", "bob"], seed=2)
     for number, record in enumerate(records):
         for name in record.annotations:

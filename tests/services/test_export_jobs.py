@@ -15,18 +15,11 @@ from django.utils import timezone
 
 from annotations.exporters.base import ExportOptions
 from annotations.interchange import DocumentRecord
-from annotations.models import (
-    AgreementRun,
-    DocumentLabel,
-    ExportJob,
-    JobStatus,
-    LabelKind,
-    LabelType,
-)
+from annotations.models import AgreementRun, DocumentLabel, ExportJob, JobStatus
 from annotations.services import export_jobs, jobs
 from annotations.services.imports import import_file
 from annotations.services.jobs import Claim, ClaimLost
-from tests.factories import ProjectFactory
+from tests.factories import DocumentLabelTypeFactory, ProjectFactory
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
@@ -57,20 +50,11 @@ def test_jsonl_export_import_export_is_byte_identical(tmp_path: Path, fixture: s
 
 def with_document_labels(slug: str):
     project = ProjectFactory(slug=slug)
-    LabelType.objects.create(
-        project=project, name="stance", kind=LabelKind.DOCUMENT, choices=STANCES
-    )
-    LabelType.objects.create(
-        project=project,
-        name="topics",
-        kind=LabelKind.DOCUMENT,
-        choices=["security", "politics"],
-        multiple=True,
+    DocumentLabelTypeFactory(project=project)
+    DocumentLabelTypeFactory(
+        project=project, name="topics", choices=["security", "politics"], multiple=True
     )
     return project
-
-
-STANCES = ["supports", "refutes", "neutral"]
 
 
 @pytest.mark.django_db

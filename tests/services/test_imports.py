@@ -11,7 +11,6 @@ from annotations.models import (
     AuditEvent,
     Document,
     DocumentLabel,
-    LabelKind,
     LabelType,
     Layer,
     LayerStatus,
@@ -20,6 +19,7 @@ from annotations.models import (
 )
 from annotations.services.imports import ImportRejected, import_file
 from tests.conftest import FIXTURES, SEEDS
+from tests.factories import DocumentLabelTypeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -284,12 +284,7 @@ def test_a_csv_is_read_from_a_stream_with_its_byte_order_mark_and_quoted_line_br
 
 @pytest.fixture
 def stance(cast) -> LabelType:
-    return LabelType.objects.create(
-        project=cast.project,
-        name="stance",
-        kind=LabelKind.DOCUMENT,
-        choices=["supports", "refutes", "neutral"],
-    )
+    return DocumentLabelTypeFactory(project=cast.project)
 
 
 def test_document_labels_of_annotators_and_gold_are_imported(cast, stance):
