@@ -626,6 +626,8 @@ class DocumentReview:
     layers: Sequence[Layer]
     review: Review
     gold: Layer | None
+    # Each shown annotator's document labels, by username: {label: [values]}.
+    document_labels: Mapping[str, Mapping[str, list[str]]]
 
 
 def document_review(
@@ -667,4 +669,5 @@ def document_review(
         layers=shown,
         review=review_record(record, pending=pending),
         gold=gold,
+        document_labels=record.document_labels,
     )

@@ -126,6 +126,14 @@ class LabelSerializer(serializers.ModelSerializer):
     tail_label: serializers.SlugRelatedField[LabelType] = serializers.SlugRelatedField(
         slug_field="name", read_only=True, allow_null=True
     )
+    choices = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="Document labels: the values a layer may give the document.",
+    )
+    multiple = serializers.BooleanField(
+        read_only=True, help_text="Document labels: whether a layer may give several values."
+    )
 
     class Meta:
         model = LabelType
@@ -139,6 +147,8 @@ class LabelSerializer(serializers.ModelSerializer):
             "attribute_schema",
             "head_label",
             "tail_label",
+            "choices",
+            "multiple",
         ]
         read_only_fields = fields
 

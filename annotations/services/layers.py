@@ -234,13 +234,15 @@ def _layer_content(layer: Layer) -> dict[str, Any]:
         "label__name", "value"
     ):
         document_labels.setdefault(name, []).append(value)
-    return {
+    content: dict[str, Any] = {
         "spans": [span_snapshot(s) for s in layer.spans.select_related("label").order_by("id")],
         "relations": [
             relation_snapshot(r) for r in layer.relations.select_related("label").order_by("id")
         ],
-        "document_labels": document_labels,
     }
+    if document_labels:  # most projects have none: keep their events as they were
+        content["document_labels"] = document_labels
+    return content
 
 
 def _record(
