@@ -203,12 +203,13 @@ def _choices_text(label: LabelInfo) -> str:
 def _document_label_rows(
     result: Mapping[str, Any], show: Callable[[Mapping[str, Any], str], str]
 ) -> list[list[str]]:
-    """One row per document label, and per value of a multiple-choice one."""
+    """One row per document label, and per value of a multiple-choice one, by name (a
+    stored result is jsonb, which keeps no key order)."""
     rows = []
-    for label, found in (result.get("document_labels") or {}).items():
+    for label, found in sorted((result.get("document_labels") or {}).items()):
         rows.append([label, show(found, "alpha"), show(found, "cohen_kappa_mean")])
         rows[-1].append(str(found.get("n_documents", 0)))
-        for value, per_value in (found.get("values") or {}).items():
+        for value, per_value in sorted((found.get("values") or {}).items()):
             rows.append(
                 [
                     f"{label}={value}",
