@@ -211,8 +211,8 @@ def document_label_problems(
     labels: Mapping[str, list[str]], schema: Mapping[str, tuple[bool, list[str]]]
 ) -> list[tuple[str, str]]:
     """Why ``{label: [values]}`` falls outside a project's document labels, given as
-    ``{name: (multiple, choices)}``: an unknown label, a value not among its choices, or
-    more than one value for a single-choice label."""
+    ``{name: (multiple, choices)}``: an unknown label, a value not among its choices, the
+    same value twice, or more than one value for a single-choice label."""
     problems = []
     for name, values in labels.items():
         if name not in schema:
@@ -224,6 +224,8 @@ def document_label_problems(
         if outside:
             allowed = ", ".join(choices)
             problems.append((name, f"{outside[0]!r} is not one of: {allowed}"))
+        elif len(set(values)) < len(values):
+            problems.append((name, "the same value appears twice"))
         elif not multiple and len(values) > 1:
             problems.append((name, "takes a single value"))
     return problems

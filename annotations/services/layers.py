@@ -165,6 +165,7 @@ class _Schema:
         self.names = {label.pk: label.name for label in labels}
         self.spans = {label.name: label for label in labels if label.kind == LabelKind.SPAN}
         self.relations = {label.name: label for label in labels if label.kind == LabelKind.RELATION}
+        self.documents = {label.name: label for label in labels if label.kind == LabelKind.DOCUMENT}
         self.attributes = {name: label.attribute_schema for name, label in self.spans.items()}
 
 
@@ -553,8 +554,6 @@ def set_document_label(
     if label.project_id != access.project.pk or label.kind != LabelKind.DOCUMENT:
         raise LabelType.DoesNotExist("No such document label in this project.")
     problems = _Problems()
-    if len(set(values)) < len(values):
-        problems.add("values", "the same value appears twice")
     for _, reason in document_label_problems(
         {label.name: list(values)}, {label.name: (label.multiple, list(label.choices))}
     ):
@@ -652,18 +651,14 @@ def replace_layer(
         if link in seen:
             problems.add(here, "the same link appears twice")
         seen.add(link)
-    document_schema = {
-        label.name: label for label in access.labels() if label.kind == LabelKind.DOCUMENT
-    }
     if document_labels is not None:
-        allowed = {name: (label.multiple, label.choices) for name, label in document_schema.items()}
+        allowed = {
+            name: (label.multiple, label.choices) for name, label in schema.documents.items()
+        }
         for name, reason in document_label_problems(
             {name: list(values) for name, values in document_labels.items()}, allowed
         ):
             problems.add(f"document_labels.{name}", reason)
-        for name, values in document_labels.items():
-            if len(set(values)) < len(values):
-                problems.add(f"document_labels.{name}", "the same value appears twice")
     problems.raise_if_any()
 
     before = _layer_content(layer)
@@ -672,7 +667,7 @@ def replace_layer(
         layer.document_labels.all().delete()
         DocumentLabel.objects.bulk_create(
             [
-                DocumentLabel(layer=layer, label=document_schema[name], value=value)
+                DocumentLabel(layer=layer, label=schema.documents[name], value=value)
                 for name, values in document_labels.items()
                 for value in sorted(values)
             ]

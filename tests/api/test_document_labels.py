@@ -96,6 +96,15 @@ def test_a_value_outside_the_choices_is_refused_naming_values(world, api, stance
     assert Layer.objects.get(pk=world.alice_layer.pk).version == 1
 
 
+def test_the_same_value_twice_is_refused(world, api, topics):
+    response = api(world.cast.alice).put(
+        url(world.alice_layer, "topics"), {"values": ["economy", "economy"]}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"values": ["the same value appears twice"]}
+
+
 def test_a_stale_version_is_a_conflict_and_changes_nothing(world, api, stance):
     client = api(world.cast.alice)
     client.put(url(world.alice_layer, "stance"), {"values": ["refutes"]}, format="json")
