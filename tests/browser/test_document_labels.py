@@ -78,7 +78,7 @@ def test_a_submitted_layer_shows_its_document_labels_disabled(page, live_server,
 
 
 def test_a_reviewer_sees_each_annotators_stance_and_sets_golds(
-    page, live_server, cast, labelled, celery_eager
+    page, live_server, cast, labelled, celery_eager, screenshot_dir
 ):
     for annotator, stance in ((cast.alice, "refutes"), (cast.bob, "neutral")):
         layer = Layer.objects.get(document=labelled, annotator=annotator)
@@ -100,6 +100,7 @@ def test_a_reviewer_sees_each_annotators_stance_and_sets_golds(
         "stance: neutral"
     )
     check_and_save(page, page.locator("#document-labels-panel").get_by_label("refutes"))
+    page.screenshot(path=screenshot_dir / "document-labels-review.png")
 
     gold = Layer.objects.get(document=labelled, is_gold=True)
     assert [(row.label.name, row.value) for row in gold.document_labels.all()] == [

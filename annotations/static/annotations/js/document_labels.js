@@ -61,7 +61,7 @@ function fieldset(label) {
 function render() {
   fill(
     panel,
-    h("h2", {}, "Document"),
+    h("h2", {}, panel.dataset.heading ?? "Document"),
     documentLabels.map(fieldset),
     editor.readOnly ? h("p", { class: "muted small" }, "Read-only: the layer is submitted.") : null,
   );
