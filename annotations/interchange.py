@@ -6,11 +6,15 @@ package, so it never imports Django. A line looks like::
     {"id": "000", "text": "...", "meta": {"outlet": "..."},
      "annotations": {"alice": [{"start": 0, "end": 17, "label": "claim", "attrs": {}}]},
      "relations": {"alice": [{"type": "attributed_to", "head": 0, "tail": 3}]},
-     "gold": [...], "gold_relations": [...]}
+     "document_labels": {"alice": {"stance": ["supports"]}},
+     "gold": [...], "gold_relations": [...], "gold_document_labels": {"stance": ["refutes"]}}
 
 Offsets are Unicode code points, half-open: ``text[start:end]``. An annotator absent
 from ``annotations`` did not annotate the document; one present with ``[]`` annotated it
 and found nothing. ``relations`` point at spans by their index in that annotator's list.
+``document_labels`` holds the values each annotator gave the whole document, per
+document-level label (an annotator absent from it gave none); ``gold_document_labels``
+the gold layer's. Both are left out when empty.
 
 ``parse_line`` checks the shape and the offsets (everything that needs no label schema);
 ``span_problems`` checks a span against a schema; ``dump_record`` writes the one
@@ -27,7 +31,17 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-TOP_LEVEL_KEYS = ("id", "text", "meta", "annotations", "relations", "gold", "gold_relations")
+TOP_LEVEL_KEYS = (
+    "id",
+    "text",
+    "meta",
+    "annotations",
+    "relations",
+    "document_labels",
+    "gold",
+    "gold_relations",
+    "gold_document_labels",
+)
 # The longest document id a project stores.
 MAX_ID_LENGTH = 200
 # How deep ``meta`` may nest: deeper than any real metadata, shallow enough to walk.
@@ -87,6 +101,9 @@ class DocumentRecord:
     relations: dict[str, list[Relation]] = field(default_factory=dict)
     gold: list[Span] = field(default_factory=list)
     gold_relations: list[Relation] = field(default_factory=list)
+    # Document-level labels: annotator -> label -> values, and the gold layer's label -> values.
+    document_labels: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    gold_document_labels: dict[str, list[str]] = field(default_factory=dict)
 
 
 # --- reading -----------------------------------------------------------------------
@@ -164,6 +181,54 @@ def _parse_relations(raw: object, span_count: int, where: str) -> list[Relation]
             raise InterchangeError("a relation cannot link a span to itself", field=here)
         relations.append(Relation(type=item["type"], head=item["head"], tail=item["tail"]))
     return relations
+
+
+def _parse_label_values(raw: object, where: str) -> dict[str, list[str]]:
+    """``{label: [values]}``, each value once; labels given no value are dropped."""
+    if not isinstance(raw, dict):
+        raise InterchangeError("must map label names to lists of values", field=where)
+    labels = {}
+    for name, values in raw.items():
+        here = f"{where}.{name}"
+        if not name:
+            raise InterchangeError("a label name must not be empty", field=where)
+        if not isinstance(values, list) or not all(
+            isinstance(value, str) and value for value in values
+        ):
+            raise InterchangeError("must be a list of non-empty strings", field=here)
+        if len(set(values)) < len(values):
+            raise InterchangeError("the same value appears twice", field=here)
+        for value in (name, *values):
+            problem = unstorable_problem(value)
+            if problem:
+                raise InterchangeError(problem, field=here)
+        if values:
+            labels[name] = sorted(values)
+    return labels
+
+
+def document_label_problems(
+    labels: Mapping[str, list[str]], schema: Mapping[str, tuple[bool, list[str]]]
+) -> list[tuple[str, str]]:
+    """Why ``{label: [values]}`` falls outside a project's document labels, given as
+    ``{name: (multiple, choices)}``: an unknown label, a value not among its choices, the
+    same value twice, or more than one value for a single-choice label."""
+    problems = []
+    for name, values in labels.items():
+        if name not in schema:
+            known = ", ".join(sorted(schema)) or "none"
+            problems.append((name, f"unknown document label {name!r} (known: {known})"))
+            continue
+        multiple, choices = schema[name]
+        outside = [value for value in values if value not in choices]
+        if outside:
+            allowed = ", ".join(choices)
+            problems.append((name, f"{outside[0]!r} is not one of: {allowed}"))
+        elif len(set(values)) < len(values):
+            problems.append((name, "the same value appears twice"))
+        elif not multiple and len(values) > 1:
+            problems.append((name, "takes a single value"))
+    return problems
 
 
 def unstorable_problem(value: str) -> str | None:
@@ -252,8 +317,23 @@ def parse_record(raw: object) -> DocumentRecord:
             )
         relations[name] = _parse_relations(items, len(annotations[name]), f"relations.{name}")
 
+    raw_document_labels = raw.get("document_labels", {})
+    if not isinstance(raw_document_labels, dict):
+        raise InterchangeError("must map usernames to labels", field="document_labels")
+    document_labels = {}
+    for name, labels in raw_document_labels.items():
+        where = f"document_labels.{name}"
+        if name not in annotations:
+            raise InterchangeError("names an annotator with no annotations", field=where)
+        parsed = _parse_label_values(labels, where)
+        if parsed:
+            document_labels[name] = parsed
+
     gold = _parse_spans(raw.get("gold", []), text, "gold")
     gold_relations = _parse_relations(raw.get("gold_relations", []), len(gold), "gold_relations")
+    gold_document_labels = _parse_label_values(
+        raw.get("gold_document_labels", {}), "gold_document_labels"
+    )
     return DocumentRecord(
         id=doc_id,
         text=text,
@@ -262,6 +342,8 @@ def parse_record(raw: object) -> DocumentRecord:
         relations={name: items for name, items in relations.items() if items},
         gold=gold,
         gold_relations=gold_relations,
+        document_labels=document_labels,
+        gold_document_labels=gold_document_labels,
     )
 
 
@@ -396,15 +478,31 @@ def record_to_json(record: DocumentRecord) -> dict[str, Any]:
         if rels:
             relations[name] = [rel.to_json() for rel in rels]
     gold, gold_relations = _sorted_with_relations(record.gold, record.gold_relations)
-    return {
+    body: dict[str, Any] = {
         "id": record.id,
         "text": record.text,
         "meta": _sort_keys_deep(record.meta),
         "annotations": annotations,
         "relations": relations,
-        "gold": [span.to_json() for span in gold],
-        "gold_relations": [rel.to_json() for rel in gold_relations],
     }
+    document_labels = {
+        name: labels
+        for name in sorted(record.document_labels)
+        if (labels := _sorted_label_values(record.document_labels[name]))
+    }
+    if document_labels:
+        body["document_labels"] = document_labels
+    body["gold"] = [span.to_json() for span in gold]
+    body["gold_relations"] = [rel.to_json() for rel in gold_relations]
+    gold_document_labels = _sorted_label_values(record.gold_document_labels)
+    if gold_document_labels:
+        body["gold_document_labels"] = gold_document_labels
+    return body
+
+
+def _sorted_label_values(labels: Mapping[str, list[str]]) -> dict[str, list[str]]:
+    """Labels by name, each one's values sorted; labels with no value left out."""
+    return {name: sorted(labels[name]) for name in sorted(labels) if labels[name]}
 
 
 def _sort_keys_deep(value: Any) -> Any:

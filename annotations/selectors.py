@@ -40,6 +40,7 @@ from annotations.models import (
     Assignment,
     AssignmentStatus,
     Document,
+    DocumentLabel,
     JobStatus,
     LabelType,
     Layer,
@@ -95,9 +96,10 @@ def iter_project_records(
 
     Annotator layers are keyed by username; only submitted ones count unless
     ``include_unsubmitted`` (an annotator with a submitted empty layer appears with ``[]``,
-    one with no submitted layer is absent). The gold layer comes whole. Each chunk costs
-    four queries, whatever its size, and memory holds one chunk at a time. The records are
-    read-only: spans with equal attributes share one attributes dict.
+    one with no submitted layer is absent). The gold layer comes whole, and every layer's
+    document labels with it. Each chunk costs five queries, whatever its size, and memory
+    holds one chunk at a time. The records are read-only: spans with equal attributes
+    share one attributes dict.
     """
     label_names = dict(LabelType.objects.filter(project=project).values_list("id", "name"))
     queryset = documents if documents is not None else project.documents.all()
@@ -164,6 +166,17 @@ def _records_for_chunk(
                 (label_names[label_id], head_id, tail_id)
             )
 
+    labels_by_layer: dict[int, dict[str, list[str]]] = {}
+    for layer_id, label_id, value in (
+        DocumentLabel.objects.filter(layer__document_id__in=document_ids)
+        .order_by("layer_id", "label_id", "value")
+        .values_list("layer_id", "label_id", "value")
+    ):
+        if layer_id in wanted:
+            labels_by_layer.setdefault(layer_id, {}).setdefault(label_names[label_id], []).append(
+                value
+            )
+
     layers_by_document: dict[int, list[tuple[int, int, bool, str | None]]] = {}
     for row in layer_rows:
         layers_by_document.setdefault(row[1], []).append(row)
@@ -180,13 +193,18 @@ def _records_for_chunk(
                     Relation(type=kind, head=position[head], tail=position[tail])
                     for kind, head, tail in relations_by_layer[layer_id]
                 ]
+            document_labels = labels_by_layer.get(layer_id)
             if is_gold:
                 record.gold, record.gold_relations = spans, relations
+                if document_labels:
+                    record.gold_document_labels = document_labels
             else:
                 assert username is not None  # an annotator layer has its annotator
                 record.annotations[username] = spans
                 if relations:
                     record.relations[username] = relations
+                if document_labels:
+                    record.document_labels[username] = document_labels
         yield record
 
 
@@ -233,7 +251,7 @@ def queue_rank(status_field: str) -> Case:
 def layer_body(layer_id: int) -> dict[str, Any]:
     """The layer as every client receives it: ``GET /api/layers/<id>/``, the responses to
     layer writes, and the annotation and review pages, which start from it without a
-    round trip. Three queries of value rows: a layer of 500 spans through model instances
+    round trip. Four queries of value rows: a layer of 500 spans through model instances
     and a serializer costs several times more. ``api.serializers.LayerSerializer``
     documents the same shape (a test holds the two together)."""
     document_id, annotator, is_gold, status, version = (
@@ -262,7 +280,20 @@ def layer_body(layer_id: int) -> dict[str, Any]:
         "version": version,
         "spans": spans,
         "relations": relations,
+        "document_labels": layer_document_labels(layer_id),
     }
+
+
+def layer_document_labels(layer_id: int) -> dict[str, list[str]]:
+    """The values a layer gives its document, ``{label name: [values]}``, by label name."""
+    found: dict[str, list[str]] = {}
+    for name, value in (
+        DocumentLabel.objects.filter(layer_id=layer_id)
+        .order_by("label__name", "value")
+        .values_list("label__name", "value")
+    ):
+        found.setdefault(name, []).append(value)
+    return found
 
 
 def labels_with_ends(project: Project) -> QuerySet[LabelType]:
@@ -599,6 +630,8 @@ class DocumentReview:
     layers: Sequence[Layer]
     review: Review
     gold: Layer | None
+    # Each shown annotator's document labels, by username: {label: [values]}.
+    document_labels: Mapping[str, Mapping[str, list[str]]]
 
 
 def document_review(
@@ -640,6 +673,7 @@ def document_review(
         layers=shown,
         review=review_record(record, pending=pending),
         gold=gold,
+        document_labels=record.document_labels,
     )
 
 

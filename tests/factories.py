@@ -5,7 +5,7 @@ from __future__ import annotations
 import factory
 from django.contrib.auth import get_user_model
 
-from annotations.models import Document, Layer, Membership, Project, Role
+from annotations.models import Document, LabelKind, LabelType, Layer, Membership, Project, Role
 from annotations.services.projects import create_project
 
 
@@ -58,3 +58,19 @@ class LayerFactory(factory.django.DjangoModelFactory):
 
     document = factory.SubFactory(DocumentFactory)
     annotator = factory.SubFactory(UserFactory)
+
+
+STANCES = ["supports", "refutes", "neutral"]
+
+
+class DocumentLabelTypeFactory(factory.django.DjangoModelFactory):
+    """A document-level label: by default the article's stance, single choice."""
+
+    class Meta:
+        model = LabelType
+
+    project = factory.SubFactory(ProjectFactory)
+    name = "stance"
+    kind = LabelKind.DOCUMENT
+    choices = factory.LazyFunction(lambda: list(STANCES))
+    multiple = False

@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from annotations.interchange import (
+    TOP_LEVEL_KEYS,
     DocumentRecord,
     InterchangeError,
     Relation,
@@ -63,9 +64,51 @@ def test_fixture_file_dumps_back_to_itself_after_one_canonical_pass():
     assert [dump_record(parse_line(line)) for line in canonical] == canonical
 
 
+def test_document_labels_keep_their_place_in_the_canonical_form_and_are_left_out_when_empty():
+    line = json.dumps(
+        {
+            "id": "1",
+            "text": "abc",
+            "annotations": {"bob": [], "alice": []},
+            "gold_document_labels": {"stance": ["refutes"], "topics": []},
+            "document_labels": {"bob": {"topics": ["security", "politics"]}, "alice": {}},
+        }
+    )
+
+    record = parse_line(line)
+    decoded = json.loads(dump_record(record))
+
+    assert record.document_labels == {"bob": {"topics": ["politics", "security"]}}
+    assert list(decoded) == list(TOP_LEVEL_KEYS)  # every key, in the fixed order
+    assert decoded["document_labels"] == {"bob": {"topics": ["politics", "security"]}}
+    assert decoded["gold_document_labels"] == {"stance": ["refutes"]}
+    assert parse_line(dump_record(record)) == record
+    assert "document_labels" not in json.loads(dump_record(DocumentRecord(id="2", text="x")))
+
+
 @pytest.mark.parametrize(
     ("raw", "field", "reason"),
     [
+        (
+            {"id": "1", "text": "x", "document_labels": {"ghost": {"stance": ["refutes"]}}},
+            "document_labels.ghost",
+            "names an annotator with no annotations",
+        ),
+        (
+            {
+                "id": "1",
+                "text": "x",
+                "annotations": {"bob": []},
+                "document_labels": {"bob": {"stance": "refutes"}},
+            },
+            "document_labels.bob.stance",
+            "must be a list of non-empty strings",
+        ),
+        (
+            {"id": "1", "text": "x", "gold_document_labels": {"stance": ["a", "a"]}},
+            "gold_document_labels.stance",
+            "the same value appears twice",
+        ),
         ({"id": "", "text": "x"}, "id", "must be a non-empty string"),
         (
             {

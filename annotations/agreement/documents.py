@@ -42,6 +42,7 @@ from annotations.agreement.batch import (
     union_overlaps,
     unions,
 )
+from annotations.agreement.document_labels import count_document_labels
 from annotations.agreement.partial import Group, Key, Layout, Partial, Signature
 from annotations.agreement.types import Params
 from annotations.interchange import DocumentRecord, Relation
@@ -75,6 +76,7 @@ def accumulate(documents: Iterable[DocumentRecord], params: Params, *, start: in
     relation_types = frozenset(params.relation_types) if params.relation_types is not None else None
     pending: list[Pending] = []
     spans = 0
+    document_labels = params.document_labels or ()
     for position, record in enumerate(documents, start=start):
         layers = record.annotations
         names = sorted(
@@ -84,6 +86,7 @@ def accumulate(documents: Iterable[DocumentRecord], params: Params, *, start: in
             partial.skipped += 1
             continue
         pending.append(Pending(position, record, names))
+        count_document_labels(record, names, document_labels, partial.totals)
         spans += sum(len(layers[name]) for name in names)
         if spans >= BATCH_SPANS:
             add_documents(partial, pending, labels, relation_types)

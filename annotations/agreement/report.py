@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from annotations.agreement.alpha import binary_nominal_alpha
+from annotations.agreement.document_labels import document_label_report
 from annotations.agreement.kappa import cohen_kappa_binary, cohen_kappa_nominal, fleiss_kappa_binary
 from annotations.agreement.partial import Key, Layout, Partial, Signature, Sums
 from annotations.agreement.span_f1 import f1_value
@@ -288,6 +289,10 @@ def build_result(
         "confusion": confusion_table(partial.totals, labels),
         "per_document": per_document(partial, params.per_document_limit),
     }
+    if params.document_labels:
+        result["document_labels"] = document_label_report(
+            partial.totals, params.document_labels, annotators
+        )
     if intervals is None:
         result["intervals"] = None
         result["intervals_reason"] = "bootstrap_resamples is 0"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 Number = int | float
 Measure = tuple[float | None, str | None]
@@ -24,6 +24,39 @@ MAX_SEED = 2**63 - 1
 
 class ParameterError(ValueError):
     """Parameters that cannot be used; the message says which and why."""
+
+
+class DocumentLabelSpec(NamedTuple):
+    """A document-level label to measure: single or multiple choice, and its values."""
+
+    name: str
+    multiple: bool
+    choices: tuple[str, ...]
+
+
+def _document_labels(raw: Mapping[str, Any]) -> tuple[DocumentLabelSpec, ...] | None:
+    value = raw.get("document_labels")
+    if value is None:
+        return None
+    problem = ParameterError(
+        'document_labels must map label names to {"multiple": true or false, "choices": [values]}'
+    )
+    if not isinstance(value, Mapping):
+        raise problem
+    specs = []
+    for name in sorted(value):
+        spec = value[name]
+        if (
+            not isinstance(name, str)
+            or not name
+            or not isinstance(spec, Mapping)
+            or not isinstance(spec.get("multiple", False), bool)
+            or not isinstance(spec.get("choices"), list)
+            or not all(isinstance(choice, str) and choice for choice in spec["choices"])
+        ):
+            raise problem
+        specs.append(DocumentLabelSpec(name, spec.get("multiple", False), tuple(spec["choices"])))
+    return tuple(specs)
 
 
 def _names(raw: Mapping[str, Any], key: str) -> tuple[str, ...] | None:
@@ -62,6 +95,8 @@ class Params:
       ``MAX_RESAMPLES``; 0 skips them. ``bootstrap_seed`` makes them repeatable;
       ``confidence`` is their level.
     - ``per_document_limit``: keep only the worst N documents in ``per_document``.
+    - ``document_labels``: the document-level labels to measure, each with whether it
+      takes several values and its allowed values; default: none.
     """
 
     labels: tuple[str, ...] | None = None
@@ -71,6 +106,7 @@ class Params:
     bootstrap_seed: int = 0
     confidence: float = 0.95
     per_document_limit: int | None = None
+    document_labels: tuple[DocumentLabelSpec, ...] | None = None
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any] | None) -> Params:
@@ -101,10 +137,18 @@ class Params:
             bootstrap_seed=_integer(raw, "bootstrap_seed", 0, 0, MAX_SEED) or 0,
             confidence=float(confidence),
             per_document_limit=_integer(raw, "per_document_limit", None, 1),
+            document_labels=_document_labels(raw),
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        found = {
             key: list(value) if isinstance(value, tuple) else value
             for key, value in asdict(self).items()
+            if key != "document_labels"
         }
+        if self.document_labels is not None:
+            found["document_labels"] = {
+                spec.name: {"multiple": spec.multiple, "choices": list(spec.choices)}
+                for spec in self.document_labels
+            }
+        return found

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from annotations.models import (
@@ -163,6 +164,14 @@ class LabelSerializer(serializers.ModelSerializer):
     tail_label: serializers.SlugRelatedField[LabelType] = serializers.SlugRelatedField(
         slug_field="name", read_only=True, allow_null=True
     )
+    choices = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="Document labels: the values a layer may give the document.",
+    )
+    multiple = serializers.BooleanField(
+        read_only=True, help_text="Document labels: whether a layer may give several values."
+    )
 
     class Meta:
         model = LabelType
@@ -304,6 +313,9 @@ class LayerSerializer(serializers.ModelSerializer):
     status = serializers.ChoiceField(choices=LayerStatus.choices, read_only=True)
     spans = SpanSerializer(many=True, read_only=True)
     relations = RelationSerializer(many=True, read_only=True)
+    document_labels = serializers.SerializerMethodField(
+        help_text="The values the layer gives its document: {label name: [values]}."
+    )
 
     class Meta:
         model = Layer
@@ -316,8 +328,18 @@ class LayerSerializer(serializers.ModelSerializer):
             "version",
             "spans",
             "relations",
+            "document_labels",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(
+        serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    )
+    def get_document_labels(self, layer: Layer) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for row in layer.document_labels.select_related("label").order_by("label__name", "value"):
+            found.setdefault(row.label.name, []).append(row.value)
+        return found
 
 
 class LayerSummarySerializer(serializers.ModelSerializer):
@@ -424,7 +446,27 @@ class ContentRelationSerializer(serializers.Serializer):
 class LayerContentSerializer(serializers.Serializer):
     spans = SpanFields(many=True)
     relations = ContentRelationSerializer(many=True, required=False, default=list)
+    document_labels = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField(max_length=200)),
+        required=False,
+        help_text="{label name: [values]}; when given, replaces every document label.",
+    )
     version = version_field()
+
+
+class DocumentLabelInputSerializer(serializers.Serializer):
+    values = serializers.ListField(
+        child=serializers.CharField(max_length=200),
+        max_length=1000,
+        help_text="Every value the layer gives the document for this label; [] clears them.",
+    )
+    version = version_field()
+
+
+class DocumentLabelResultSerializer(serializers.Serializer):
+    label = serializers.CharField()  # type: ignore[assignment]
+    values = serializers.ListField(child=serializers.CharField())
+    version = serializers.IntegerField()
 
 
 class VersionInputSerializer(serializers.Serializer):

@@ -473,9 +473,48 @@ class LayerViewSet(LayerAccessMixin, viewsets.GenericViewSet):
             relations=[
                 layer_service.RelationInput(**item) for item in data.validated_data["relations"]
             ],
+            document_labels=data.validated_data.get("document_labels"),
             version=expected_version(request, data.validated_data.get("version")),
         )
         return layer_response(layer)
+
+    @extend_schema(
+        summary="Set the values the layer gives its document for one document label",
+        description="Replaces that label's values on the layer; [] clears them. A "
+        "single-choice label takes at most one value, and every value must be one of the "
+        "label's choices. The label is named by its name.",
+        request=s.DocumentLabelInputSerializer,
+        parameters=[
+            OpenApiParameter("label", OpenApiTypes.STR, OpenApiParameter.PATH),
+            IF_MATCH,
+            ETAG,
+        ],
+        responses={200: s.DocumentLabelResultSerializer, **LAYER_WRITE_ERRORS},
+    )
+    @action(
+        detail=True,
+        methods=["put"],
+        parser_classes=[JSONParser],
+        url_path=r"document-labels/(?P<label>[^/]+)",
+    )
+    def document_label(self, request: Request, layer_id: str, label: str) -> Response:
+        try:
+            label_type = layer_service.document_label_of(self.access, label)
+        except LabelType.DoesNotExist as exc:
+            raise NotFound(str(exc)) from None
+        data = s.DocumentLabelInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        layer = layer_service.set_document_label(
+            access=self.access,
+            label=label_type,
+            values=data.validated_data["values"],
+            version=expected_version(request, data.validated_data.get("version")),
+        )
+        values = selectors.layer_document_labels(layer.pk).get(label_type.name, [])
+        return Response(
+            {"label": label_type.name, "values": values, "version": layer.version},
+            headers=_etag(layer.version),
+        )
 
     @extend_schema(
         summary="Hand the layer in; it becomes read-only",

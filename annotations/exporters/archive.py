@@ -75,6 +75,7 @@ def select(
     """The part of a record the options export (layers, labels, meta), annotators renamed."""
     annotations: dict[str, list[Span]] = {}
     relations: dict[str, list[Relation]] = {}
+    document_labels: dict[str, dict[str, list[str]]] = {}
     if options.layers in ("annotators", "all"):
         for name, spans in record.annotations.items():
             new_name = rename.get(name) if rename else name
@@ -84,6 +85,8 @@ def select(
             annotations[new_name] = kept
             if kept_relations:
                 relations[new_name] = kept_relations
+            if name in record.document_labels:
+                document_labels[new_name] = record.document_labels[name]
     gold: list[Span] = []
     gold_relations: list[Relation] = []
     if options.layers in ("gold", "all"):
@@ -93,8 +96,12 @@ def select(
         meta=record.meta if options.include_meta else {},
         annotations=annotations,
         relations=relations,
+        document_labels=document_labels,
         gold=gold,
         gold_relations=gold_relations,
+        gold_document_labels=(
+            record.gold_document_labels if options.layers in ("gold", "all") else {}
+        ),
     )
 
 

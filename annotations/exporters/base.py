@@ -200,6 +200,8 @@ class Layer:
     annotator: str | None
     spans: list[Span]
     relations: list[Relation]
+    # {document label: [values]} the layer gives the whole document.
+    document_labels: Mapping[str, list[str]] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -214,11 +216,19 @@ def layers_of(record: DocumentRecord, options: ExportOptions) -> list[Layer]:
     """
     layers = []
     if options.layers in ("gold", "all"):
-        layers.append(Layer("gold", None, record.gold, record.gold_relations))
+        layers.append(
+            Layer("gold", None, record.gold, record.gold_relations, record.gold_document_labels)
+        )
     if options.layers in ("annotators", "all"):
         for name in sorted(record.annotations):
             layers.append(
-                Layer(name, name, record.annotations[name], record.relations.get(name, []))
+                Layer(
+                    name,
+                    name,
+                    record.annotations[name],
+                    record.relations.get(name, []),
+                    record.document_labels.get(name, {}),
+                )
             )
     return layers
 

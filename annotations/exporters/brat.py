@@ -19,12 +19,18 @@ as brat requires; its text is the fragments joined by spaces. Label and attribut
 cannot hold spaces in brat: spaces become ``_``. ``annotation.conf`` at the top of the folder
 declares the labels, relations and attributes so that brat opens the collection as it is.
 Files: ``brat/<split>/<layer>/<document id>.txt`` and ``.ann`` (ids percent-escaped).
+
+brat has no document-level annotation: every line of an ``.ann`` file annotates text, and a
+``#`` note must point at one of them. Document-level labels (stance...) therefore go to a
+side file per layer folder, ``brat/<split>/<layer>/document_labels.tsv``, with the header
+``document<TAB>label<TAB>value`` and one line per value. brat lists a folder's documents by
+their ``.txt`` files and ignores the rest, so the collection still opens unchanged.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from annotations.exporters import DESCRIPTIONS
@@ -111,6 +117,30 @@ def annotation_conf(
     return "\n".join(lines) + "\n"
 
 
+DOCUMENT_LABELS_HEADER = "document\tlabel\tvalue\n"
+
+
+def _tsv_field(value: str) -> str:
+    # Tabs and line breaks would split the row; ids and values are free text.
+    return (
+        value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    )
+
+
+def _write_document_labels(
+    archive: ArchiveWriter, folder: str, document: str, labels: Mapping[str, list[str]]
+) -> None:
+    out = archive.spool(f"{folder}/document_labels.tsv")
+    if out.tell() == 0:
+        out.write(DOCUMENT_LABELS_HEADER.encode())
+    rows = [
+        f"{_tsv_field(document)}\t{_tsv_field(label)}\t{_tsv_field(value)}\n"
+        for label in sorted(labels)
+        for value in sorted(labels[label])
+    ]
+    out.write("".join(rows).encode())
+
+
 class BratExporter:
     name = "brat"
     extension = ".ann"
@@ -147,7 +177,10 @@ class BratExporter:
                             end=span.end,
                             label=span.label,
                         )
-                base = f"brat/{part_prefix(split)}{layer.key}/{safe_name(record.id)}"
+                folder = f"brat/{part_prefix(split)}{layer.key}"
+                if layer.document_labels:
+                    _write_document_labels(archive, folder, record.id, layer.document_labels)
+                base = f"{folder}/{safe_name(record.id)}"
                 archive.write_bytes(f"{base}.txt", record.text.encode())
                 lines = ann_lines(record, layer.spans, layer.relations)
                 archive.write_bytes(f"{base}.ann", "".join(lines).encode())

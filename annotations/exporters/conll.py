@@ -1,11 +1,14 @@
 """CoNLL-style BIO: one tab-separated file per layer, one token a line, one column per label.
 
 Each file starts with two comment lines naming the columns and the tokeniser, then holds one
-block per document: ``# doc_id = ...`` and one line per token::
+block per document: ``# doc_id = ...``, one ``# <label> = <value>`` line per value the layer
+gives the document for a document-level label (sorted by label, then value), and one line
+per token::
 
     # columns = TOKEN START END claim source sentiment
     # tokeniser = annotations.exporters.tokens (see README.md)
     # doc_id = 000
+    # stance = refutes
     Saleh	204	209	O	B-source	O
 
 START and END are the token's code-point offsets, so a reader can rebuild every span exactly:
@@ -100,6 +103,11 @@ class ConllExporter:
                     started.add(name)
                     out.write(header + TOKENISER_NOTE.encode())
                 lines = [f"# doc_id = {_one_line(record.id)}\n"]
+                lines += [
+                    f"# {_one_line(label)} = {_one_line(value)}\n"
+                    for label in sorted(layer.document_labels)
+                    for value in sorted(layer.document_labels[label])
+                ]
                 for (start, end), row in zip(index.tokens, tags, strict=True):
                     token = record.text[start:end]
                     lines.append(f"{token}\t{start}\t{end}\t" + "\t".join(row) + "\n")

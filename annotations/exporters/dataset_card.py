@@ -9,7 +9,7 @@ annotator name on the card, agreement pairs included, is replaced by its pseudon
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -31,27 +31,33 @@ FORMAT_NOTES = {
         "offsets. The `alignment` option decides what happens to a span edge inside a token "
         "(`split`: the token is cut there; `strict`: the span is left out; `expand` / "
         "`contract`: it moves to token edges); each case is listed in `report.jsonl`. "
-        "Relations and attributes are not in BIO files."
+        "Relations and attributes are not in BIO files. Document labels are `# label = value` "
+        "comment lines after a document's `# doc_id` line."
     ),
     "spacy": (
         "Each layer is a span group (`doc.spans['gold']`, `doc.spans['annotators/<name>']`), "
         "since spans overlap and `doc.ents` cannot. Attributes, relations, id and meta are in "
         "`doc.user_data`. Tokens as for CoNLL (same tokeniser and `alignment` option); spans "
-        "are placed with `Doc.char_span` and anything moved or left out is in `report.jsonl`."
+        "are placed with `Doc.char_span` and anything moved or left out is in `report.jsonl`. "
+        "The gold layer's document labels are `doc.cats` (`label=value`: 1.0 or 0.0); every "
+        "layer's are in `doc.user_data['document_labels']`."
     ),
     "brat": (
         "brat counts offsets in code points, as here. A span across a line break is written "
         "as fragments without the break. brat reads text with universal newlines: documents "
-        "containing `\\r` are listed in `report.jsonl`."
+        "containing `\\r` are listed in `report.jsonl`. brat has no document-level annotation: "
+        "document labels are in `document_labels.tsv` beside each layer's files."
     ),
     "xmi": (
         "UIMA counts offsets in UTF-16 code units (Java strings); dkpro-cassis converts the "
         "code points on writing, so the XMI `begin`/`end` of a span after an emoji differ "
         "from the code-point offsets. Load with `cassis.load_cas_from_xmi(f, "
-        "typesystem=cassis.load_typesystem(open('xmi/TypeSystem.xml', 'rb')))`."
+        "typesystem=cassis.load_typesystem(open('xmi/TypeSystem.xml', 'rb')))`. Document "
+        "labels are `webanno.custom.WorkbenchDocumentLabel` annotations over the whole text."
     ),
     "parquet": (
-        "Span `attrs` and document `meta` are JSON strings. "
+        "Span `attrs` and document `meta` are JSON strings; document labels are lists of "
+        "`{label, values}` (`gold_document_labels`, and `document_labels` per annotator). "
         "`datasets.load_dataset('parquet', data_files={...})` or `pandas.read_parquet`."
     ),
     "jsonl": "The workbench's interchange format; importing it gives the same project content.",
@@ -184,6 +190,11 @@ def _agreement_section(card: CardData, rename: Pseudonyms | None) -> list[str]:
             for pair in pairs
         ]
         lines += ["Pairs:", "", *_table(["annotator a", "annotator b", *columns], rows), ""]
+    document_rows = _document_label_rows(result, lambda found, key: show(found, key, {}))
+    if document_rows:
+        header = ["document label", "alpha", "cohen_kappa_mean", "documents"]
+        lines += ["Document labels (nominal, one unit per document):", ""]
+        lines += [*_table(header, document_rows), ""]
     return lines
 
 
@@ -235,6 +246,27 @@ def schema_section(labels: Sequence[LabelInfo]) -> list[str]:
         header = ["document label", "description", "choices", "choice"]
         lines += ["### Document labels", "", *_table(header, rows), ""]
     return lines
+
+
+def _document_label_rows(
+    result: Mapping[str, Any], show: Callable[[Mapping[str, Any], str], str]
+) -> list[list[str]]:
+    """One row per document label, and per value of a multiple-choice one, by name (a
+    stored result is jsonb, which keeps no key order)."""
+    rows = []
+    for label, found in sorted((result.get("document_labels") or {}).items()):
+        rows.append([label, show(found, "alpha"), show(found, "cohen_kappa_mean")])
+        rows[-1].append(str(found.get("n_documents", 0)))
+        for value, per_value in sorted((found.get("values") or {}).items()):
+            rows.append(
+                [
+                    f"{label}={value}",
+                    show(per_value, "alpha"),
+                    show(per_value, "cohen_kappa_mean"),
+                    str(per_value.get("n_documents", 0)),
+                ]
+            )
+    return rows
 
 
 def _hub_header(exporter: Exporter, options: ExportOptions, stats: ExportStats) -> list[str]:

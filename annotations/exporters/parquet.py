@@ -7,7 +7,12 @@ One row per document, one file per part: ``data/train.parquet``, ``data/dev.parq
     id: string, text: string, meta: string (JSON; documents' meta keys differ)
     gold: list<struct<start, end, label, text, attrs (JSON string)>>
     gold_relations: list<struct<type, head, tail>>     (indices into gold)
-    annotations: list<struct<annotator, spans: list<span>, relations: list<relation>>>
+    gold_document_labels: list<struct<label, values: list<string>>>
+    annotations: list<struct<annotator, spans: list<span>, relations: list<relation>,
+                             document_labels: list<struct<label, values: list<string>>>>>
+
+``document_labels`` lists the document-level labels a layer gave a value (e.g.
+``[{"label": "stance", "values": ["refutes"]}]``), by label name.
 
 ``gold`` columns are there when the gold layer is exported, ``annotations`` when annotators'
 layers are; an annotator missing from a row's ``annotations`` did not annotate that document,
@@ -45,11 +50,13 @@ SPAN = pa.struct(
     ]
 )
 RELATION = pa.struct([("type", pa.string()), ("head", pa.int32()), ("tail", pa.int32())])
+DOCUMENT_LABEL = pa.struct([("label", pa.string()), ("values", pa.list_(pa.string()))])
 LAYER = pa.struct(
     [
         ("annotator", pa.string()),
         ("spans", pa.list_(SPAN)),
         ("relations", pa.list_(RELATION)),
+        ("document_labels", pa.list_(DOCUMENT_LABEL)),
     ]
 )
 
@@ -57,7 +64,11 @@ LAYER = pa.struct(
 def parquet_schema(options: ExportOptions) -> pa.Schema:
     fields = [("id", pa.string()), ("text", pa.string()), ("meta", pa.string())]
     if options.layers in ("gold", "all"):
-        fields += [("gold", pa.list_(SPAN)), ("gold_relations", pa.list_(RELATION))]
+        fields += [
+            ("gold", pa.list_(SPAN)),
+            ("gold_relations", pa.list_(RELATION)),
+            ("gold_document_labels", pa.list_(DOCUMENT_LABEL)),
+        ]
     if options.layers in ("annotators", "all"):
         fields.append(("annotations", pa.list_(LAYER)))
     return pa.schema(fields)
@@ -84,6 +95,10 @@ def _relations(relations: list[Relation]) -> list[dict[str, Any]]:
     return [relation.to_json() for relation in relations]
 
 
+def _document_labels(labels: dict[str, list[str]]) -> list[dict[str, Any]]:
+    return [{"label": name, "values": sorted(labels[name])} for name in sorted(labels)]
+
+
 def row(record: DocumentRecord, options: ExportOptions) -> dict[str, Any]:
     values: dict[str, Any] = {
         "id": record.id,
@@ -93,12 +108,14 @@ def row(record: DocumentRecord, options: ExportOptions) -> dict[str, Any]:
     if options.layers in ("gold", "all"):
         values["gold"] = _spans(record.text, record.gold)
         values["gold_relations"] = _relations(record.gold_relations)
+        values["gold_document_labels"] = _document_labels(record.gold_document_labels)
     if options.layers in ("annotators", "all"):
         values["annotations"] = [
             {
                 "annotator": name,
                 "spans": _spans(record.text, record.annotations[name]),
                 "relations": _relations(record.relations.get(name, [])),
+                "document_labels": _document_labels(record.document_labels.get(name, {})),
             }
             for name in sorted(record.annotations)
         ]

@@ -8,6 +8,13 @@ span often sits inside a claim. Span attributes, relations, the document id and 
     doc.user_data["id"], doc.user_data["meta"]
     doc.user_data["attrs"][key]      # one dict per span of doc.spans[key], in order
     doc.user_data["relations"][key]  # [type, head index, tail index] into doc.spans[key]
+    doc.user_data["document_labels"][key]  # {document label: [values]}
+
+Document-level labels of the gold layer also fill ``doc.cats``, spaCy's text categories:
+one category ``label=value`` per allowed value of each document label gold gave a value,
+1.0 for the values chosen and 0.0 for the others (a label gold left unset has no
+categories). Only gold: ``doc.cats`` holds one set of categories, and training takes the
+adjudicated one.
 
 Tokens come from ``tokens.py`` (no language model is needed), words are built so that
 ``doc.text`` is the document text exactly, and each span is placed with
@@ -24,7 +31,7 @@ the folder.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from spacy.tokens import Doc, DocBin, Span
@@ -72,6 +79,21 @@ def words_and_spaces(text: str, tokens: TokenOffsets) -> tuple[list[str], list[b
     return words, spaces
 
 
+def categories(
+    document_labels: Mapping[str, Sequence[str]], choices: Mapping[str, Sequence[str]]
+) -> dict[str, float]:
+    """``doc.cats`` for a layer's document labels: ``label=value`` -> 1.0 or 0.0."""
+    cats: dict[str, float] = {}
+    for name in sorted(document_labels):
+        given = document_labels[name]
+        for value in [
+            *choices.get(name, ()),
+            *(v for v in given if v not in choices.get(name, ())),
+        ]:
+            cats[f"{name}={value}"] = 1.0 if value in given else 0.0
+    return cats
+
+
 class SpacyExporter:
     name = "spacy"
     extension = ".spacy"
@@ -85,6 +107,7 @@ class SpacyExporter:
         options: ExportOptions,
         schema: Sequence[LabelInfo],
     ) -> None:
+        self._choices = {label.name: label.choices for label in schema if label.kind == "document"}
         shards: dict[str, tuple[DocBin, Vocab, int]] = {}  # split -> open shard, its number
         written: dict[str, int] = {}
         for split, record in parts(records, options):
@@ -125,6 +148,12 @@ class SpacyExporter:
         doc.user_data["meta"] = record.meta
         doc.user_data["attrs"] = attrs
         doc.user_data["relations"] = relations
+        doc.user_data["document_labels"] = {
+            layer.key: dict(layer.document_labels) for layer in layers if layer.document_labels
+        }
+        gold = next((layer for layer in layers if layer.annotator is None), None)
+        if gold is not None:
+            doc.cats = categories(gold.document_labels, self._choices)
         return doc
 
     def _add_layer(

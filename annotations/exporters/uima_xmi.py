@@ -8,6 +8,8 @@ declares two custom layers in INCEpTION's naming:
   schema (``kind``, ``polarity``...); attributes outside the schema are reported;
 - ``webanno.custom.WorkbenchRelation``: ``Governor`` (the head, e.g. the claim),
   ``Dependent`` (the tail, the source) and ``label``, as INCEpTION relation layers are built;
+- ``webanno.custom.WorkbenchDocumentLabel``: ``label`` and ``value``, one annotation over the
+  whole text per value the layer gives the document for a document-level label (stance);
 
 and DKPro's ``DocumentMetaData`` with the document id. Offsets: UIMA is Java and counts UTF-16
 code units, while Python (and the workbench) count code points. cassis maps code points to
@@ -38,6 +40,7 @@ from annotations.interchange import DocumentRecord
 
 SPAN_TYPE = "webanno.custom.WorkbenchSpan"
 RELATION_TYPE = "webanno.custom.WorkbenchRelation"
+DOCUMENT_LABEL_TYPE = "webanno.custom.WorkbenchDocumentLabel"
 METADATA_TYPE = "de.tudarmstadt.ukp.dkpro.core.api.metadata.type.DocumentMetaData"
 _RESERVED = {"label", "begin", "end", "sofa", "self", "type", "Governor", "Dependent"}
 
@@ -65,6 +68,11 @@ def build_typesystem(schema: Sequence[LabelInfo]) -> tuple[TypeSystem, dict[str,
     typesystem.create_feature(relation_type, "Governor", SPAN_TYPE)
     typesystem.create_feature(relation_type, "Dependent", SPAN_TYPE)
     typesystem.create_feature(relation_type, "label", "uima.cas.String")
+    document_label_type = typesystem.create_type(
+        DOCUMENT_LABEL_TYPE, description="A value the layer gives the whole document"
+    )
+    typesystem.create_feature(document_label_type, "label", "uima.cas.String")
+    typesystem.create_feature(document_label_type, "value", "uima.cas.String")
     metadata = typesystem.create_type(METADATA_TYPE, "uima.tcas.DocumentAnnotation")
     for name in ("documentTitle", "documentId", "documentUri", "collectionId"):
         typesystem.create_feature(metadata, name, "uima.cas.String")
@@ -93,6 +101,7 @@ class XmiExporter:
         span_type = typesystem.get_type(SPAN_TYPE)
         relation_type = typesystem.get_type(RELATION_TYPE)
         metadata_type = typesystem.get_type(METADATA_TYPE)
+        document_label_type = typesystem.get_type(DOCUMENT_LABEL_TYPE)
         for split, record in parts(records, options):
             # One CAS per document, emptied between layers: cassis maps the offsets of a
             # text once per CAS, which would otherwise be a quarter of the time.
@@ -133,7 +142,13 @@ class XmiExporter:
                     for relation in layer.relations
                 ]
                 cas.add_all(links)
+                document_labels = [
+                    document_label_type(begin=0, end=len(record.text), label=label, value=value)
+                    for label in sorted(layer.document_labels)
+                    for value in sorted(layer.document_labels[label])
+                ]
+                cas.add_all(document_labels)
                 name = f"xmi/{part_prefix(split)}{layer.key}/{safe_name(record.id)}.xmi"
                 archive.write_bytes(name, cas.to_xmi().encode())
-                for annotation in [*links, *placed]:
+                for annotation in [*links, *placed, *document_labels]:
                     cas.remove(annotation)

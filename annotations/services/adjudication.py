@@ -2,10 +2,11 @@
 
 A reviewer starts from a vote: every span that at least ``min_votes`` annotators marked
 exactly (same start, end and label) goes into gold, with the attributes most of them
-gave; so does every link whose two ends made it and that enough annotators drew. What
-the gold layer held already is kept. The result is written through
-``layers.replace_layer``, so it is checked, versioned and audited like any other write,
-and it is all or nothing. The reviewer then edits gold span by span.
+gave; so does every link whose two ends made it and that enough annotators drew, and
+every document-label value enough annotators gave (for a single-choice label, the one
+value with the most votes, none on a tie). What the gold layer held already is kept.
+The result is written through ``layers.replace_layer``, so it is checked, versioned and
+audited like any other write, and it is all or nothing. The reviewer then edits gold span by span.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from django.core.exceptions import ValidationError
 
 from annotations.access import STAFF_ROLES, Access
 from annotations.interchange import DocumentRecord, Span
-from annotations.models import Document, Layer
+from annotations.models import Document, LabelKind, Layer
 from annotations.review import majority
 from annotations.selectors import iter_project_records
 from annotations.services.layers import (
@@ -40,6 +41,7 @@ class Merge:
     relations: list[RelationInput]
     annotators: int
     min_votes: int
+    document_labels: dict[str, list[str]]
 
 
 def _key(span: Span) -> SpanKey:
@@ -50,10 +52,35 @@ def _attrs_id(attrs: Mapping[str, Any]) -> str:
     return json.dumps(attrs, sort_keys=True, ensure_ascii=False)
 
 
-def vote(record: DocumentRecord, min_votes: int | None = None) -> Merge:
+def _vote_document_labels(
+    record: DocumentRecord, needed: int, single: frozenset[str]
+) -> dict[str, list[str]]:
+    """Gold's document labels kept; for the others, the values given ``needed`` times."""
+    votes: dict[str, Counter[str]] = {}
+    for labels in record.document_labels.values():
+        for name, values in labels.items():
+            votes.setdefault(name, Counter()).update(set(values))
+    chosen = {name: list(values) for name, values in record.gold_document_labels.items()}
+    for name, counts in sorted(votes.items()):
+        if name in chosen:
+            continue
+        passed = sorted(value for value, count in counts.items() if count >= needed)
+        if name in single and len(passed) > 1:
+            top = max(counts[value] for value in passed)
+            passed = [value for value in passed if counts[value] == top]
+            passed = passed if len(passed) == 1 else []
+        if passed:
+            chosen[name] = passed
+    return chosen
+
+
+def vote(
+    record: DocumentRecord, min_votes: int | None = None, single: frozenset[str] = frozenset()
+) -> Merge:
     """The gold content a vote over ``record``'s annotator layers gives (gold kept).
 
-    ``min_votes`` defaults to a strict majority of the annotators who annotated it.
+    ``min_votes`` defaults to a strict majority of the annotators who annotated it;
+    ``single`` names the single-choice document labels.
     """
     annotators = len(record.annotations)
     needed = min_votes if min_votes is not None else majority(annotators)
@@ -104,6 +131,7 @@ def vote(record: DocumentRecord, min_votes: int | None = None) -> Merge:
         ],
         annotators=annotators,
         min_votes=needed,
+        document_labels=_vote_document_labels(record, needed, single),
     )
 
 
@@ -134,11 +162,17 @@ def merge_into_gold(
             }
         )
     gold = ensure_gold_layer(access=access, document=document)
-    merge = vote(record, min_votes)
+    single = frozenset(
+        label.name
+        for label in access.labels()
+        if label.kind == LabelKind.DOCUMENT and not label.multiple
+    )
+    merge = vote(record, min_votes, single)
     layer = replace_layer(
         access=access.to_layer(gold),
         spans=merge.spans,
         relations=merge.relations,
+        document_labels=merge.document_labels,
         version=version,
     )
     return layer, merge

@@ -73,7 +73,8 @@ def parse_parameters(project: Project, raw: Mapping[str, Any] | None) -> Params:
     """Checked parameters, or ValidationError naming the problem (``parameters``).
 
     Unless the caller names labels, the run measures the project's span labels, so that a
-    label nobody used still shows (undefined, with its reason).
+    label nobody used still shows (undefined, with its reason); and unless the caller
+    gives ``document_labels``, every document-level label of the project.
     """
     if raw is not None and not isinstance(raw, Mapping):
         raise ValidationError({"parameters": ["must be an object"]})
@@ -84,6 +85,13 @@ def parse_parameters(project: Project, raw: Mapping[str, Any] | None) -> Params:
                 "name", flat=True
             )
         )
+    if "document_labels" not in raw:
+        raw["document_labels"] = {
+            name: {"multiple": multiple, "choices": list(choices)}
+            for name, multiple, choices in LabelType.objects.filter(
+                project=project, kind=LabelKind.DOCUMENT
+            ).values_list("name", "multiple", "choices")
+        }
     try:
         return Params.from_mapping(raw)
     except ParameterError as exc:

@@ -105,7 +105,7 @@ def card_data(project: Project) -> CardData:
             allow_overlap=label.allow_overlap,
             head=label.head_label.name if label.head_label else None,
             tail=label.tail_label.name if label.tail_label else None,
-            choices=list(label.choices),
+            choices=list(label.choices or []),
             multiple=label.multiple,
         )
         for label in LabelType.objects.filter(project=project)

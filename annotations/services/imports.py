@@ -31,6 +31,7 @@ from annotations.interchange import (
     DocumentRecord,
     InterchangeError,
     check_storable,
+    document_label_problems,
     end_label_problem,
     parse_line,
     span_problems,
@@ -39,6 +40,7 @@ from annotations.models import (
     Assignment,
     AssignmentStatus,
     Document,
+    DocumentLabel,
     LabelKind,
     Layer,
     LayerStatus,
@@ -478,6 +480,11 @@ class _Writer:
         self.relation_types = {
             label.name for label in self.labels.values() if label.kind == LabelKind.RELATION
         }
+        self.document_label_schema = {
+            label.name: (label.multiple, list(label.choices))
+            for label in self.labels.values()
+            if label.kind == LabelKind.DOCUMENT
+        }
         self.seen_ids: set[str] = set()
         self.users: dict[str, User] = {}
         self.annotator_ids: set[int] = set(
@@ -533,6 +540,11 @@ class _Writer:
                     )
                     if problem:
                         raise reject(f"{here}.{end}: {problem}")
+        label_sets = [(f"document_labels.{n}", v) for n, v in record.document_labels.items()]
+        label_sets.append(("gold_document_labels", record.gold_document_labels))
+        for where, labels in label_sets:
+            for name, reason in document_label_problems(labels, self.document_label_schema):
+                raise reject(f"{where}.{name}: {reason}")
         validate_username = UnicodeUsernameValidator()
         for name in record.annotations:
             try:
@@ -603,7 +615,7 @@ class _Writer:
                     )
                 )
                 contents.append((record, spans, record.relations.get(username, [])))
-            if record.gold or record.gold_relations:
+            if record.gold or record.gold_relations or record.gold_document_labels:
                 layers.append(Layer(document=document, is_gold=True))
                 contents.append((record, record.gold, record.gold_relations))
         Layer.objects.bulk_create(layers)
@@ -638,6 +650,18 @@ class _Writer:
             for relation in layer_relations
         ]
         Relation.objects.bulk_create(relations)
+        DocumentLabel.objects.bulk_create(
+            [
+                DocumentLabel(layer=layer, label=self.labels[name], value=value)
+                for layer, (record, _, _) in zip(layers, contents, strict=True)
+                for name, values in (
+                    record.gold_document_labels
+                    if layer.annotator is None
+                    else record.document_labels.get(layer.annotator.username, {})
+                ).items()
+                for value in values
+            ]
+        )
         self.summary.documents += len(documents)
         self.summary.spans += sum(len(spans) for spans in spans_by_layer)
         self.summary.relations += len(relations)

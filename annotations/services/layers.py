@@ -32,11 +32,12 @@ from django.utils import timezone
 from annotations import sql
 from annotations.access import STAFF_ROLES, Access
 from annotations.interchange import Span as SpanRecord
-from annotations.interchange import end_label_problem, span_problems
+from annotations.interchange import document_label_problems, end_label_problem, span_problems
 from annotations.models import (
     Assignment,
     AssignmentStatus,
     Document,
+    DocumentLabel,
     LabelKind,
     LabelType,
     Layer,
@@ -167,6 +168,7 @@ class _Schema:
         self.names = {label.pk: label.name for label in labels}
         self.spans = {label.name: label for label in labels if label.kind == LabelKind.SPAN}
         self.relations = {label.name: label for label in labels if label.kind == LabelKind.RELATION}
+        self.documents = {label.name: label for label in labels if label.kind == LabelKind.DOCUMENT}
         self.attributes = {name: label.attribute_schema for name, label in self.spans.items()}
 
 
@@ -274,12 +276,20 @@ def relation_snapshot(relation: Relation) -> dict[str, Any]:
 
 
 def _layer_content(layer: Layer) -> dict[str, Any]:
-    return {
+    document_labels: dict[str, list[str]] = {}
+    for name, value in layer.document_labels.order_by("label__name", "value").values_list(
+        "label__name", "value"
+    ):
+        document_labels.setdefault(name, []).append(value)
+    content: dict[str, Any] = {
         "spans": [span_snapshot(s) for s in layer.spans.select_related("label").order_by("id")],
         "relations": [
             relation_snapshot(r) for r in layer.relations.select_related("label").order_by("id")
         ],
     }
+    if document_labels:  # most projects have none: keep their events as they were
+        content["document_labels"] = document_labels
+    return content
 
 
 def _record(
@@ -571,6 +581,51 @@ def delete_relation(*, access: Access, relation_id: int, version: int | None = N
     return layer
 
 
+# --- document labels ------------------------------------------------------------------
+
+
+def document_label_of(access: Access, name: str) -> LabelType:
+    """The project's document-level label ``name``; ``LabelType.DoesNotExist`` otherwise."""
+    for label in access.labels():
+        if label.name == name and label.kind == LabelKind.DOCUMENT:
+            return label
+    raise LabelType.DoesNotExist(f"No document label {name!r} in this project.")
+
+
+@transaction.atomic
+def set_document_label(
+    *, access: Access, label: LabelType, values: Sequence[str], version: int | None = None
+) -> Layer:
+    """Replace the values the layer gives its document for ``label`` (a document label of
+    the layer's project, from ``document_label_of``); ``[]`` clears them. A single-choice
+    label takes at most one value; every value must be one of the label's choices."""
+    layer = _writable_layer(access)
+    if label.project_id != access.project.pk or label.kind != LabelKind.DOCUMENT:
+        raise LabelType.DoesNotExist("No such document label in this project.")
+    problems = _Problems()
+    for _, reason in document_label_problems(
+        {label.name: list(values)}, {label.name: (label.multiple, list(label.choices))}
+    ):
+        problems.add("values", reason)
+    problems.raise_if_any()
+    _bump_version(layer, version)
+    rows = DocumentLabel.objects.filter(layer=layer, label=label)
+    before = sorted(rows.values_list("value", flat=True))
+    rows.delete()
+    DocumentLabel.objects.bulk_create(
+        [DocumentLabel(layer=layer, label=label, value=value) for value in sorted(values)]
+    )
+    _mark_started(access)
+    _record(
+        access,
+        "document_label",
+        layer,
+        {"label": label.name, "values": before},
+        {"label": label.name, "values": sorted(values)},
+    )
+    return layer
+
+
 # --- the whole layer ------------------------------------------------------------------
 
 
@@ -598,11 +653,14 @@ def replace_layer(
     access: Access,
     spans: Sequence[SpanInput],
     relations: Sequence[RelationInput] = (),
+    document_labels: Mapping[str, Sequence[str]] | None = None,
     version: int | None = None,
 ) -> Layer:
-    """Replace every span and relation of the caller's layer at once, or change nothing.
+    """Replace every span and relation of the caller's layer at once, or change nothing;
+    with ``document_labels`` (``{label name: [values]}``) every document label too.
 
-    Errors name the item: ``spans[3].end``, ``relations[0].head``.
+    Errors name the item: ``spans[3].end``, ``relations[0].head``,
+    ``document_labels.stance``.
     """
     layer = _writable_layer(access)
     text = layer.document.text
@@ -643,10 +701,27 @@ def replace_layer(
             problems.add(here, "the same link appears twice")
         seen.add(link)
     _overlap_problems(problems, schema, spans)
+    if document_labels is not None:
+        allowed = {
+            name: (label.multiple, label.choices) for name, label in schema.documents.items()
+        }
+        for name, reason in document_label_problems(
+            {name: list(values) for name, values in document_labels.items()}, allowed
+        ):
+            problems.add(f"document_labels.{name}", reason)
     problems.raise_if_any()
 
     before = _layer_content(layer)
     _bump_version(layer, version)
+    if document_labels is not None:
+        layer.document_labels.all().delete()
+        DocumentLabel.objects.bulk_create(
+            [
+                DocumentLabel(layer=layer, label=schema.documents[name], value=value)
+                for name, values in document_labels.items()
+                for value in sorted(values)
+            ]
+        )
     layer.spans.all().delete()
     made = Span.objects.bulk_create(
         [

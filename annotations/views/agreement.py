@@ -52,6 +52,34 @@ def _figure(container: dict[str, Any], key: str, bounds: dict[str, Any] | None) 
     }
 
 
+def _document_label_rows(found: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per document label, then one per value of a multiple-choice label, by name
+    (the stored result is jsonb, which keeps no key order)."""
+    rows = []
+    for label, entry in sorted(found.items()):
+        items = [(label, entry, False)]
+        items += [
+            (f"{label} = {value}", v, True) for value, v in sorted(entry.get("values", {}).items())
+        ]
+        for name, values, nested in items:
+            rows.append(
+                {
+                    "name": name,
+                    "nested": nested,
+                    "documents": values.get("n_documents"),
+                    "figures": [
+                        _figure(values, "alpha", None),
+                        _figure(values, "cohen_kappa_mean", None),
+                    ],
+                    "pairs": [
+                        {"a": pair["a"], "b": pair["b"], **_figure(pair, "cohen_kappa", None)}
+                        for pair in values.get("pairs", [])
+                    ],
+                }
+            )
+    return rows
+
+
 def _report(
     project_slug: str, result: dict[str, Any], document_ids: dict[str, int]
 ) -> dict[str, Any]:
@@ -107,6 +135,7 @@ def _report(
             ],
         },
         "attributes": result.get("attributes", {}),
+        "document_labels": _document_label_rows(result.get("document_labels") or {}),
         "intervals": intervals,
         "intervals_reason": result.get("intervals_reason", ""),
     }

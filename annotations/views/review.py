@@ -215,6 +215,13 @@ def review(request: HttpRequest, access: Access, doc_id: int) -> HttpResponse:
             "span_labels": [label for label in labels if label["kind"] == LabelKind.SPAN],
             "labels": labels,
             "layers": found.layers,
+            # Each layer with the document labels its annotator gave.
+            "lanes": [
+                (layer, found.document_labels.get(layer.annotator.get_username(), {}))
+                if layer.annotator is not None
+                else (layer, {})
+                for layer in found.layers
+            ],
             "review": review,
             "rows": [
                 _candidate_row(index, candidate, review, colours)

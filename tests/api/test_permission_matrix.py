@@ -24,7 +24,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from annotations.models import AgreementRun, ExportJob, ImportJob
 from annotations.services import layers
 from tests.access import layer_access, project_access
-from tests.factories import DocumentFactory, UserFactory
+from tests.factories import DocumentFactory, DocumentLabelTypeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -168,6 +168,11 @@ RULES = {
         ("PUT", f"{L}/content/", "submitted", (403, 404, 403, 404, 403, 403)),
         ("PUT", f"{G}/content/", "open", (403, 404, 404, 404, 200, 200)),
     ],
+    "layer-document-label": [
+        ("PUT", f"{L}/document-labels/stance/", "open", (403, 404, 200, 404, 404, 200)),
+        ("PUT", f"{L}/document-labels/stance/", "submitted", (403, 404, 403, 404, 403, 403)),
+        ("PUT", f"{G}/document-labels/stance/", "open", (403, 404, 404, 404, 200, 200)),
+    ],
     "layer-submit": [
         ("POST", f"{L}/submit/", "open", (403, 404, 200, 404, 404, 200)),
         ("POST", f"{G}/submit/", "open", (403, 404, 404, 404, 200, 200)),
@@ -249,6 +254,8 @@ BODIES = {
     ("PUT", f"{L}/content/"): {"spans": []},
     ("POST", f"{G}/spans/"): {"label": "claim", "start": 0, "end": 5},
     ("PUT", f"{G}/content/"): {"spans": []},
+    ("PUT", f"{L}/document-labels/stance/"): {"values": ["refutes"]},
+    ("PUT", f"{G}/document-labels/stance/"): {"values": ["refutes"]},
 }
 
 CELLS = [
@@ -261,9 +268,10 @@ CELLS = [
 
 def build(world, state):
     """Alice's layer with claim -> source and a spare claim, the gold layer, an
-    unassigned document, an agreement run and an export job; the ids the table's paths
-    and bodies name."""
+    unassigned document, a document label, an agreement run and an export job; the ids
+    the table's paths and bodies name."""
     cast = world.cast
+    DocumentLabelTypeFactory(project=world.project)
     layer = world.alice_layer
     alice = layer_access(cast.alice, layer)
     claim = layers.create_span(access=alice, label="claim", start=0, end=60)

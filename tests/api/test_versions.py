@@ -28,6 +28,7 @@ def test_layer_body_carries_its_version_as_etag(world, api):
         "version": 1,
         "spans": [],
         "relations": [],
+        "document_labels": {},
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zipfile
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,6 +30,12 @@ SCHEMA = (
         attributes={"polarity": ["positive", "negative", "neutral"]},
     ),
     LabelInfo("attributed_to", kind="relation", description="Claim to its source"),
+)
+
+
+DOCUMENT_LABELS = (
+    LabelInfo("stance", kind="document", choices=["supports", "refutes", "neutral"]),
+    LabelInfo("topics", kind="document", choices=["security", "politics"], multiple=True),
 )
 
 
@@ -81,6 +88,26 @@ def export(tmp_path: Path, records: list[DocumentRecord]) -> Export:
         return zipfile.ZipFile(path), stats
 
     return run
+
+
+@pytest.fixture
+def labelled(records: list[DocumentRecord]) -> list[DocumentRecord]:
+    """The fixture records with document labels: gold and the first annotator of each."""
+    labelled = []
+    for record in records:
+        first = sorted(record.annotations)[:1]
+        labelled.append(
+            replace(
+                record,
+                document_labels={name: {"topics": ["politics", "security"]} for name in first},
+                gold_document_labels={"stance": ["refutes"]},
+            )
+        )
+    return labelled
+
+
+def labelled_card(**changes: object) -> CardData:
+    return make_card(labels=(*SCHEMA, *DOCUMENT_LABELS), **changes)
 
 
 def layer_spans(record: DocumentRecord, key: str) -> list[tuple[int, int, str]]:

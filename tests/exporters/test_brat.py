@@ -4,7 +4,7 @@ import re
 
 from annotations.exporters.base import safe_name
 from annotations.interchange import DocumentRecord
-from tests.exporters.conftest import Export, all_layers, layer_spans
+from tests.exporters.conftest import Export, all_layers, labelled_card, layer_spans
 
 
 def parse_ann(text: str) -> tuple[dict, list, list]:
@@ -78,3 +78,17 @@ def test_brat_reports_carriage_returns(export: Export) -> None:
     record = DocumentRecord(id="cr", text="one\r\ntwo", gold=[])
     _archive, stats = export("brat", source=[record])
     assert stats.problems["carriage_return"] == 1
+
+
+def test_brat_writes_document_labels_to_a_side_file(
+    export: Export, labelled: list[DocumentRecord]
+) -> None:
+    archive, _ = export("brat", card=labelled_card(), source=labelled)
+    rows = archive.read("brat/gold/document_labels.tsv").decode().splitlines()
+    assert rows[0] == "document\tlabel\tvalue"
+    assert sorted(rows[1:]) == sorted(f"{record.id}\tstance\trefutes" for record in labelled)
+    for record in labelled:
+        # The .ann files stay what brat parses: no line for a document label.
+        ann = archive.read(f"brat/gold/{safe_name(record.id)}.ann").decode()
+        assert "stance" not in ann
+        parse_ann(ann)

@@ -8,7 +8,7 @@ import pytest
 from annotations.exporters.base import ExportOptions
 from annotations.exporters.tokens import tokenize
 from annotations.interchange import DocumentRecord
-from tests.exporters.conftest import Export, all_layers, layer_spans
+from tests.exporters.conftest import Export, all_layers, labelled_card, layer_spans
 
 
 def read_conll(text: str) -> dict[str, list[tuple[int, int, str]]]:
@@ -154,3 +154,26 @@ def test_tokeniser_keeps_graphemes_and_persian_words_whole() -> None:
         "e\u0301",
         "!",
     ]
+
+
+def test_conll_starts_each_document_with_its_document_labels(
+    export: Export, labelled: list[DocumentRecord]
+) -> None:
+    archive, _ = export("conll", card=labelled_card(), source=labelled)
+    for key in ("gold", *(f"annotators/{name}" for name in labelled[0].document_labels)):
+        text = archive.read(f"conll/{key}.conll").decode()
+        comments: dict[str, list[str]] = {}
+        doc_id = ""
+        for line in text.split("\n"):
+            if line.startswith("# doc_id = "):
+                doc_id = line.removeprefix("# doc_id = ")
+                comments[doc_id] = []
+            elif line.startswith("# ") and doc_id:
+                comments[doc_id].append(line)
+            elif line:
+                doc_id = ""  # past the block's first token: no comment belongs to it
+        if key == "gold":
+            assert all(found == ["# stance = refutes"] for found in comments.values())
+        else:
+            first = labelled[0].id
+            assert comments[first] == ["# topics = politics", "# topics = security"]

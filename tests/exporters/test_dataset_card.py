@@ -5,7 +5,8 @@ import pytest
 from annotations.agreement import compute
 from annotations.exporters.base import ExportOptions, LabelInfo
 from annotations.exporters.dataset_card import demote_headings, metric_text, schema_section
-from tests.exporters.conftest import Export, make_card
+from annotations.interchange import DocumentRecord
+from tests.exporters.conftest import Export, labelled_card, make_card
 
 
 @pytest.fixture
@@ -90,3 +91,26 @@ def test_the_schema_lists_attributes_relation_ends_and_document_label_choices() 
     assert "### Document labels" in text
     assert "| stance |   | for, against, neutral | single |" in text
     assert "| topics |   | war, aid | multiple |" in text
+
+
+def test_card_lists_document_labels_and_their_agreement(
+    export: Export, labelled: list[DocumentRecord]
+) -> None:
+    schema = {
+        "stance": {"multiple": False, "choices": ["supports", "refutes", "neutral"]},
+        "topics": {"multiple": True, "choices": ["security", "politics"]},
+    }
+    agreement = compute(labelled, {"bootstrap_resamples": 0, "document_labels": schema})
+    archive, _ = export(
+        "jsonl",
+        ExportOptions(pseudonymise=True),
+        card=labelled_card(agreement=agreement),
+        source=labelled,
+    )
+    text = archive.read("README.md").decode()
+
+    assert "| stance |   | supports, refutes, neutral | single |" in text
+    assert "| topics |   | security, politics | multiple |" in text
+    assert "| document label | alpha | cohen_kappa_mean | documents |" in text
+    assert "| topics=politics |" in text
+    assert b"alice" not in archive.read("documents.jsonl")  # renamed in document_labels too

@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 
 from annotations.exporters.base import ExportOptions, SplitSpec
 from annotations.interchange import DocumentRecord
+from tests.exporters.conftest import labelled_card
 
 
 def test_parquet_rows_hold_each_layer_on_the_same_characters(export, records) -> None:
@@ -79,3 +80,20 @@ def test_a_split_with_no_documents_has_no_file(export, records) -> None:
     archive, _ = export("parquet", options)
     assert [n for n in archive.namelist() if n.endswith(".parquet")] == ["data/train.parquet"]
     assert "dev" not in archive.read("README.md").decode().split("---")[1]
+
+
+def test_parquet_holds_document_labels_per_layer(export, labelled: list[DocumentRecord]) -> None:
+    archive, _ = export("parquet", card=labelled_card(), source=labelled)
+    table = pq.read_table(io.BytesIO(archive.read("data/corpus.parquet")))
+    for row in table.to_pylist():
+        assert row["gold_document_labels"] == [{"label": "stance", "values": ["refutes"]}]
+        given = {
+            layer["annotator"]: layer["document_labels"]
+            for layer in row["annotations"]
+            if layer["document_labels"]
+        }
+        record = next(record for record in labelled if record.id == row["id"])
+        assert given == {
+            name: [{"label": "topics", "values": ["politics", "security"]}]
+            for name in record.document_labels
+        }

@@ -7,7 +7,7 @@ from spacy.vocab import Vocab
 
 from annotations.exporters.base import ExportOptions
 from annotations.interchange import DocumentRecord
-from tests.exporters.conftest import Export, all_layers, layer_spans
+from tests.exporters.conftest import Export, all_layers, labelled_card, layer_spans
 
 
 def load_docs(archive, tmp_path: Path) -> dict:
@@ -73,3 +73,17 @@ def test_large_exports_are_written_in_bounded_shards(
     shards = sorted(n for n in archive.namelist() if n.endswith(".spacy"))
     assert shards == ["spacy/all-00000.spacy", "spacy/all-00001.spacy"]
     assert set(load_docs(archive, tmp_path)) == {record.id for record in records}
+
+
+def test_gold_document_labels_become_doc_cats(
+    export: Export, labelled: list[DocumentRecord], tmp_path: Path
+) -> None:
+    archive, _ = export("spacy", card=labelled_card(), source=labelled)
+    docs = load_docs(archive, tmp_path)
+    for record in labelled:
+        doc = docs[record.id]
+        assert doc.cats == {"stance=supports": 0.0, "stance=refutes": 1.0, "stance=neutral": 0.0}
+        for name, labels in record.document_labels.items():
+            stored = doc.user_data["document_labels"][f"annotators/{name}"]
+            # msgpack, which the DocBin stores user data with, reads lists back as tuples.
+            assert {label: list(values) for label, values in stored.items()} == labels

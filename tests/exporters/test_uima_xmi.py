@@ -5,9 +5,9 @@ import re
 from cassis import load_cas_from_xmi, load_typesystem
 
 from annotations.exporters.base import safe_name
-from annotations.exporters.uima_xmi import RELATION_TYPE, SPAN_TYPE
+from annotations.exporters.uima_xmi import DOCUMENT_LABEL_TYPE, RELATION_TYPE, SPAN_TYPE
 from annotations.interchange import DocumentRecord
-from tests.exporters.conftest import Export, all_layers, layer_spans
+from tests.exporters.conftest import Export, all_layers, labelled_card, layer_spans
 
 
 def test_xmi_spans_load_back_with_cassis_on_the_same_characters(
@@ -55,3 +55,20 @@ def test_xmi_keeps_attributes_and_relations(export: Export, records: list) -> No
     assert relation.Governor.label == "claim"
     assert relation.Dependent.get_covered_text() == "@source 👩\u200d👩\u200d👧"
     assert relation.Dependent.kind == "anonymous"
+
+
+def test_xmi_document_labels_load_with_cassis(export: Export, labelled: list[DocumentRecord]):
+    archive, _ = export("xmi", card=labelled_card(), source=labelled)
+    typesystem = load_typesystem(archive.read("xmi/TypeSystem.xml").decode())
+    for record in labelled:
+        layers = {"gold": record.gold_document_labels}
+        layers |= {f"annotators/{name}": {} for name in record.annotations}
+        layers |= {f"annotators/{name}": found for name, found in record.document_labels.items()}
+        for key, labels in layers.items():
+            xml = archive.read(f"xmi/{key}/{safe_name(record.id)}.xmi").decode()
+            cas = load_cas_from_xmi(xml, typesystem=typesystem)
+            found = cas.select(DOCUMENT_LABEL_TYPE)
+            assert sorted((a.label, a.value) for a in found) == sorted(
+                (label, value) for label, values in labels.items() for value in values
+            )
+            assert all((a.begin, a.end) == (0, len(record.text)) for a in found)

@@ -41,8 +41,8 @@ def test_layer_body_is_what_the_documented_serializer_describes(linked_layer):
     assert body["annotator"] == "alice"
 
 
-def test_layer_body_costs_three_queries_whatever_its_size(linked_layer, django_assert_num_queries):
-    with django_assert_num_queries(3):
+def test_layer_body_costs_four_queries_whatever_its_size(linked_layer, django_assert_num_queries):
+    with django_assert_num_queries(4):
         layer_body(linked_layer.pk)
 
 

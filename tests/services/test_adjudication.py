@@ -5,13 +5,13 @@ import json
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from annotations.models import AuditEvent, Document, Layer, Role
+from annotations.models import AuditEvent, Document, DocumentLabel, Layer, Role
 from annotations.services.adjudication import merge_into_gold
 from annotations.services.imports import import_file
 from annotations.services.layers import LayerConflict
 from annotations.services.projects import add_member
 from tests.access import project_access
-from tests.factories import UserFactory
+from tests.factories import DocumentLabelTypeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -149,3 +149,61 @@ def test_adjudication_is_in_the_audit_trail(cast, voted):
 
     event = AuditEvent.objects.filter(action="replace", actor=cast.reviewer).get()
     assert len(event.after["spans"]) == 2
+
+
+def labelled_document(cast, labels: dict) -> Document:
+    """Three annotators who gave document labels ``labels[name]``."""
+    add_member(project=cast.project, user=UserFactory(username="carol"), role=Role.ANNOTATOR)
+    DocumentLabelTypeFactory(project=cast.project)
+    DocumentLabelTypeFactory(
+        project=cast.project, name="topics", choices=["security", "politics"], multiple=True
+    )
+    record = {
+        "id": "d2",
+        "text": TEXT,
+        "annotations": {"alice": [], "bob": [], "carol": []},
+        "document_labels": labels,
+    }
+    import_file(
+        project=cast.project, filename="labels.jsonl", data=(json.dumps(record) + "\n").encode()
+    )
+    return Document.objects.get(external_id="d2")
+
+
+def gold_labels(document) -> list[tuple[str, str]]:
+    return list(
+        DocumentLabel.objects.filter(layer__document=document, layer__is_gold=True)
+        .order_by("label__name", "value")
+        .values_list("label__name", "value")
+    )
+
+
+def test_the_vote_settles_document_labels_too(cast):
+    document = labelled_document(
+        cast,
+        {
+            "alice": {"stance": ["refutes"], "topics": ["security", "politics"]},
+            "bob": {"stance": ["refutes"], "topics": ["security"]},
+            "carol": {"stance": ["neutral"]},
+        },
+    )
+
+    merge_into_gold(access=project_access(cast.reviewer, document.project), document=document)
+
+    assert gold_labels(document) == [("stance", "refutes"), ("topics", "security")]
+
+
+def test_with_one_vote_a_single_choice_label_takes_the_most_voted_value_or_none_on_a_tie(cast):
+    document = labelled_document(
+        cast,
+        {
+            "alice": {"stance": ["refutes"], "topics": ["politics"]},
+            "bob": {"stance": ["supports"], "topics": ["security"]},
+        },
+    )
+
+    merge_into_gold(
+        access=project_access(cast.reviewer, document.project), document=document, min_votes=1
+    )
+
+    assert gold_labels(document) == [("topics", "politics"), ("topics", "security")]

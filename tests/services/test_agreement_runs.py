@@ -11,6 +11,7 @@ from annotations.selectors import iter_project_records
 from annotations.services import agreement_runs, jobs
 from annotations.services.imports import import_documents
 from tests.agreement.corpus import corpus
+from tests.factories import DocumentLabelTypeFactory
 
 
 def without_run(result: dict) -> dict:
@@ -148,3 +149,34 @@ def test_no_automatic_rerun_unless_configured(cast, measured_project, settings) 
     settings.AGREEMENT_RERUN_AFTER_SECONDS = 0
     agreement_runs.schedule_rerun(measured_project)  # nothing scheduled, nothing raised
     assert not AgreementRun.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_run_measures_the_projects_document_labels(
+    cast, celery_eager, django_capture_on_commit_callbacks
+) -> None:
+    DocumentLabelTypeFactory(project=cast.project)
+    records = corpus(12, ["alice", "bob"], seed=2)
+    for number, record in enumerate(records):
+        for name in record.annotations:
+            stance = ["supports", "refutes", "neutral"][(number + (name == "bob")) % 3]
+            record.document_labels[name] = {"stance": [stance]}
+    import_documents(project=cast.project, records=records)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run = agreement_runs.start_run(
+            project=cast.project, actor=cast.manager, parameters={"bootstrap_resamples": 0}
+        )
+    run.refresh_from_db()
+
+    assert run.parameters["document_labels"] == {
+        "stance": {"multiple": False, "choices": ["supports", "refutes", "neutral"]}
+    }
+    stance = run.result["document_labels"]["stance"]
+    assert (
+        stance
+        == compute(iter_project_records(cast.project), run.parameters)["document_labels"]["stance"]
+    )
+    assert stance["n_documents"] == sum(len(r.annotations) >= 2 for r in records)
+    assert stance["alpha"] is not None
+    assert [(pair["a"], pair["b"]) for pair in stance["pairs"]] == [("alice", "bob")]

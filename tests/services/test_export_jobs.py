@@ -15,11 +15,11 @@ from django.utils import timezone
 
 from annotations.exporters.base import ExportOptions
 from annotations.interchange import DocumentRecord
-from annotations.models import AgreementRun, ExportJob, JobStatus
+from annotations.models import AgreementRun, DocumentLabel, ExportJob, JobStatus
 from annotations.services import export_jobs, jobs
 from annotations.services.imports import import_file
 from annotations.services.jobs import Claim, ClaimLost
-from tests.factories import ProjectFactory
+from tests.factories import DocumentLabelTypeFactory, ProjectFactory
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
@@ -46,6 +46,31 @@ def test_jsonl_export_import_export_is_byte_identical(tmp_path: Path, fixture: s
 
     assert first == second
     assert len(first.splitlines()) == len(data.splitlines())
+
+
+def with_document_labels(slug: str):
+    project = ProjectFactory(slug=slug)
+    DocumentLabelTypeFactory(project=project)
+    DocumentLabelTypeFactory(
+        project=project, name="topics", choices=["security", "politics"], multiple=True
+    )
+    return project
+
+
+@pytest.mark.django_db
+def test_document_labels_survive_export_import_export_byte_identical(tmp_path: Path) -> None:
+    data = (FIXTURES / "document_labels.jsonl").read_bytes()
+    first_project = with_document_labels("first")
+    import_file(project=first_project, filename="labels.jsonl", data=data)
+    first = export_jsonl(first_project, tmp_path, "first")
+
+    second_project = with_document_labels("second")
+    import_file(project=second_project, filename="first.jsonl", data=first)
+    second = export_jsonl(second_project, tmp_path, "second")
+
+    assert first == second
+    assert first == data  # the fixture is written in the canonical form
+    assert DocumentLabel.objects.filter(layer__document__project=second_project).count() == 7
 
 
 @pytest.mark.django_db

@@ -10,6 +10,8 @@ from annotations.models import (
     AssignmentStatus,
     AuditEvent,
     Document,
+    DocumentLabel,
+    LabelType,
     Layer,
     LayerStatus,
     Relation,
@@ -17,6 +19,7 @@ from annotations.models import (
 )
 from annotations.services.imports import ImportRejected, import_file
 from tests.conftest import FIXTURES, SEEDS
+from tests.factories import DocumentLabelTypeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -277,3 +280,50 @@ def test_a_csv_is_read_from_a_stream_with_its_byte_order_mark_and_quoted_line_br
     first = Document.objects.get(external_id="n1")
     assert first.text == 'Saleh said:\r\n"I stay."'
     assert first.meta == {"outlet": "TASS"}
+
+
+@pytest.fixture
+def stance(cast) -> LabelType:
+    return DocumentLabelTypeFactory(project=cast.project)
+
+
+def test_document_labels_of_annotators_and_gold_are_imported(cast, stance):
+    record = {
+        "id": "d",
+        "text": "Saleh said so.",
+        "annotations": {"alice": [], "bob": []},
+        "document_labels": {"alice": {"stance": ["refutes"]}},
+        "gold_document_labels": {"stance": ["neutral"]},
+    }
+
+    import_file(project=cast.project, filename="a.jsonl", data=jsonl(record))
+
+    rows = DocumentLabel.objects.order_by("value").values_list(
+        "layer__annotator__username", "layer__is_gold", "label__name", "value"
+    )
+    assert list(rows) == [(None, True, "stance", "neutral"), ("alice", False, "stance", "refutes")]
+
+
+@pytest.mark.parametrize(
+    ("labels", "reason"),
+    [
+        ({"stance": ["maybe"]}, "document_labels.alice.stance: 'maybe' is not one of"),
+        ({"stance": ["refutes", "neutral"]}, "document_labels.alice.stance: takes a single value"),
+        ({"mood": ["calm"]}, "document_labels.alice.mood: unknown document label 'mood'"),
+        ({"claim": ["x"]}, "document_labels.alice.claim: unknown document label 'claim'"),
+    ],
+)
+def test_document_labels_outside_the_schema_reject_the_file(cast, stance, labels, reason):
+    record = {
+        "id": "d",
+        "text": "Saleh said so.",
+        "annotations": {"alice": []},
+        "document_labels": {"alice": labels},
+    }
+
+    with pytest.raises(ImportRejected) as raised:
+        import_file(project=cast.project, filename="a.jsonl", data=jsonl(record))
+
+    assert reason in raised.value.messages[0]
+    assert not DocumentLabel.objects.exists()
+    assert not Document.objects.filter(project=cast.project).exists()

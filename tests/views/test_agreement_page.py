@@ -11,6 +11,7 @@ from annotations.models import AgreementRun, Document, JobStatus
 from annotations.services import agreement_runs, jobs
 from annotations.services.imports import import_documents
 from tests.agreement.corpus import corpus
+from tests.factories import DocumentLabelTypeFactory
 
 PAGE = "/projects/panjshir/agreement/"
 
@@ -74,3 +75,31 @@ def test_annotators_and_outsiders_get_404(cast, who) -> None:
     client = Client()
     client.force_login(getattr(cast, who))
     assert client.get(PAGE).status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_report_shows_document_label_agreement(cast) -> None:
+    DocumentLabelTypeFactory(project=cast.project)
+    DocumentLabelTypeFactory(
+        project=cast.project, name="topics", choices=["security", "politics"], multiple=True
+    )
+    records = corpus(10, ["alice", "bob"], seed=3)
+    for number, record in enumerate(records):
+        for name in record.annotations:
+            record.document_labels[name] = {
+                "stance": [["supports", "refutes", "neutral"][(number + (name == "bob")) % 3]],
+                "topics": ["security"],
+            }
+    import_documents(project=cast.project, records=records)
+    parameters = agreement_runs.parse_parameters(cast.project, {"bootstrap_resamples": 0})
+    run = AgreementRun.objects.create(project=cast.project, parameters=parameters.to_json())
+    agreement_runs.run_inline(run, jobs.claim(AgreementRun, run.pk))
+
+    html = page_for(cast.reviewer)
+
+    table = re.search(r'<table class="table" id="document-labels">(.*?)</table>', html, re.S)
+    assert table
+    rows = re.findall(r"<tr[^>]*><td>([^<]*)</td>", table.group(1))
+    assert rows == ["stance", "topics", "topics = politics", "topics = security"]
+    assert "alice–bob" in table.group(1)
+    assert 'title="no variation' in table.group(1)  # everybody said "security"

@@ -45,6 +45,8 @@ let linksShown = -1;
 let contentRevision = 0; // bumped by every change to the spans or links
 let contentShown = 0;
 const changeListeners = [];
+const loadListeners = [];
+let loadedLayer = null; // the last layer body loaded from the server
 
 // --- spans and relations --------------------------------------------------------------
 
@@ -98,6 +100,8 @@ function loadLayer(layer) {
     state.relations.set(key, { key, id: raw.id, type: raw.type, head, tail });
   }
   blocks.forEach((_, index) => dirty.add(index));
+  loadedLayer = layer;
+  for (const listener of loadListeners) listener(layer);
   return spanById;
 }
 
@@ -1135,6 +1139,13 @@ export const editor = {
   onChange(listener) {
     changeListeners.push(listener);
   },
+  /** `listener(layer)` gets every layer body loaded from the server, the current one first. */
+  onLoad(listener) {
+    loadListeners.push(listener);
+    if (loadedLayer) listener(loadedLayer);
+  },
+  /** Queue a write made beside the editor: `operation(version)` returns the new version. */
+  save: (operation) => queue.push(operation),
   accept,
   remove: removeByKey,
   unlink,
