@@ -8,7 +8,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from annotations.models import Project, Role
-from annotations.services.projects import MAX_OVERLAP
+from annotations.services.projects import MAX_OVERLAP, PRESET_SCHEMA, SCHEMA_STARTS
 
 ROLE_CHOICES = [(role.value, role.label) for role in Role]
 
@@ -36,6 +36,14 @@ class NewProjectForm(forms.Form):
     )
     blind = forms.BooleanField(
         required=False, initial=True, label="Blind: annotators never see each other's spans"
+    )
+    schema = forms.ChoiceField(
+        choices=list(SCHEMA_STARTS.items()),
+        initial=PRESET_SCHEMA,
+        required=False,
+        label="Labels start from",
+        help_text="The preset: claim, source, sentiment and attributed_to. Either way, the "
+        "schema page edits them.",
     )
 
 

@@ -26,6 +26,7 @@ from annotations.models import (
     Role,
     Span,
 )
+from annotations.services.projects import PRESET_SCHEMA, SCHEMA_STARTS
 
 # A layer version is a PostgreSQL integer: a larger number cannot be one.
 MAX_VERSION = 2**31 - 1
@@ -107,6 +108,12 @@ class ProjectCreateSerializer(serializers.Serializer):
         help_text="k: annotators per document.",
     )
     blind = serializers.BooleanField(required=False, default=True)
+    schema = serializers.ChoiceField(
+        choices=list(SCHEMA_STARTS.items()),
+        required=False,
+        default=PRESET_SCHEMA,
+        help_text="What the label schema starts from: the news claims preset, or empty.",
+    )
 
 
 class ProjectUpdateSerializer(serializers.Serializer):

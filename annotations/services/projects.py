@@ -65,6 +65,12 @@ NEWS_CLAIMS_PRESET: list[dict[str, Any]] = [
 ]
 
 
+# What a new project's schema starts from: the preset above, or nothing (the manager
+# builds it on the schema page).
+PRESET_SCHEMA = "news_claims"
+SCHEMA_STARTS = {PRESET_SCHEMA: "the news claims preset", "empty": "an empty schema"}
+
+
 @transaction.atomic
 def create_project(
     *,
@@ -75,8 +81,12 @@ def create_project(
     description: str = "",
     overlap: int = 2,
     blind: bool = True,
+    schema: str = PRESET_SCHEMA,
 ) -> Project:
-    """Make a project with the news claims schema; its creator becomes its manager."""
+    """Make a project, its schema the news claims preset (or empty: ``schema="empty"``);
+    its creator becomes its manager."""
+    if schema not in SCHEMA_STARTS:
+        raise ValidationError({"schema": [f"must be one of: {', '.join(SCHEMA_STARTS)}"]})
     if Project.objects.filter(slug=slug).exists():
         raise ValidationError({"slug": [f"a project named {slug!r} exists already"]})
     if overlap < 1:
@@ -91,7 +101,7 @@ def create_project(
         created_by=created_by,
     )
     by_name: dict[str, LabelType] = {}
-    for position, preset in enumerate(NEWS_CLAIMS_PRESET):
+    for position, preset in enumerate(NEWS_CLAIMS_PRESET if schema == PRESET_SCHEMA else []):
         by_name[preset["name"]] = LabelType.objects.create(
             project=project,
             name=preset["name"],
@@ -107,7 +117,11 @@ def create_project(
     if created_by is not None:
         Membership.objects.create(project=project, user=created_by, role=Role.MANAGER)
     record_event(
-        actor=created_by, project=project, action="create", obj=project, after={"slug": slug}
+        actor=created_by,
+        project=project,
+        action="create",
+        obj=project,
+        after={"slug": slug, "schema": schema},
     )
     return project
 
@@ -142,10 +156,11 @@ def start_project(
     description: str = "",
     overlap: int = 2,
     blind: bool = True,
+    schema: str = PRESET_SCHEMA,
     guidelines: str = "",
 ) -> Project:
     """A signed-in user who may create projects starts one (``create_project``): they
-    become its manager, and its schema starts from the news claims preset."""
+    become its manager, and its schema starts from the news claims preset or empty."""
     if not may_create_projects(user):
         raise PermissionDenied(CREATE_PROJECTS_MESSAGE)
     slug = slug.strip()
@@ -167,6 +182,7 @@ def start_project(
         guidelines=guidelines,
         overlap=_clean_overlap(overlap),
         blind=blind,
+        schema=schema,
     )
 
 

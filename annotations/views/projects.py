@@ -33,6 +33,7 @@ def project_list(request: HttpRequest) -> HttpResponse:
             raise PermissionDenied(project_service.CREATE_PROJECTS_MESSAGE)
         if form.is_valid():
             data = form.cleaned_data
+            schema = data["schema"] or project_service.PRESET_SCHEMA
             try:
                 project = project_service.start_project(
                     user=user,
@@ -41,14 +42,16 @@ def project_list(request: HttpRequest) -> HttpResponse:
                     description=data["description"],
                     overlap=data["overlap"],
                     blind=data["blind"],
+                    schema=schema,
                 )
             except ValidationError as exc:
                 show_errors(form, exc)
             else:
                 messages.success(
                     request,
-                    f"Project {project.name!r} is ready, with the news claims schema. "
-                    "Set its guidelines here, then add its members.",
+                    f"Project {project.name!r} is ready, with "
+                    f"{project_service.SCHEMA_STARTS[schema]}. "
+                    "Set its guidelines here, then its labels and members.",
                 )
                 return redirect("project-settings", slug=project.slug)
     memberships = (

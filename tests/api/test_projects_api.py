@@ -35,6 +35,18 @@ def test_staff_create_a_project_with_description_k_and_blind(api):
     )
 
 
+def test_a_project_created_with_an_empty_schema_has_no_labels(api):
+    staff = UserFactory(username="lead", is_staff=True)
+
+    response = api(staff).post("/api/projects/", {**NEW, "schema": "empty"}, format="json")
+    bad = api(staff).post("/api/projects/", {**NEW, "slug": "k2", "schema": "ner"}, format="json")
+
+    assert response.status_code == 201, response.content
+    assert not Project.objects.get(slug="kabul").label_types.exists()
+    assert bad.status_code == 400
+    assert "schema" in bad.json()
+
+
 def test_people_granted_can_create_projects_create_them_too(api):
     person = UserFactory(username="researcher")
     person.user_permissions.add(Permission.objects.get(codename="add_project"))

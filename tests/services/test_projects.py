@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from annotations.models import AuditEvent, Role
+from annotations.models import AuditEvent, Project, Role
 from annotations.services.projects import add_member, create_project
 from tests.factories import UserFactory
 
@@ -30,6 +30,20 @@ def test_new_project_starts_from_the_news_claims_preset():
         labels["source"],
     )
     assert project.memberships.get(user=owner).role == Role.MANAGER
+
+
+def test_a_project_may_start_with_an_empty_schema_and_its_creator_as_manager():
+    owner = UserFactory(username="owner")
+    project = create_project(name="Blank", slug="blank", created_by=owner, schema="empty")
+
+    assert not project.label_types.exists()
+    assert project.memberships.get(user=owner).role == Role.MANAGER
+
+
+def test_an_unknown_schema_start_is_refused():
+    with pytest.raises(ValidationError, match="schema"):
+        create_project(name="Odd", slug="odd", schema="ner")
+    assert not Project.objects.filter(slug="odd").exists()
 
 
 def test_slug_already_taken_is_refused():

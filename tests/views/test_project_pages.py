@@ -31,6 +31,15 @@ def test_staff_see_the_new_project_form_and_create_a_project(client):
     assert Membership.objects.get(project=project).role == Role.MANAGER
 
 
+def test_a_project_started_empty_has_no_labels_and_says_so(client):
+    client.force_login(UserFactory(username="lead", is_staff=True))
+
+    created = client.post("/", {**FORM, "schema": "empty"}, follow=True)
+
+    assert not Project.objects.get(slug="kabul").label_types.exists()
+    assert "with an empty schema" in created.content.decode()
+
+
 def test_a_user_granted_can_create_projects_sees_the_form(client):
     person = UserFactory()
     person.user_permissions.add(Permission.objects.get(codename="add_project"))
