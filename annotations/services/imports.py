@@ -135,10 +135,6 @@ class _Problems:
         offset, name = self._files[max(position, 0)]
         return name, (line - offset) or None
 
-    def describe(self, line: int | None) -> str:
-        name, local = self.where(line)
-        return name if local is None else f"{name}, line {local}"
-
     def add(self, line: int | None, reason: str) -> None:
         self.total += 1
         if len(self.errors) < MAX_REPORTED_ERRORS:
@@ -298,13 +294,24 @@ def _distinct(records: Records, problems: _Problems) -> Records:
     for line, record in records:
         if isinstance(record, DocumentRecord):
             if record.id in first_line:
-                earlier = problems.describe(first_line[record.id])
-                if problems.where(first_line[record.id])[0] == problems.where(line)[0]:
-                    earlier = earlier.rpartition(", ")[2]  # same file: the line is enough
-                yield line, f"document {record.id!r}: the id appears twice, first at {earlier}"
+                yield (
+                    line,
+                    f"document {record.id!r}: the id appears twice, first at "
+                    + (_earlier(problems, first_line[record.id], line)),
+                )
                 continue
             first_line[record.id] = line
         yield line, record
+
+
+def _earlier(problems: _Problems, first: int | None, again: int | None) -> str:
+    """Where a line was, said from another line: its number alone in the same file."""
+    first_file, first_at = problems.where(first)
+    if first_at is None:
+        return first_file
+    if first_file == problems.where(again)[0]:
+        return f"line {first_at}"
+    return f"{first_file}, line {first_at}"
 
 
 def _file_records(
@@ -398,8 +405,9 @@ def _zip_records(
                 if member_format == "zip":
                     raise rejected(info.filename, "a zip inside the zip is not read")
             except ImportRejected as refused:
-                problems.start_file(info.filename)
+                skipped = problems.start_file(info.filename)
                 problems.add(None, refused.errors[0].reason)
+                problems.end_file(skipped)
                 continue
             try:
                 with archive.open(info) as member:

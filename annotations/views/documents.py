@@ -128,9 +128,8 @@ def documents(request: HttpRequest, access: Access) -> HttpResponse:
                     assign_now=upload.cleaned_data["assign_now"],
                 )
             except ValidationError as refused:
-                for reasons in refused.message_dict.values():
-                    for reason in reasons:
-                        upload.add_error("file", reason)
+                for reason in refused.messages:
+                    upload.add_error("file", reason)
             except BrokerUnavailable as unavailable:
                 # Saved and queued: the job's page says the queue is not answering.
                 return HttpResponseRedirect(f"{here}?{urlencode({'import': unavailable.job.pk})}")

@@ -199,6 +199,13 @@ def test_duplicate_ids_name_both_lines_in_a_file_and_both_files_in_an_upload(cas
     assert reasons(raised) == [
         ("two/a.txt", None, "document 'a': the id appears twice, first at one/a.txt")
     ]
+
+    data = a_zip({"one.jsonl": jsonl({"id": "x", "text": "a"}), "two.csv": b"id,text\nx,b\n"})
+    with pytest.raises(ImportRejected) as raised:
+        import_file(project=cast.project, filename="d.zip", data=data)
+    assert reasons(raised) == [
+        ("two.csv", 2, "document 'x': the id appears twice, first at one.jsonl, line 1")
+    ]
     assert not Document.objects.exists()
 
 

@@ -11,6 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from annotations import selectors
 from annotations.models import Assignment, AssignmentStatus, Document, ImportJob
 from annotations.services.assignments import assign_documents
+from annotations.services.workers import NO_WORKER_WARNING
 from tests.factories import DocumentFactory
 
 pytestmark = pytest.mark.django_db
@@ -230,3 +231,15 @@ def test_a_search_matching_more_than_the_count_cap_pages_through_windows(
     previous = re.search(r'<a href="([^"]*)" rel="prev">', response.content.decode())
     back = manager.get(previous.group(1).replace("&amp;", "&"))
     assert listed(back) == expected[-len(listed(response)) - 50 : -len(listed(response))]
+
+
+def test_a_queued_import_with_no_worker_says_so(manager, cast, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    job = ImportJob.objects.create(
+        project=cast.project, requested_by=cast.manager, filename="a.txt", file="imports/a.txt"
+    )
+
+    page = manager.get(url(cast.project, **{"import": job.pk})).content.decode()
+
+    assert NO_WORKER_WARNING in page
+    assert "queued, 0%" in page
