@@ -4,14 +4,20 @@ Django's own limits leave file uploads alone (``DATA_UPLOAD_MAX_MEMORY_SIZE`` co
 the other form fields), so this handler, first in ``FILE_UPLOAD_HANDLERS``, refuses a body
 whose Content-Length is over ``UPLOAD_MAX_BYTES`` before a byte of it is read, and one
 that says less than it sends as soon as the count passes the limit.
+
+API requests get a 413 with the reason. A page cannot answer from here (the CSRF check
+reads the form before any view runs), so for pages the handler stops storing the upload,
+lets the rest of the body be read and dropped, and marks the request
+(``upload_too_large``): the view shows the reason next to its file field.
 """
 
 from __future__ import annotations
 
-from typing import IO
+from typing import IO, Any
 
 from django.conf import settings
-from django.core.files.uploadhandler import FileUploadHandler
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.http import HttpRequest
 from rest_framework import status
 from rest_framework.exceptions import APIException
 
@@ -28,6 +34,14 @@ class UploadTooLarge(APIException):
         )
 
 
+API_PREFIX = "/api/"
+
+
+def upload_too_large(request: HttpRequest) -> bool:
+    """Whether a page's upload was refused for its size (see the module's docstring)."""
+    return bool(getattr(request, "upload_too_large", False))
+
+
 class UploadLimitHandler(FileUploadHandler):
     def handle_raw_input(
         self,
@@ -37,15 +51,29 @@ class UploadLimitHandler(FileUploadHandler):
         boundary: str,
         encoding: str | None = None,
     ) -> None:
-        if content_length > settings.UPLOAD_MAX_BYTES:
-            raise UploadTooLarge()
         self.received = 0
+        self.over_limit = content_length > settings.UPLOAD_MAX_BYTES
+        if self.over_limit:
+            self._refuse(before_reading=True)
+
+    def new_file(self, *args: Any, **kwargs: Any) -> None:
+        super().new_file(*args, **kwargs)
+        if self.over_limit:
+            self._refuse()
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
         self.received += len(raw_data)
         if self.received > settings.UPLOAD_MAX_BYTES:
-            raise UploadTooLarge()
+            self._refuse()
         return raw_data  # the next handler stores it
+
+    def _refuse(self, *, before_reading: bool = False) -> None:
+        if self.request is None or self.request.path.startswith(API_PREFIX):
+            raise UploadTooLarge()
+        if before_reading:
+            return  # the form's first fields (the CSRF token) are still read
+        self.request.upload_too_large = True  # type: ignore[attr-defined]
+        raise StopUpload(connection_reset=False)
 
     def file_complete(self, file_size: int) -> None:
         return None

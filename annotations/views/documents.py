@@ -29,6 +29,7 @@ from annotations.selectors import (
 from annotations.services import import_jobs
 from annotations.services.jobs import BrokerUnavailable
 from annotations.services.workers import NO_WORKER_WARNING, a_worker_answers
+from annotations.uploads import UploadTooLarge, upload_too_large
 from annotations.views.access import project_page
 
 DOCUMENTS_PER_PAGE = 50
@@ -119,7 +120,11 @@ def documents(request: HttpRequest, access: Access) -> HttpResponse:
     status = 200
     if request.method == "POST":
         upload = UploadForm(request.POST, request.FILES)
-        if upload.is_valid():
+        if upload_too_large(request):
+            upload.errors.clear()
+            upload.add_error("file", str(UploadTooLarge().detail))
+            status = 413
+        elif upload.is_valid():
             try:
                 job = import_jobs.start_import(
                     project=project,
@@ -135,7 +140,9 @@ def documents(request: HttpRequest, access: Access) -> HttpResponse:
                 return HttpResponseRedirect(f"{here}?{urlencode({'import': unavailable.job.pk})}")
             else:
                 return HttpResponseRedirect(f"{here}?{urlencode({'import': job.pk})}")
-        status = 400
+            status = 400
+        else:
+            status = 400
 
     annotators = list(
         Membership.objects.filter(project=project, role=Role.ANNOTATOR)

@@ -96,6 +96,20 @@ def test_a_bad_line_is_listed_with_its_file_and_line(post):
     assert not Document.objects.exists()
 
 
+def test_an_upload_over_the_limit_is_refused_on_the_page_with_the_reason(manager, cast, settings):
+    settings.UPLOAD_MAX_BYTES = 2**20
+    big = SimpleUploadedFile("big.txt", b"Saleh " * 2**18)
+
+    response = manager.post(url(cast.project), {"file": [big]})
+
+    assert response.status_code == 413
+    page = response.content.decode()
+    assert "The upload is larger than the 1 MiB this server takes" in page
+    assert 'type="file"' in page
+    assert not ImportJob.objects.exists()
+    assert not Document.objects.exists()
+
+
 def test_more_than_a_hundred_bad_lines_say_how_many_more(post):
     data = "".join(json.dumps({"id": f"d{n}", "text": ""}) + "\n" for n in range(130)).encode()
 
