@@ -2,7 +2,15 @@ from __future__ import annotations
 
 from django.urls import path
 
-from annotations.views import accounts, agreement, annotate, dashboard, projects, review
+from annotations.views import (
+    accounts,
+    agreement,
+    annotate,
+    assignment,
+    dashboard,
+    projects,
+    review,
+)
 
 urlpatterns = [
     path("", projects.project_list, name="project-list"),
@@ -12,4 +20,5 @@ urlpatterns = [
     *dashboard.urlpatterns,
     *agreement.urlpatterns,
     *review.urlpatterns,
+    *assignment.urlpatterns,
 ]
