@@ -34,7 +34,7 @@ class ReassignForm(forms.Form):
     )
 
     def __init__(self, *args: Any, access: Access, **kwargs: Any):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, label_suffix="", **kwargs)
         project = access.project
         on_documents = (
             User.objects.filter(assignments__document__project=project)
@@ -112,6 +112,7 @@ def assignment(request: HttpRequest, access: Access) -> HttpResponse:
             "plan_form": plan_form,
             "reassign_form": reassign_form,
             "k_changes": k != project.overlap,
+            "max_k": MAX_OVERLAP,
             "action": reverse("assignment", kwargs={"slug": project.slug}),
         },
         status=status,
