@@ -35,10 +35,11 @@ from dataclasses import dataclass, field
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
+from annotations import sql
 from annotations.access import Access
 from annotations.models import (
     Assignment,
@@ -296,17 +297,65 @@ def _take_back(removals: Sequence[tuple[int, int | None]]) -> int:
             .order_by("pk")
             .values_list("pk", flat=True)
         )
-    for chunk in _batches(taken):
-        Assignment.objects.filter(pk__in=chunk).delete()
-    empty_layers = sorted(
-        layer_id for layer_id in (layer_of[pk] for pk in taken) if layer_id is not None
+    _delete_rows(Assignment, taken)
+    _delete_rows(
+        Layer,
+        sorted(layer_id for layer_id in (layer_of[pk] for pk in taken) if layer_id is not None),
     )
-    for chunk in _batches(empty_layers):
-        Layer.objects.filter(pk__in=chunk).delete()
     return len(taken)
 
 
+def _delete_rows(model: type[Assignment] | type[Layer], ids: Sequence[int]) -> None:
+    """DELETE by primary key, a statement per batch, without Django's cascade collector
+    (a few queries per batch): the rows were checked under their locks, nothing points at
+    them (an empty layer has no spans, links or document labels)."""
+    for chunk in _batches(ids):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {sql.table(model)} WHERE {sql.column_of(model, 'id')} "
+                f"IN ({', '.join(['%s'] * len(chunk))})",
+                list(chunk),
+            )
+
+
+def _insert_pairs(
+    model: type[Assignment] | type[Layer], pairs: Sequence[tuple[int, int]]
+) -> list[tuple[int, int, int]]:
+    """One INSERT of a row per (document, annotator) pair on PostgreSQL, from two arrays,
+    every other column at the value the ORM would give a new row; rows that exist already
+    (a layer kept from earlier work) are left alone. Returns (id, document, annotator) of
+    the rows made. At 200,000 rows it costs a fraction of ``bulk_create``'s time."""
+    blank = model(document_id=0, annotator_id=0)
+    fields = [
+        f
+        for f in model._meta.concrete_fields
+        if not f.primary_key and f.attname not in ("document_id", "annotator_id")
+    ]
+    values = [f.get_db_prep_save(f.pre_save(blank, add=True), connection) for f in fields]
+    statement = (
+        f"INSERT INTO {sql.table(model)} ({sql.column_of(model, 'document')}, "
+        f"{sql.column_of(model, 'annotator')}, {', '.join(sql.column(f) for f in fields)}) "
+        f"SELECT pairs.d, pairs.a, "
+        f"{', '.join(f'CAST(%s AS {f.cast_db_type(connection)})' for f in fields)} "
+        f"FROM unnest(%s::bigint[], %s::bigint[]) AS pairs(d, a) "
+        f"ON CONFLICT DO NOTHING RETURNING {sql.column_of(model, 'id')}, "
+        f"{sql.column_of(model, 'document')}, {sql.column_of(model, 'annotator')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [*values, [d for d, _ in pairs], [a for _, a in pairs]])
+        return [(pk, d, a) for pk, d, a in cursor.fetchall()]
+
+
 def _give(pairs: Sequence[tuple[int, int]]) -> list[Assignment]:
+    if not pairs:
+        return []
+    if connection.vendor == "postgresql":
+        made = [
+            Assignment(pk=pk, document_id=d, annotator_id=a)
+            for pk, d, a in _insert_pairs(Assignment, pairs)
+        ]
+        _insert_pairs(Layer, pairs)
+        return made
     made = Assignment.objects.bulk_create(
         [Assignment(document_id=d, annotator_id=a) for d, a in pairs], batch_size=BATCH
     )

@@ -34,7 +34,8 @@ class ReassignForm(forms.Form):
     )
 
     def __init__(self, *args: Any, access: Access, **kwargs: Any):
-        super().__init__(*args, label_suffix="", **kwargs)
+        super().__init__(*args, **kwargs)
+        self.label_suffix = ""
         project = access.project
         on_documents = (
             User.objects.filter(assignments__document__project=project)
