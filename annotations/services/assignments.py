@@ -294,49 +294,50 @@ def _batches(items: Sequence[int], size: int = BATCH) -> Iterable[Sequence[int]]
 def _take_back(removals: Sequence[tuple[int, int | None]]) -> int:
     """Delete unstarted assignments with their empty layers; returns how many went.
 
-    Each layer is locked and checked again first, then its assignment (the order the
-    layer writes take their locks in), so work started since the plan was read stays.
+    Each DELETE checks its condition on the row as it is once it holds the row's lock,
+    the layer first, then its assignment (the order the layer writes take their locks
+    in): a layer written since the plan was read stays, and so does its assignment.
     """
-    layer_ids = sorted(layer_id for _, layer_id in removals if layer_id is not None)
-    still_empty: set[int] = set()
-    for chunk in _batches(layer_ids):
-        still_empty.update(
-            Layer.objects.select_for_update()
-            .filter(pk__in=chunk)
-            .filter(_unstarted_layer())
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
-    layer_of = {
-        pk: layer_id for pk, layer_id in removals if layer_id is None or layer_id in still_empty
-    }
-    taken: list[int] = []
-    for chunk in _batches(sorted(layer_of)):
-        taken += (
-            Assignment.objects.select_for_update()
-            .filter(pk__in=chunk, status=AssignmentStatus.ASSIGNED)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
-    _delete_rows(Assignment, taken)
-    _delete_rows(
-        Layer,
-        sorted(layer_id for layer_id in (layer_of[pk] for pk in taken) if layer_id is not None),
+    by_layer = {layer_id: pk for pk, layer_id in removals if layer_id is not None}
+    this_layer = f"{sql.table(Layer)}.{sql.column_of(Layer, 'id')}"
+    unwritten = (
+        f"{sql.column_of(Layer, 'version')} = 1 AND {sql.column_of(Layer, 'status')} = %s "
+        f"AND NOT EXISTS (SELECT 1 FROM {sql.table(Span)} s "
+        f"WHERE s.{sql.column_of(Span, 'layer')} = {this_layer})"
     )
-    return len(taken)
-
-
-def _delete_rows(model: type[Assignment] | type[Layer], ids: Sequence[int]) -> None:
-    """DELETE by primary key, a statement per batch, without Django's cascade collector
-    (a few queries per batch): the rows were checked under their locks, nothing points at
-    them (an empty layer has no spans, links or document labels)."""
-    for chunk in _batches(ids):
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"DELETE FROM {sql.table(model)} WHERE {sql.column_of(model, 'id')} "
-                f"IN ({', '.join(['%s'] * len(chunk))})",
-                list(chunk),
+    emptied: list[int] = []
+    for chunk in _batches(sorted(by_layer)):
+        emptied += _delete_where(Layer, chunk, unwritten, [LayerStatus.OPEN.value])
+    assignment_ids = sorted(
+        [pk for pk, layer_id in removals if layer_id is None] + [by_layer[i] for i in emptied]
+    )
+    gone = 0
+    for chunk in _batches(assignment_ids):
+        gone += len(
+            _delete_where(
+                Assignment,
+                chunk,
+                f"{sql.column_of(Assignment, 'status')} = %s",
+                [AssignmentStatus.ASSIGNED.value],
             )
+        )
+    return gone
+
+
+def _delete_where(
+    model: type[Assignment] | type[Layer], ids: Sequence[int], condition: str, params: list[str]
+) -> list[int]:
+    """DELETE the rows ``ids`` of ``model`` that still meet ``condition``; returns the ids
+    deleted. No cascade collector (a few queries per batch): nothing points at an
+    assignment, and an unstarted layer has no spans, links or document labels."""
+    pk = sql.column_of(model, "id")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {sql.table(model)} WHERE {pk} IN ({', '.join(['%s'] * len(ids))}) "
+            f"AND {condition} RETURNING {pk}",
+            [*ids, *params],
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _insert_pairs(
