@@ -159,7 +159,7 @@ def _assignment_rows(
 
 
 def _compute(project: Project, overlap: int) -> _Work:
-    """The plan for ``project`` with k = ``overlap``, read in six queries."""
+    """The plan for ``project`` with k = ``overlap``, read in seven queries."""
     _check_overlap(overlap)
     annotators = list(
         get_user_model()

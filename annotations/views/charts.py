@@ -163,7 +163,12 @@ def daily_bars(
     step = plot_w / max(1, len(days))
     bar = max(2.0, step * 0.7)
     busiest = max(range(len(days)), key=lambda i: totals[i]) if days else None
-    summary = f"{sum(totals)} documents submitted from {days[0]} to {days[-1]}" if days else ""
+    total = sum(totals)
+    summary = (
+        f"{total} document{'s' * (total != 1)} submitted from {days[0]} to {days[-1]}"
+        if days
+        else "no days"
+    )
     if busiest is not None and totals[busiest]:
         summary += f"; the busiest day was {days[busiest]} with {totals[busiest]}"
     parts = [
@@ -191,7 +196,7 @@ def daily_bars(
                 f'fill="{PALETTE[number % len(PALETTE)]}"><title>{day.isoformat()} '
                 f"{escape(name)}: {count}</title></rect>"
             )
-        if index % 7 == 0 or index == len(days) - 1:
+        if (len(days) - 1 - index) % 7 == 0:  # weekly marks, ending on the last day
             parts.append(
                 f'<text x="{x + bar / 2:.1f}" y="{top + plot_h + 16}" text-anchor="middle" '
                 f'font-size="11">{day:%d %b}</text>'
