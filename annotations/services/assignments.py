@@ -31,6 +31,7 @@ import heapq
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
@@ -305,23 +306,14 @@ def _take_back(removals: Sequence[tuple[int, int | None]]) -> int:
         f"AND NOT EXISTS (SELECT 1 FROM {sql.table(Span)} s "
         f"WHERE s.{sql.column_of(Span, 'layer')} = {this_layer})"
     )
-    emptied: list[int] = []
-    for chunk in _batches(sorted(by_layer)):
-        emptied += _delete_where(Layer, chunk, unwritten, [LayerStatus.OPEN.value])
+    emptied = _delete_where(Layer, sorted(by_layer), unwritten, [LayerStatus.OPEN.value])
     assignment_ids = sorted(
         [pk for pk, layer_id in removals if layer_id is None] + [by_layer[i] for i in emptied]
     )
-    gone = 0
-    for chunk in _batches(assignment_ids):
-        gone += len(
-            _delete_where(
-                Assignment,
-                chunk,
-                f"{sql.column_of(Assignment, 'status')} = %s",
-                [AssignmentStatus.ASSIGNED.value],
-            )
-        )
-    return gone
+    status_is = f"{sql.column_of(Assignment, 'status')} = %s"
+    return len(
+        _delete_where(Assignment, assignment_ids, status_is, [AssignmentStatus.ASSIGNED.value])
+    )
 
 
 def _delete_where(
@@ -329,15 +321,39 @@ def _delete_where(
 ) -> list[int]:
     """DELETE the rows ``ids`` of ``model`` that still meet ``condition``; returns the ids
     deleted. No cascade collector (a few queries per batch): nothing points at an
-    assignment, and an unstarted layer has no spans, links or document labels."""
-    pk = sql.column_of(model, "id")
+    assignment, and an unstarted layer has no spans, links or document labels.
+
+    On PostgreSQL the ids go as one array joined in one statement: right after a large
+    apply the planner's statistics are stale, and a list of ids per batch got a scan of
+    the whole table per batch.
+    """
+    if not ids:
+        return []
+    table, pk = sql.table(model), sql.column_of(model, "id")
+    tail = f" AND {condition} RETURNING {table}.{pk}"
+    statements: list[tuple[str, list[Any]]]
+    if connection.vendor == "postgresql":
+        statements = [
+            (
+                f"DELETE FROM {table} USING unnest(%s::bigint[]) AS wanted(id) "
+                f"WHERE {table}.{pk} = wanted.id{tail}",
+                [list(ids), *params],
+            )
+        ]
+    else:
+        statements = [
+            (
+                f"DELETE FROM {table} WHERE {pk} IN ({', '.join(['%s'] * len(chunk))}){tail}",
+                [*chunk, *params],
+            )
+            for chunk in _batches(ids)
+        ]
+    deleted: list[int] = []
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"DELETE FROM {sql.table(model)} WHERE {pk} IN ({', '.join(['%s'] * len(ids))}) "
-            f"AND {condition} RETURNING {pk}",
-            [*ids, *params],
-        )
-        return [row[0] for row in cursor.fetchall()]
+        for statement, values in statements:
+            cursor.execute(statement, values)
+            deleted += [row[0] for row in cursor.fetchall()]
+    return deleted
 
 
 def _insert_pairs(
