@@ -37,7 +37,6 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from annotations import sql
@@ -116,10 +115,10 @@ def _check_overlap(overlap: int) -> None:
         raise ValidationError({"k": [f"must be between 1 and {MAX_OVERLAP}"]})
 
 
-def _unstarted_layer() -> Q:
-    return Q(version=1, status=LayerStatus.OPEN, is_gold=False) & ~Q(
-        Exists(Span.objects.filter(layer=OuterRef("pk")))
-    )
+def _unwritten(version: int, status: str, has_spans: bool) -> bool:
+    """A layer nobody has written: still at its first version, open, without a span.
+    (``_take_back`` checks the same in its DELETE, on the locked row.)"""
+    return version == 1 and status == LayerStatus.OPEN and not has_spans
 
 
 def _assignment_rows(
@@ -144,7 +143,7 @@ def _assignment_rows(
     layer_of = {
         (document_id, annotator_id): (
             pk,
-            not (version == 1 and status == LayerStatus.OPEN and pk not in with_spans),
+            not _unwritten(version, status, pk in with_spans),
         )
         for pk, document_id, annotator_id, version, status in layers.values_list(
             "pk", "document_id", "annotator_id", "version", "status"
@@ -528,10 +527,7 @@ def release_assignments(*, project: Project, user: User, actor: User | None = No
 def _is_started(assignment: Assignment, layer: Layer | None) -> bool:
     if assignment.status != AssignmentStatus.ASSIGNED:
         return True
-    return (
-        layer is not None
-        and not Layer.objects.filter(pk=layer.pk).filter(_unstarted_layer()).exists()
-    )
+    return layer is not None and not _unwritten(layer.version, layer.status, layer.spans.exists())
 
 
 @transaction.atomic
