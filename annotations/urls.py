@@ -6,6 +6,7 @@ from annotations.views import (
     accounts,
     agreement,
     annotate,
+    assignment,
     dashboard,
     documents,
     invitations,
@@ -29,4 +30,5 @@ urlpatterns = [
     *invitations.urlpatterns,
     *documents.urlpatterns,
     *schema.urlpatterns,
+    *assignment.urlpatterns,
 ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
-from annotations.api import adjudication, agreement, exports, imports, views
+from annotations.api import adjudication, agreement, assignment, exports, imports, views
 
 router = SimpleRouter()
 router.register("projects", views.ProjectViewSet, basename="project")
@@ -28,6 +28,7 @@ urlpatterns = [
     *exports.urlpatterns,
     *imports.urlpatterns,
     *adjudication.urlpatterns,
+    *assignment.urlpatterns,
     # Last: any other /api/ address is a JSON 404, not the site's HTML page.
     re_path(r"^.*$", views.no_such_endpoint, name="api-not-found"),
 ]

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from annotations.access import ARCHIVED_MESSAGE, Access
 from annotations.models import LabelKind, LabelType, Membership, Project, Role
+from annotations.services import assignments
 from annotations.services.audit import record_event
 
 MANAGERS_ONLY_MESSAGE = "Only the project's managers manage its members."
@@ -347,18 +348,26 @@ def add_person(*, access: Access, name_or_email: str, role: str) -> Membership:
 
 @transaction.atomic
 def change_member_role(*, access: Access, membership: Membership, role: str) -> Membership:
-    """A manager gives a member another role; the last manager keeps theirs."""
+    """A manager gives a member another role; the last manager keeps theirs. Someone who
+    stops being an annotator hands back their unstarted documents (their started work
+    stays); the next run of the assignment plan gives those to the other annotators."""
     _require_manager(access, membership)
     membership = _lock_for_change(membership, role)
-    return add_member(
+    changed = add_member(
         project=membership.project, user=membership.user, role=role, actor=access.user
     )
+    if role != Role.ANNOTATOR:
+        assignments.release_assignments(
+            project=membership.project, user=membership.user, actor=access.user
+        )
+    return changed
 
 
 @transaction.atomic
 def remove_member(*, access: Access, membership: Membership) -> None:
-    """A manager takes a member out of the project. Their layers stay: they are the
-    project's data."""
+    """A manager takes a member out of the project. Their started and submitted layers
+    stay: they are the project's data. Their unstarted documents go back to the pool,
+    which the next run of the assignment plan hands out."""
     _require_manager(access, membership)
     membership = _lock_for_change(membership, None)
     record_event(
@@ -369,3 +378,6 @@ def remove_member(*, access: Access, membership: Membership) -> None:
         before={"user": membership.user.get_username(), "role": membership.role},
     )
     membership.delete()
+    assignments.release_assignments(
+        project=membership.project, user=membership.user, actor=access.user
+    )

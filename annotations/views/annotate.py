@@ -123,6 +123,12 @@ def annotate(request: HttpRequest, access: Access, doc_id: int) -> HttpResponse:
             "mine": f"/api/projects/{project.slug}/documents/{document.pk}/layers/mine/",
             "layers": "/api/layers/",
             "skip": f"/api/projects/{project.slug}/documents/{document.pk}/skip/",
+            # Active time counts for open work on the annotator's own layer only.
+            **(
+                {"activity": reverse("layer-activity", kwargs={"layer_id": layer_id})}
+                if layer_id is not None and assignment.status in QUEUE_ORDER
+                else {}
+            ),
         },
         "next": reverse("annotate-next", kwargs={"slug": project.slug}),
         "queue": reverse("project-queue", kwargs={"slug": project.slug}),

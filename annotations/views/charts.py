@@ -1,4 +1,5 @@
-"""Small SVG charts drawn by our own code: a pair-by-pair heatmap and a trend of runs.
+"""Small SVG charts drawn by our own code: a pair-by-pair heatmap, a trend of runs and
+documents per day.
 
 Each function returns SVG markup as a safe string for a template. Every piece of text
 that comes from data (annotator names, labels) is escaped here.
@@ -7,6 +8,7 @@ that comes from data (annotator names, labels) is escaped here.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -136,6 +138,75 @@ def trend(
             f'<rect x="{left + plot_w + 12}" y="{legend_y - 8}" width="10" height="10" '
             f'fill="{colour}"/><text x="{left + plot_w + 26}" y="{legend_y + 1}" '
             f'font-size="11">{escape(name)}</text>'
+        )
+    parts.append("</svg>")
+    # Safe: every piece of data in the markup above went through escape().
+    return mark_safe("".join(parts))
+
+
+def daily_bars(
+    days: Sequence[date],
+    series: Sequence[str],
+    counts: Mapping[tuple[str, date], int],
+    title: str,
+) -> SafeString:
+    """One bar per day, stacked by series (``counts[(name, day)]``), oldest left.
+
+    The title and a description carry the totals for screen readers; each piece of a bar
+    has its own tooltip (day, name, count).
+    """
+    width, height = 640, 220
+    left, right, top, bottom = 36, 150, 14, 36
+    plot_w, plot_h = width - left - right, height - top - bottom
+    totals = [sum(counts.get((name, day), 0) for name in series) for day in days]
+    high = max([1, *totals])
+    step = plot_w / max(1, len(days))
+    bar = max(2.0, step * 0.7)
+    busiest = max(range(len(days)), key=lambda i: totals[i]) if days else None
+    total = sum(totals)
+    summary = (
+        f"{total} document{'s' * (total != 1)} submitted from {days[0]} to {days[-1]}"
+        if days
+        else "no days"
+    )
+    if busiest is not None and totals[busiest]:
+        summary += f"; the busiest day was {days[busiest]} with {totals[busiest]}"
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart daily-bars" role="img" '
+        f'width="{width}" height="{height}" viewBox="0 0 {width} {height}">',
+        f"<title>{escape(title)}</title><desc>{escape(summary)}.</desc>",
+    ]
+    for tick in sorted({0, high // 2, high}):
+        y = top + plot_h * (1 - tick / high)
+        parts.append(
+            f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>'
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11">{tick}</text>'
+        )
+    for index, day in enumerate(days):
+        x = left + step * index + (step - bar) / 2
+        base: float = top + plot_h
+        for number, name in enumerate(series):
+            count = counts.get((name, day), 0)
+            if not count:
+                continue
+            tall = plot_h * count / high
+            base -= tall
+            parts.append(
+                f'<rect x="{x:.1f}" y="{base:.1f}" width="{bar:.1f}" height="{tall:.1f}" '
+                f'fill="{PALETTE[number % len(PALETTE)]}"><title>{day.isoformat()} '
+                f"{escape(name)}: {count}</title></rect>"
+            )
+        if (len(days) - 1 - index) % 7 == 0:  # weekly marks, ending on the last day
+            parts.append(
+                f'<text x="{x + bar / 2:.1f}" y="{top + plot_h + 16}" text-anchor="middle" '
+                f'font-size="11">{day:%d %b}</text>'
+            )
+    for number, name in enumerate(series):
+        legend_y = top + 16 * number + 8
+        parts.append(
+            f'<rect x="{left + plot_w + 12}" y="{legend_y - 8}" width="10" height="10" '
+            f'fill="{PALETTE[number % len(PALETTE)]}"/><text x="{left + plot_w + 26}" '
+            f'y="{legend_y + 1}" font-size="11">{escape(name)}</text>'
         )
     parts.append("</svg>")
     # Safe: every piece of data in the markup above went through escape().

@@ -1,4 +1,5 @@
-"""The project dashboard: progress per annotator and per document (managers, reviewers).
+"""The project dashboard: progress per annotator and per document, active time and
+documents submitted per day (managers, reviewers).
 
 Managers also get the export panel (``export_panel``): a form that starts an export through
 the API, and the project's recent exports.
@@ -19,14 +20,30 @@ from annotations.selectors import (
     PROGRESS_STATUSES,
     Progress,
     annotator_progress,
+    daily_throughput,
     document_progress,
     documents_by_progress,
+    median_active_seconds,
     project_progress,
 )
 from annotations.views.access import project_page
+from annotations.views.charts import daily_bars
 from annotations.views.export_panel import panel_context
 
 DOCUMENTS_PER_PAGE = 100
+THROUGHPUT_DAYS = 30
+
+
+def _duration(seconds: float | None) -> str:
+    """``1 h 05 min``, ``4 min 10 s``, ``35 s``; a dash for no measurement."""
+    if seconds is None:
+        return "–"
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
 
 
 def _percent(part: int, whole: int) -> float:
@@ -50,6 +67,8 @@ def dashboard(request: HttpRequest, access: Access) -> HttpResponse:
         request.GET.get("page")
     )
     overall = project_progress(project)
+    medians = median_active_seconds(project)
+    throughput = daily_throughput(project, days=THROUGHPUT_DAYS)
     annotators = [
         {
             "username": row.username,
@@ -58,6 +77,8 @@ def dashboard(request: HttpRequest, access: Access) -> HttpResponse:
             "spans": row.spans,
             "percent_done": _percent(row.progress.done, row.progress.assigned),
             "bar": _bar(row.progress, row.progress.assigned),
+            "median_active": medians.get(row.username),
+            "median_active_text": _duration(medians.get(row.username)),
         }
         for row in annotator_progress(project)
     ]
@@ -96,6 +117,14 @@ def dashboard(request: HttpRequest, access: Access) -> HttpResponse:
                 "bar": _bar(overall.progress, overall.progress.assigned),
             },
             "statuses": PROGRESS_STATUSES,
+            "throughput": throughput,
+            "throughput_total": sum(throughput.counts.values()),
+            "throughput_chart": daily_bars(
+                throughput.days,
+                throughput.annotators,
+                throughput.counts,
+                f"Documents submitted per day and annotator, last {THROUGHPUT_DAYS} days",
+            ),
         },
     )
 

@@ -127,6 +127,19 @@ RULES = {
     "import-detail": [
         ("GET", f"{P}/imports/{{import_job}}/", "open", (403, 404, 403, 403, 403, 200)),
     ],
+    "assignment-plan": [
+        ("GET", f"{P}/assignment/", "open", (403, 404, 403, 403, 403, 200)),
+        ("POST", f"{P}/assignment/", "open", (403, 404, 403, 403, 403, 200)),
+    ],
+    "assignment-reassign": [
+        # bob is on the document already: the manager passes the gate and gets the 400.
+        ("POST", f"{P}/assignment/reassign/", "open", (403, 404, 403, 403, 403, 400)),
+    ],
+    "layer-activity": [
+        ("POST", f"{L}/activity/", "open", (403, 404, 200, 404, 404, 403)),
+        ("POST", f"{L}/activity/", "submitted", (403, 404, 200, 404, 403, 403)),
+        ("POST", f"{G}/activity/", "open", (403, 404, 404, 404, 403, 403)),
+    ],
     "agreement-run-list": [
         ("GET", f"{P}/agreement-runs/", "open", (403, 404, 404, 404, 200, 200)),
     ],
@@ -237,6 +250,9 @@ RULES = {
     "schema": [
         ("GET", f"{PAGE}/schema/", "open", (302, 404, 404, 404, 404, 200)),
     ],
+    "assignment": [
+        ("GET", f"{PAGE}/assignment/", "open", (302, 404, 404, 404, 404, 200)),
+    ],
 }
 
 # The body each write sends; {name} is an id from the world.
@@ -256,6 +272,14 @@ BODIES = {
     ("PUT", f"{G}/content/"): {"spans": []},
     ("PUT", f"{L}/document-labels/stance/"): {"values": ["refutes"]},
     ("PUT", f"{G}/document-labels/stance/"): {"values": ["refutes"]},
+    ("POST", f"{P}/assignment/"): {},
+    ("POST", f"{P}/assignment/reassign/"): {
+        "document": "000",
+        "from_user": "alice",
+        "to_user": "bob",
+    },
+    ("POST", f"{L}/activity/"): {"seconds": 5},
+    ("POST", f"{G}/activity/"): {"seconds": 5},
 }
 
 CELLS = [

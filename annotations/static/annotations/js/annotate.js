@@ -4,6 +4,7 @@
 // The annotation page loads it for the annotator's own layer; the review page imports
 // it for the gold layer and drives it through `editor` (see the end of this file).
 
+import "./activity.js";
 import { ApiError, SaveQueue, request, setCsrfToken } from "./api.js";
 import { byId, fill, h, readJson, shorten } from "./dom.js";
 import { OffsetMap, domPoint, step, textOffset } from "./offsets.js";
