@@ -13,7 +13,7 @@ import io
 import json
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import PurePath
@@ -114,9 +114,7 @@ class _Problems:
 
     def raise_any(self) -> None:
         if self.total:
-            # In line order: clashes with the project are found a batch after the line.
-            in_order = sorted(self.errors, key=lambda error: error.line or 0)
-            raise ImportRejected(in_order, self.total)
+            raise ImportRejected(self.errors, self.total)
 
 
 class _Refused(Exception):
@@ -313,8 +311,9 @@ class _Writer:
 
     Everything a record is checked against is looked up once, here: span labels with their
     attribute schema, relation types with the labels allowed at their ends. What grows with
-    the file is ``seen_ids`` alone (the external ids met so far, to report a duplicate: a
-    short string per document, a few MB at 100,000 documents).
+    the file is ``seen_ids`` (the external ids met so far, to report a duplicate: a short
+    string per document, a few MB at 100,000 documents); ``existing_ids``, those of the
+    documents the project held before, grows with the project in the same measure.
     """
 
     def __init__(self, project: Project, problems: _Problems):
@@ -333,6 +332,11 @@ class _Writer:
             for label in labels
             if label.kind == LabelKind.RELATION
         }
+        # Read once: asking the database batch by batch made PostgreSQL filter every
+        # document of the project (those this import wrote too) against the whole batch.
+        self.existing_ids = set(
+            Document.objects.filter(project=project).values_list("external_id", flat=True)
+        )
         self.seen_ids: set[str] = set()
         self.valid_usernames: set[str] = set()
         self.users: dict[str, User] = {}
@@ -353,6 +357,8 @@ class _Writer:
             raise reject(f"{exc.field}: {exc.reason}") from None
         if not record.text:
             raise reject("the text is empty")
+        if record.id in self.existing_ids:
+            raise _Refused(f"document {record.id!r} is already in the project")
         if record.id in self.seen_ids:
             raise reject("the id appears twice in this file")
         self.seen_ids.add(record.id)
@@ -428,19 +434,6 @@ class _Writer:
             self.users[username] = user
             self.summary.annotators.add(username)
         return self.users[username]
-
-    def clashes(self, batch: list[tuple[int | None, DocumentRecord]]) -> bool:
-        """Report the documents of ``batch`` already in the project; whether there were any."""
-        ids = [record.id for _, record in batch]
-        taken = set(
-            Document.objects.filter(project=self.project, external_id__in=ids).values_list(
-                "external_id", flat=True
-            )
-        )
-        for line, record in batch:
-            if record.id in taken:
-                self.problems.add(line, f"document {record.id!r} is already in the project")
-        return bool(taken)
 
     def layers(self, record: DocumentRecord) -> list[_LayerPlan]:
         """The layers ``record`` makes: one per annotator (submitted), and the gold one."""
@@ -600,12 +593,19 @@ class _CopyWriter(_Writer):
                 self.failure = exc
 
     @staticmethod
-    def reserve(cursor: Any, model: type[Model], count: int) -> Iterator[int]:
+    def reserve(cursor: Any, model: type[Model], count: int) -> Sequence[int]:
+        """``count`` new ids of ``model``'s table: a range, unless other writers took some
+        of the numbers between them meanwhile (then the list of them)."""
         cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            "WITH taken AS (SELECT nextval(pg_get_serial_sequence(%s, %s)) AS id "
+            "FROM generate_series(1, %s)) SELECT min(id), max(id), CASE WHEN "
+            "max(id) - min(id) + 1 <> count(*) THEN array_agg(id ORDER BY id) END FROM taken",
             [model._meta.db_table, model._meta.pk.column, count],
         )
-        return (row[0] for row in cursor.fetchall())
+        first, last, scattered = cursor.fetchone()
+        if first is None:
+            return range(0)
+        return scattered if scattered is not None else range(first, last + 1)
 
     def attributes(self, attrs: Mapping[str, Any]) -> str:
         """The JSON of a span's attributes: a corpus repeats a handful of sets."""
@@ -625,8 +625,8 @@ class _CopyWriter(_Writer):
 
     def _copy(self, cursor: Any, planned: list[_PlannedDocument]) -> None:
         now = timezone.now()
-        document_ids = list(self.reserve(cursor, Document, len(planned)))
-        layer_ids = list(self.reserve(cursor, Layer, sum(len(plans) for _, plans in planned)))
+        document_ids = self.reserve(cursor, Document, len(planned))
+        layer_ids = self.reserve(cursor, Layer, sum(len(plans) for _, plans in planned))
         layers = [
             (layer_id, document_id, record, plan)
             for layer_id, (document_id, record, plan) in zip(
@@ -664,9 +664,9 @@ class _CopyWriter(_Writer):
         self.summary.spans += len(span_ids)
         self.summary.relations += relations
 
-    def _copy_spans(self, cursor: Any, layers: list[_NumberedLayer]) -> list[int]:
+    def _copy_spans(self, cursor: Any, layers: list[_NumberedLayer]) -> Sequence[int]:
         """Write the spans of ``layers``; their ids, layer after layer, in each one's order."""
-        span_ids = list(self.reserve(cursor, Span, sum(len(plan.spans) for *_, plan in layers)))
+        span_ids = self.reserve(cursor, Span, sum(len(plan.spans) for *_, plan in layers))
         label_ids, attributes = self.label_ids, self.attributes
         next_id = iter(span_ids).__next__
         with cursor.copy(_copy_statement(Span, with_id=True)) as copy:
@@ -679,7 +679,7 @@ class _CopyWriter(_Writer):
         return span_ids
 
     def _copy_relations(
-        self, cursor: Any, layers: list[_NumberedLayer], span_ids: list[int]
+        self, cursor: Any, layers: list[_NumberedLayer], span_ids: Sequence[int]
     ) -> int:
         """Write the relations of ``layers``, their ends found by index; how many."""
         count, first_span = 0, 0
@@ -716,7 +716,7 @@ def _write_records(
     batch: list[tuple[int | None, DocumentRecord]] = []
 
     def flush() -> None:
-        if not writer.clashes(batch) and not problems.total:
+        if not problems.total:
             writer.write(batch)
         batch.clear()
 
