@@ -41,7 +41,7 @@ def recreate_database() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("file", type=Path)
-    parser.add_argument("--broker", default="redis://127.0.0.1:6379/13")
+    parser.add_argument("--broker", default="redis://127.0.0.1:6379/14")
     args = parser.parse_args()
 
     import backend  # doccano's Django project, as its own command line finds it

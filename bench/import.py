@@ -203,7 +203,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--kinds", default="text,spans", help="text, spans or both")
     parser.add_argument("--database-url", default=DEFAULT_URL)
-    parser.add_argument("--broker", default="redis://127.0.0.1:6379/13")
+    parser.add_argument("--broker", default="redis://127.0.0.1:6379/14")
     parser.add_argument("--corpus-dir", type=Path, default=Path("/tmp"))
     parser.add_argument("--media-root", type=Path, default=Path("/tmp/bench-import-media"))
     parser.add_argument("--compare-doccano", action="store_true")
