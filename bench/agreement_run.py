@@ -80,10 +80,12 @@ def ensure_project(documents: int, seed: int, reimport: bool) -> object:
     return project
 
 
-def start_worker(concurrency: int, log: Path) -> subprocess.Popen[bytes]:
+def start_worker(concurrency: int, log: Path, name: str = "") -> subprocess.Popen[bytes]:
+    """A Celery worker (prefork) of its own session, named ``name`` (ping finds it by that)."""
     command = [sys.executable, "-m", "celery", "-A", "workbench", "worker", "--pool", "prefork"]
     command += ["--concurrency", str(concurrency), "--loglevel", "WARNING"]
-    command += ["--hostname", f"agreement-bench-{os.getpid()}@%h", "--without-gossip"]
+    name = name or f"agreement-bench-{os.getpid()}"
+    command += ["--hostname", f"{name}@%h", "--without-gossip"]
     return subprocess.Popen(
         command,
         cwd=ROOT,

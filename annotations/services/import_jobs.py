@@ -21,10 +21,11 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import transaction
+from django.template.defaultfilters import pluralize
 
-from annotations.models import Assignment, ImportJob, Project
+from annotations.models import ImportJob, Project
 from annotations.services import jobs
-from annotations.services.assignments import assign_documents
+from annotations.services.assignments import apply_to_project
 from annotations.services.audit import record_event
 from annotations.services.imports import FORMATS, ImportRejected, detect_format, import_file
 from annotations.services.jobs import Claim, ClaimLost
@@ -44,7 +45,7 @@ def start_import(
 
     Several files make one job: they are stored as one zip (written as they are read, a
     chunk at a time), imported all or nothing together. ``assign_now``: once the import
-    has succeeded, hand the project's unassigned documents out (``assign_documents``).
+    has succeeded, hand the project's unassigned documents out (``apply_to_project``).
     An unknown file type or format is refused here (ValidationError on ``file``), before
     anything is stored. In the demo (tasks run eagerly) the import has run by the time
     this returns, and the job says how it went.
@@ -174,12 +175,13 @@ def run_import(job: ImportJob, claim: Claim) -> ImportJob:
 
 def _assign_now(job: ImportJob) -> dict[str, Any]:
     """Hand out the project's unassigned documents after an import: how many assignments
-    were made, or why none could be (the import stands either way)."""
-    assignments = Assignment.objects.filter(document__project=job.project)
-    before = assignments.count()
-    try:
-        with transaction.atomic():  # a refusal rolls back the assigning alone
-            assign_documents(project=job.project, actor=job.requested_by)
-    except ValidationError as refused:
-        return {"assigned": 0, "reason": "; ".join(refused.messages)}
-    return {"assigned": assignments.count() - before}
+    were made, and why some documents are still short of k (the import stands either way)."""
+    plan = apply_to_project(project=job.project, actor=job.requested_by)
+    outcome: dict[str, Any] = {"assigned": plan.added}
+    if plan.unfillable:
+        annotators = sum(1 for annotator in plan.annotators if annotator.is_annotator)
+        outcome["reason"] = (
+            f"{plan.unfillable} document{pluralize(plan.unfillable)} short of "
+            f"k={plan.overlap} annotators: the project has {annotators}"
+        )
+    return outcome

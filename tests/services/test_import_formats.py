@@ -232,7 +232,7 @@ def test_assign_now_hands_the_new_documents_out(cast, start):
     }
 
 
-def test_assign_now_with_too_few_annotators_imports_and_says_why(cast, start):
+def test_assign_now_with_too_few_annotators_imports_fills_what_it_can_and_says_why(cast, start):
     cast.project.overlap = 3
     cast.project.save()
 
@@ -241,11 +241,11 @@ def test_assign_now_with_too_few_annotators_imports_and_says_why(cast, start):
     assert job.status == JobStatus.SUCCEEDED
     assert job.result["documents"] == 1
     assert job.result["assignment"] == {
-        "assigned": 0,
-        "reason": "the project has 2 annotators, fewer than k=3",
+        "assigned": 2,
+        "reason": "1 document short of k=3 annotators: the project has 2",
     }
     assert Document.objects.filter(project=cast.project).count() == 1
-    assert not Assignment.objects.exists()
+    assert Assignment.objects.count() == 2
 
 
 def test_files_with_the_same_name_or_a_zip_among_others_are_refused_before_storing(cast, start):
