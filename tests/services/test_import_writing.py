@@ -11,7 +11,7 @@ import json
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 
 from annotations import models
 from annotations.interchange import DocumentRecord, Relation, Span, dump_record
@@ -262,3 +262,55 @@ def test_ids_scattered_by_other_writers_still_link_the_right_spans(small_batches
     import_file(project=project, filename="corpus.jsonl", data=jsonl(records))
 
     assert exported(project) == [dump_record(r) for r in records]
+
+
+def replication_role() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW session_replication_role")
+        return cursor.fetchone()[0]
+
+
+def test_a_role_that_may_skips_the_key_checks_and_writes_after_it_are_checked_again() -> None:
+    project = ProjectFactory()
+    records = [record(n) for n in range(3)]
+
+    import_file(project=project, filename="corpus.jsonl", data=jsonl(records))
+
+    # The test database's role is a superuser: the import ran without the checks, and
+    # the rest of the transaction has them back.
+    assert replication_role() == "origin"
+    with transaction.atomic():
+        assert imports._skip_key_checks(project) is True
+        assert replication_role() == "replica"
+        connection.cursor().execute("SET LOCAL session_replication_role = DEFAULT")
+    assert "".join(exported(project)).encode() == jsonl(records)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Layer.objects.create(document_id=Document.objects.order_by("-pk")[0].pk + 1000)
+
+
+@pytest.fixture
+def plain_role():
+    """The rest of the test runs as a role that owns nothing and is no superuser."""
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE ROLE workbench_plain_importer NOLOGIN")
+        for grant in (
+            "USAGE ON SCHEMA public",
+            "ALL ON ALL TABLES IN SCHEMA public",
+            "ALL ON ALL SEQUENCES IN SCHEMA public",
+        ):
+            cursor.execute(f"GRANT {grant} TO workbench_plain_importer")
+        cursor.execute("SET LOCAL ROLE workbench_plain_importer")
+    # The test's transaction is rolled back: the role and its grants go with it.
+
+
+def test_a_role_that_may_not_skip_them_imports_with_the_checks(plain_role) -> None:
+    project = ProjectFactory()
+    records = [record(n) for n in range(3)]
+
+    summary = import_file(project=project, filename="corpus.jsonl", data=jsonl(records))
+
+    assert summary.documents == 3
+    with transaction.atomic():
+        assert imports._skip_key_checks(project) is False
+    assert replication_role() == "origin"
+    assert "".join(exported(project)).encode() == jsonl(records)
