@@ -20,7 +20,8 @@ from tests.faults.conftest import Stack, write_corpus
 
 pytestmark = pytest.mark.faults
 
-IMPORT_DOCUMENTS = 2000
+# Enough for the import to run for several seconds: the fault must find it running.
+IMPORT_DOCUMENTS = 20_000
 # A job that has not ended this long after its fault was not recovered.
 RECOVERY_SECONDS = 120
 
