@@ -29,6 +29,7 @@ urlpatterns = [
     *imports.urlpatterns,
     *adjudication.urlpatterns,
     *assignment.urlpatterns,
-    # Last: any other /api/ address is a JSON 404, not the site's HTML page.
-    re_path(r"^.*$", views.no_such_endpoint, name="api-not-found"),
+    # Last: any other /api/ address (a line feed in it too) is a JSON 404, not the
+    # site's HTML page.
+    re_path(r"^[\s\S]*$", views.no_such_endpoint, name="api-not-found"),
 ]

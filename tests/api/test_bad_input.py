@@ -209,3 +209,11 @@ def test_an_upload_over_the_limit_is_refused_before_it_is_read(api, world, count
     assert response.status_code == 413
     assert "larger than the 100 MiB this server takes" in response.json()["detail"]
     assert row_counts() == counted
+
+
+@pytest.mark.parametrize("path", ["/api/nothing/here/", "/api/projects/a\nb/imports/"])
+def test_an_unknown_api_address_is_a_json_404_even_with_a_line_feed(api, world, path):
+    response = api(world.cast.manager).post(path, {}, format="json")
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
