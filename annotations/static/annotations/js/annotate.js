@@ -407,7 +407,7 @@ async function onSaveFailure(error) {
   refresh();
   if (error instanceof ApiError && error.status === 409) {
     setSaveState("conflict");
-    showNotice("conflict", `Someone else changed this layer (version ${layer.version}); your view was refreshed.`);
+    showNotice("conflict", `This layer was changed in another tab or by someone else (version ${layer.version}); your view was refreshed.`);
   } else {
     setSaveState(state.readOnly ? "readonly" : "error");
     showNotice("error", `Not saved: ${error.message} Your view was refreshed from the server.`);
