@@ -691,8 +691,10 @@ function chip(label) {
   return h("span", { class: "chip", style: `--c: ${colours.get(label) ?? "#888888"}` }, label);
 }
 
+// The quote marks belong to the page's direction, the quoted text is isolated inside them:
+// with dir="auto" on the <q>, a Persian quote put its marks at the wrong ends.
 function quoteOf(span, limit) {
-  return h("q", { dir: "auto" }, shorten(span.quote.replace(/\s+/g, " "), limit));
+  return h("q", {}, h("bdi", {}, shorten(span.quote.replace(/\s+/g, " "), limit)));
 }
 
 function renderSelectionPanel() {
