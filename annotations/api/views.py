@@ -548,6 +548,26 @@ class LayerViewSet(LayerAccessMixin, viewsets.GenericViewSet):
         )
         return layer_response(layer)
 
+    @extend_schema(
+        summary="Undo your submission while review of the document has not started",
+        description=(
+            "The annotator's own submitted layer opens again, until a gold layer exists for "
+            "the document (adjudication started); after that a reviewer reopens it."
+        ),
+        request=s.VersionInputSerializer,
+        parameters=[IF_MATCH, ETAG],
+        responses={200: s.LayerSerializer, **LAYER_WRITE_ERRORS},
+    )
+    @action(detail=True, methods=["post"], parser_classes=[JSONParser])
+    def unsubmit(self, request: Request, layer_id: str) -> Response:
+        data = s.VersionInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        layer = layer_service.unsubmit_layer(
+            access=self.access,
+            version=expected_version(request, data.validated_data.get("version")),
+        )
+        return layer_response(layer)
+
 
 @extend_schema(parameters=[OpenApiParameter("layer_id", OpenApiTypes.INT, OpenApiParameter.PATH)])
 class SpanViewSet(LayerAccessMixin, viewsets.GenericViewSet):
