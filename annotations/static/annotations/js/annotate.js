@@ -6,6 +6,7 @@
 
 import "./activity.js";
 import { ApiError, SaveQueue, request, setCsrfToken } from "./api.js";
+import { confirmSubmit, submitWarnings } from "./submitting.js";
 import { byId, fill, h, readJson, shorten } from "./dom.js";
 import { OffsetMap, domPoint, step, textOffset } from "./offsets.js";
 import { assignLanes, paintBlock, paragraphRanges } from "./paint.js";
@@ -661,6 +662,8 @@ function extendTextSelection(direction, granularity) {
 async function submit() {
   if (state.readOnly) return;
   flushResize();
+  const warnings = submitWarnings([...state.spans.values()], [...state.relations.values()], labels);
+  if (!(await confirmSubmit(warnings))) return;
   const button = byId("submit-button");
   button.disabled = true;
   try {
