@@ -10,26 +10,20 @@ from annotations.models import Layer, LayerStatus
 from annotations.services.layers import ensure_gold_layer
 from tests.access import project_access
 from tests.browser.conftest import drag_select, login, open_document
+from tests.browser.test_annotate_flow import label_selection, saved
 
 pytestmark = pytest.mark.browser
-
-
-def saved(page):
-    expect(page.locator("#save-state")).to_have_attribute("data-state", "saved")
 
 
 def test_an_unlinked_claim_is_confirmed_then_the_submission_undone(
     page, live_server, cast, documents, celery_eager, screenshot_dir
 ):
     seed = documents["seed"]
-    text = seed.text
     login(page, live_server, "alice")
     open_document(page, live_server, cast.project, seed)
-    claim = "he is still in Panjshir valley"
-    start = text.index(claim)
-    drag_select(page, text, start, start + len(claim))
-    with page.expect_response(lambda r: r.url.endswith("/spans/")):
-        page.keyboard.press("c")
+    start = seed.text.index("he is still in Panjshir valley")
+    drag_select(page, seed.text, start, start + 30)
+    label_selection(page, "c")
     saved(page)
     layer = Layer.objects.get(document=seed, annotator=cast.alice)
 
