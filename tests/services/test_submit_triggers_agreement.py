@@ -94,3 +94,24 @@ def test_the_quiet_period_defaults_to_thirty_seconds():
     from workbench import settings as configured
 
     assert configured.AGREEMENT_RERUN_AFTER_SECONDS == 30
+
+
+@pytest.mark.worker
+def test_a_burst_of_submissions_gives_one_run_after_the_last(cast, live_worker, settings):
+    settings.AGREEMENT_RERUN_AFTER_SECONDS = 2
+    first = submit_one_more(cast)
+    time.sleep(0.5)  # inside the first check's quiet period: that check must start nothing
+    late = Layer.objects.create(document=first.document, annotator=cast.bob)
+    last = submit_layer(access=layer_access(cast.bob, late))
+
+    deadline = time.monotonic() + 30
+    while (
+        time.monotonic() < deadline
+        and not AgreementRun.objects.filter(status=JobStatus.SUCCEEDED).exists()
+    ):
+        time.sleep(0.2)
+    time.sleep(2.5)  # the second check has run by now too
+
+    (run,) = AgreementRun.objects.filter(project=cast.project)
+    assert run.status == JobStatus.SUCCEEDED, run.error
+    assert run.created_at >= last.submitted_at
