@@ -135,6 +135,13 @@ class Document(models.Model):
     def __str__(self) -> str:
         return f"{self.project.slug}/{self.external_id}"
 
+    @property
+    def heading(self) -> str:
+        """What lists show beside the external id: the headline given at upload, or else the
+        text's first non-blank line (an upload need not carry a headline)."""
+        headline = str(self.meta.get("headline") or "").strip()
+        return headline or self.text.lstrip().partition("\n")[0].strip()
+
 
 class AssignmentStatus(models.TextChoices):
     ASSIGNED = "assigned"

@@ -324,8 +324,9 @@ CELERY_BEAT_SCHEDULE = {
 
 # Agreement runs: documents a chunk task measures, and the quiet period after the last
 # submission before a run starts by itself (0: never; runs are then started by hand).
+# Without a broker (the demo) the run starts right after each submission.
 AGREEMENT_CHUNK_DOCUMENTS = env.int("AGREEMENT_CHUNK_DOCUMENTS", default=1000)
-AGREEMENT_RERUN_AFTER_SECONDS = env.int("AGREEMENT_RERUN_AFTER_SECONDS", default=0)
+AGREEMENT_RERUN_AFTER_SECONDS = env.int("AGREEMENT_RERUN_AFTER_SECONDS", default=30)
 
 LOGGING = {
     "version": 1,

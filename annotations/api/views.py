@@ -10,6 +10,7 @@ layer) gets 403 with the reason. Writes to a layer carry the version the client 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -516,6 +517,13 @@ class LayerViewSet(LayerAccessMixin, viewsets.GenericViewSet):
             headers=_etag(layer.version),
         )
 
+    def _change_status(self, request: Request, change: Callable[..., Layer]) -> Response:
+        """Submit, reopen or unsubmit: a version in the body or If-Match, the layer back."""
+        data = s.VersionInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        version = expected_version(request, data.validated_data.get("version"))
+        return layer_response(change(access=self.access, version=version))
+
     @extend_schema(
         summary="Hand the layer in; it becomes read-only",
         request=s.VersionInputSerializer,
@@ -524,13 +532,7 @@ class LayerViewSet(LayerAccessMixin, viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"], parser_classes=[JSONParser])
     def submit(self, request: Request, layer_id: str) -> Response:
-        data = s.VersionInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        layer = layer_service.submit_layer(
-            access=self.access,
-            version=expected_version(request, data.validated_data.get("version")),
-        )
-        return layer_response(layer)
+        return self._change_status(request, layer_service.submit_layer)
 
     @extend_schema(
         summary="Reopen a submitted layer (reviewers and managers)",
@@ -540,13 +542,21 @@ class LayerViewSet(LayerAccessMixin, viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"], parser_classes=[JSONParser])
     def reopen(self, request: Request, layer_id: str) -> Response:
-        data = s.VersionInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        layer = layer_service.reopen_layer(
-            access=self.access,
-            version=expected_version(request, data.validated_data.get("version")),
-        )
-        return layer_response(layer)
+        return self._change_status(request, layer_service.reopen_layer)
+
+    @extend_schema(
+        summary="Undo your submission while review of the document has not started",
+        description=(
+            "The annotator's own submitted layer opens again, until a gold layer exists for "
+            "the document (adjudication started); after that a reviewer reopens it."
+        ),
+        request=s.VersionInputSerializer,
+        parameters=[IF_MATCH, ETAG],
+        responses={200: s.LayerSerializer, **LAYER_WRITE_ERRORS},
+    )
+    @action(detail=True, methods=["post"], parser_classes=[JSONParser])
+    def unsubmit(self, request: Request, layer_id: str) -> Response:
+        return self._change_status(request, layer_service.unsubmit_layer)
 
 
 @extend_schema(parameters=[OpenApiParameter("layer_id", OpenApiTypes.INT, OpenApiParameter.PATH)])

@@ -27,12 +27,13 @@ FORMAT_NOTES = {
     "conll": (
         "Tokens: a maximal run of letters, digits, underscores, combining marks and "
         "zero-width (non-)joiners, or else one grapheme cluster that is not whitespace (an "
-        "emoji or a flag is one token). START and END columns give each token's code-point "
-        "offsets. The `alignment` option decides what happens to a span edge inside a token "
-        "(`split`: the token is cut there; `strict`: the span is left out; `expand` / "
-        "`contract`: it moves to token edges); each case is listed in `report.jsonl`. "
-        "Relations and attributes are not in BIO files. Document labels are `# label = value` "
-        "comment lines after a document's `# doc_id` line."
+        "emoji or a flag is one token). An apostrophe inside a word starts a token, as in "
+        "spaCy: `Afghanistan’s` is `Afghanistan` + `’s`. START and END columns give each "
+        "token's code-point offsets. The `alignment` option decides what happens to a span "
+        "edge inside a token (`split`: the token is cut there; `strict`: the span is left "
+        "out; `expand` / `contract`: it moves to token edges); each case is listed in "
+        "`report.jsonl`. Relations and attributes are not in BIO files. Document labels are "
+        "`# label = value` comment lines after a document's `# doc_id` line."
     ),
     "spacy": (
         "Each layer is a span group (`doc.spans['gold']`, `doc.spans['annotators/<name>']`), "

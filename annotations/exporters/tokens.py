@@ -4,7 +4,11 @@ Tokeniser (documented in every dataset card that uses it): a token is either a m
 letters, digits, underscores, combining marks and zero-width (non-)joiners (so a Persian word
 written with ZWNJ stays one token), or a single grapheme cluster of anything else that is not
 whitespace (so ``’``, ``.``, an emoji, a flag such as 🇦🇫 or a ZWJ emoji sequence are one token
-each). Whitespace separates tokens and belongs to none. Offsets are code points.
+each). An apostrophe (``'`` or ``’``) right after a word and followed by letters starts a
+token of its own that runs to the end of the word, as spaCy splits clitics: "Afghanistan’s" is
+"Afghanistan" + "’s", "don't" is "don" + "'t", so a span ending at "Afghanistan" falls on a
+token edge in every alignment mode. A quote mark that opens or closes a word stays a token of
+its own. Whitespace separates tokens and belongs to none. Offsets are code points.
 
 A span edge that falls inside a token is handled by the export's ``alignment`` option:
 ``split`` cuts the token there (the span keeps its exact characters), ``strict`` leaves the
@@ -21,7 +25,8 @@ from collections.abc import Iterable
 
 import regex
 
-_TOKEN = regex.compile(r"[\w\p{M}\u200c\u200d]+|(?!\s)\X")
+_WORD = r"[\w\p{M}\u200c\u200d]+"
+_TOKEN = regex.compile(rf"{_WORD}|(?<=[\w\p{{M}}])['’]{_WORD}|(?!\s)\X")
 
 TokenOffsets = list[tuple[int, int]]
 

@@ -193,6 +193,12 @@ def rerun_delay() -> int:
     return int(settings.AGREEMENT_RERUN_AFTER_SECONDS)
 
 
+def quiet_period() -> int:
+    """The quiet the re-run check asks for: none without a broker (eager), where the check
+    runs right after the submission commits, so the demo's report is current at once."""
+    return 0 if settings.CELERY_TASK_ALWAYS_EAGER else rerun_delay()
+
+
 def schedule_rerun(project: Project) -> None:
     """After a submission: ask for a re-run once submissions have paused (debounced).
 
@@ -205,9 +211,7 @@ def schedule_rerun(project: Project) -> None:
         return
     from annotations.tasks.agreement import rerun_agreement_if_stale
 
-    transaction.on_commit(
-        lambda: rerun_agreement_if_stale.apply_async(args=[project.pk], countdown=delay)
-    )
+    jobs.schedule_on_commit(rerun_agreement_if_stale, project.pk, countdown=delay)
 
 
 def rerun_if_stale(project: Project, *, now: datetime | None = None) -> AgreementRun | None:
@@ -216,7 +220,7 @@ def rerun_if_stale(project: Project, *, now: datetime | None = None) -> Agreemen
     last_submission = Layer.objects.filter(
         document__project=project, is_gold=False, status=LayerStatus.SUBMITTED
     ).aggregate(latest=Max("submitted_at"))["latest"]
-    if last_submission is None or last_submission > now - timedelta(seconds=rerun_delay()):
+    if last_submission is None or last_submission > now - timedelta(seconds=quiet_period()):
         return None  # nothing submitted, or a newer check is due
     last_run = AgreementRun.objects.filter(project=project).order_by("-created_at", "-id").first()
     if last_run is not None and (

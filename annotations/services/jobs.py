@@ -267,13 +267,39 @@ class BrokerUnavailable(Exception):
 PUBLISH_DEADLINE_SECONDS = 1.0
 
 
+def _send(task: Any, args: list[Any], **options: Any) -> str | None:
+    """Hand a task to the broker, waiting at most ``PUBLISH_DEADLINE_SECONDS``.
+
+    The try runs in a thread of its own, so a broker that is down or frozen costs the
+    request a second or two, whatever the client library does meanwhile (retries, closing
+    a dead connection). Returns None once sent, else why not; an error that is not the
+    broker's is raised.
+    """
+    outcome: dict[str, BaseException | bool] = {}
+
+    def send() -> None:
+        try:
+            task.apply_async(args=args, retry=False, ignore_result=True, **options)
+            outcome["sent"] = True
+        except BaseException as exc:  # handed to the request's thread below
+            outcome["error"] = exc
+
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    sender.join(PUBLISH_DEADLINE_SECONDS)
+    if outcome.get("sent"):
+        return None
+    error = outcome.get("error")
+    if isinstance(error, BaseException) and not isinstance(error, BrokerError | OSError):
+        raise error
+    return str(error) if error else f"no answer within {PUBLISH_DEADLINE_SECONDS} s"
+
+
 def publish_on_commit(task: Any, job: Job, *args: Any) -> None:
     """Hand ``job``'s task to the broker once the row commits, trying once.
 
-    The try runs in a thread of its own and is waited for until a deadline, so a broker
-    that is down or frozen costs the request a second or two, whatever the client
-    library does meanwhile (retries, closing a dead connection). Then
-    ``BrokerUnavailable`` comes out of the commit: the job stays queued (the sweep
+    A broker that does not take it within the deadline (``_send``) makes
+    ``BrokerUnavailable`` come out of the commit: the job stays queued (the sweep
     publishes it later) and the caller can say so. Should the try go through after all
     once the broker wakes, the job has two messages and the claim runs it once. Nothing
     waits for the task's result: the job's row holds its outcome.
@@ -283,25 +309,30 @@ def publish_on_commit(task: Any, job: Job, *args: Any) -> None:
         return
 
     def publish() -> None:
-        outcome: dict[str, BaseException | bool] = {}
-
-        def send() -> None:
-            try:
-                task.apply_async(args=[job.pk, *args], retry=False, ignore_result=True)
-                outcome["sent"] = True
-            except BaseException as exc:  # handed to the request's thread below
-                outcome["error"] = exc
-
-        sender = threading.Thread(target=send, daemon=True)
-        sender.start()
-        sender.join(PUBLISH_DEADLINE_SECONDS)
-        if outcome.get("sent"):
-            return
-        error = outcome.get("error")
-        if isinstance(error, BaseException) and not isinstance(error, BrokerError | OSError):
-            raise error
-        reason = str(error) if error else f"no answer within {PUBLISH_DEADLINE_SECONDS} s"
-        logger.warning("%s %s: not published: %s", type(job).__name__, job.pk, reason)
-        raise BrokerUnavailable(job, reason)
+        reason = _send(task, [job.pk, *args])
+        if reason is not None:
+            logger.warning("%s %s: not published: %s", type(job).__name__, job.pk, reason)
+            raise BrokerUnavailable(job, reason)
 
     transaction.on_commit(publish)
+
+
+def schedule_on_commit(task: Any, *args: Any, countdown: float) -> None:
+    """Run a check ``countdown`` seconds after this commits, the way jobs are published.
+
+    For debounced work that creates its job only when the check finds it due (the
+    agreement re-run after submissions). With no broker (eager) the check runs at once:
+    nothing could hold it for the countdown. A broker that does not answer loses the
+    check (logged): the next trigger schedules another, and nothing the caller saved is
+    undone.
+    """
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        transaction.on_commit(lambda: task.apply(args=list(args)))
+        return
+
+    def schedule() -> None:
+        reason = _send(task, list(args), countdown=countdown)
+        if reason is not None:
+            logger.warning("%s%s: not scheduled: %s", task.name, args, reason)
+
+    transaction.on_commit(schedule)

@@ -56,6 +56,12 @@ GOLD_STAFF_ONLY_MESSAGE = "Only reviewers and managers write the gold layer."
 REVIEWER_GOLD_ONLY_MESSAGE = "Reviewers write only the gold layer."
 OTHERS_LAYER_MESSAGE = "Another annotator's layer is read-only for you: you write only your own."
 REOPEN_STAFF_ONLY_MESSAGE = "Only a reviewer or a manager can reopen a layer."
+UNSUBMIT_OWN_ONLY_MESSAGE = (
+    "Only the annotator who submitted a layer can undo it; reviewers and managers reopen it."
+)
+UNSUBMIT_REVIEWED_MESSAGE = (
+    "Review of this document has started: ask a reviewer to reopen your layer."
+)
 NOTHING_TO_CHANGE_MESSAGE = "nothing to change"
 # Longest quote repeated back in an error message.
 QUOTE_PREVIEW = 80
@@ -769,12 +775,8 @@ def submit_layer(*, access: Access, version: int | None = None) -> Layer:
     return layer
 
 
-@transaction.atomic
-def reopen_layer(*, access: Access, version: int | None = None) -> Layer:
-    """Give a submitted layer back to its annotator (or reopen the gold layer)."""
-    layer = _layer_of(access)
-    if not access.is_project_staff:
-        raise LayerReadOnly(REOPEN_STAFF_ONLY_MESSAGE)
+def _reopen(access: Access, layer: Layer, version: int | None, action: str) -> Layer:
+    """Open a submitted layer again (the assignment goes back in progress), audited."""
     rows = Layer.objects.filter(pk=layer.pk, status=LayerStatus.SUBMITTED)
     if version is not None:
         rows = rows.filter(version=version)
@@ -793,8 +795,41 @@ def reopen_layer(*, access: Access, version: int | None = None) -> Layer:
         Assignment.objects.filter(
             document_id=layer.document_id, annotator_id=layer.annotator_id
         ).update(status=AssignmentStatus.IN_PROGRESS, finished_at=None)
-    _record(access, "reopen", layer, {"status": LayerStatus.SUBMITTED}, {"status": layer.status})
+    _record(access, action, layer, {"status": LayerStatus.SUBMITTED}, {"status": layer.status})
     return layer
+
+
+@transaction.atomic
+def reopen_layer(*, access: Access, version: int | None = None) -> Layer:
+    """Give a submitted layer back to its annotator (or reopen the gold layer)."""
+    layer = _layer_of(access)
+    if not access.is_project_staff:
+        raise LayerReadOnly(REOPEN_STAFF_ONLY_MESSAGE)
+    return _reopen(access, layer, version, "reopen")
+
+
+def unsubmit_refusal(layer: Layer, user_id: int) -> str | None:
+    """Why ``user_id`` may not undo the submission of ``layer`` now, or None if they may.
+
+    Only the annotator, and only until review of the document has started: a gold layer
+    exists for it (adjudication began). Opening the review page records nothing, so
+    "started" is the first thing review writes, not a reviewer's visit.
+    """
+    if layer.is_gold or layer.annotator_id != user_id:
+        return UNSUBMIT_OWN_ONLY_MESSAGE
+    if Layer.objects.filter(document_id=layer.document_id, is_gold=True).exists():
+        return UNSUBMIT_REVIEWED_MESSAGE
+    return None
+
+
+@transaction.atomic
+def unsubmit_layer(*, access: Access, version: int | None = None) -> Layer:
+    """The annotator takes back their submission, while review has not started."""
+    layer = _layer_of(access)
+    refusal = unsubmit_refusal(layer, access.user.pk)
+    if refusal:
+        raise LayerReadOnly(refusal)
+    return _reopen(access, layer, version, "unsubmit")
 
 
 # --- the queue ------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from annotations.models import (
     AssignmentStatus,
     LabelKind,
     Layer,
+    LayerStatus,
     Project,
     Role,
 )
@@ -34,6 +35,7 @@ from annotations.selectors import (
     other_annotators_spans,
     queue_rank,
 )
+from annotations.services.layers import unsubmit_refusal
 from annotations.views.access import project_page
 
 # One block per line: the "\n" stays at the end of its block's text, so the blocks'
@@ -109,11 +111,8 @@ def annotate(request: HttpRequest, access: Access, doc_id: int) -> HttpResponse:
         raise Http404("No such document.")
     assignment = assignments[position]
     document = assignment.document
-    layer_id = (
-        Layer.objects.filter(document=document, annotator=access.user)
-        .values_list("pk", flat=True)
-        .first()
-    )
+    layer = Layer.objects.filter(document=document, annotator=access.user).first()
+    layer_id = layer.pk if layer is not None else None
     config = {
         "project": project.slug,
         "document": document.pk,
@@ -134,6 +133,12 @@ def annotate(request: HttpRequest, access: Access, doc_id: int) -> HttpResponse:
         "queue": reverse("project-queue", kwargs={"slug": project.slug}),
     }
     labels = label_schema(project)
+    # "Undo submit" while the service would allow it (see layers.unsubmit_refusal).
+    can_unsubmit = (
+        layer is not None
+        and layer.status == LayerStatus.SUBMITTED
+        and unsubmit_refusal(layer, access.user.pk) is None
+    )
     return render(
         request,
         "annotations/annotate.html",
@@ -148,6 +153,9 @@ def annotate(request: HttpRequest, access: Access, doc_id: int) -> HttpResponse:
             # Not blind: the other annotators' spans, read-only (None hides the panel).
             "other_layers": None if project.blind else other_annotators_spans(access, document),
             "config": config,
+            "unsubmit_url": (
+                reverse("layer-unsubmit", kwargs={"layer_id": layer_id}) if can_unsubmit else None
+            ),
             "position": position + 1,
             "total": len(assignments),
             "previous_doc": assignments[position - 1].document if position > 0 else None,

@@ -36,11 +36,15 @@ def heatmap(
 ) -> SafeString:
     """A symmetric annotator x annotator grid coloured by ``values[(a, b)]`` (a < b)."""
     cell = 46
-    margin = max(60, 8 * max((len(name) for name in annotators), default=4))
+    longest = max((len(name) for name in annotators), default=4)
+    margin = max(60, 8 * longest)
     size = margin + cell * len(annotators)
+    # The column labels climb up and to the right at 45 degrees: the last one runs past the
+    # grid by about 0.71 of its width (7.5 px a character at 12 px is generous).
+    width = size + max(10, round(0.71 * 7.5 * longest) + 6 - cell // 2)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart heatmap" role="img" '
-        f'width="{size + 10}" height="{size + 10}" viewBox="0 0 {size + 10} {size + 10}">',
+        f'width="{width}" height="{size + 10}" viewBox="0 0 {width} {size + 10}">',
         f"<title>{escape(title)}</title>",
     ]
     for index, name in enumerate(annotators):

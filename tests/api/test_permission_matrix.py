@@ -8,7 +8,8 @@ hidden objects (another annotator's layer, gold for annotators, documents not as
 routes a role never uses) are 404 too; 403 means "you may see this but not do that".
 Anonymous callers get 403 from the API and the login page (302) from the pages. Each cell
 runs on a fresh world where alice's layer holds a claim linked to a source (``state`` says
-whether she has submitted it), the document has a gold layer, and the project has an
+whether she has submitted it), the document has a gold layer (except in state ``unreviewed``:
+submitted, and review has not started), and the project has an
 agreement run and an export job (neither finished).
 """
 
@@ -193,6 +194,10 @@ RULES = {
     "layer-reopen": [
         ("POST", f"{L}/reopen/", "submitted", (403, 404, 403, 404, 200, 200)),
     ],
+    "layer-unsubmit": [
+        ("POST", f"{L}/unsubmit/", "unreviewed", (403, 404, 200, 404, 403, 403)),
+        ("POST", f"{L}/unsubmit/", "submitted", (403, 404, 403, 404, 403, 403)),
+    ],
     "api-token": [
         ("POST", "/api/auth/token/", "open", (400, 400, 400, 400, 400, 400)),
     ],
@@ -302,17 +307,19 @@ def build(world, state):
     claim2 = layers.create_span(access=alice, label="claim", start=100, end=120)
     source = layers.create_span(access=alice, label="source", start=61, end=70)
     link = layers.create_relation(access=alice, type="attributed_to", head=claim.pk, tail=source.pk)
-    gold = layers.ensure_gold_layer(
-        access=project_access(cast.reviewer, world.project), document=world.document
-    )
-    if state == "submitted":
+    gold = None
+    if state != "unreviewed":  # submitted, and no review started: no gold layer yet
+        gold = layers.ensure_gold_layer(
+            access=project_access(cast.reviewer, world.project), document=world.document
+        )
+    if state in ("submitted", "unreviewed"):
         layers.submit_layer(access=alice)
     UserFactory(username="carol")
     return {
         "doc": world.document.pk,
         "unassigned": DocumentFactory(project=world.project, external_id="late").pk,
         "alice_layer": layer.pk,
-        "gold": gold.pk,
+        "gold": gold.pk if gold else None,
         "claim": claim.pk,
         "claim2": claim2.pk,
         "source": source.pk,

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from annotations.models import Assignment, AssignmentStatus, Layer
+from annotations.models import Assignment, AssignmentStatus, AuditEvent, Layer
+from annotations.services.layers import ensure_gold_layer
+from tests.access import project_access
 
 pytestmark = pytest.mark.django_db
 
@@ -95,3 +97,56 @@ def test_reopen_with_a_stale_version_is_a_conflict(world, api):
 
     assert response.status_code == 409
     assert response.json()["current_version"] == 2
+
+
+def test_annotator_undoes_a_submission_before_review_and_writes_again(world, api):
+    alice = api(world.cast.alice)
+    submit(alice, world.alice_layer)
+
+    response = alice.post(url(world.alice_layer, "unsubmit/"), {"version": 2}, format="json")
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "open"
+    assert response.json()["version"] == 3
+    assignment = Assignment.objects.get(document=world.document, annotator=world.cast.alice)
+    assert assignment.status == AssignmentStatus.IN_PROGRESS
+    assert assignment.finished_at is None
+    write = alice.post(
+        url(world.alice_layer, "spans/"), {"label": "claim", "start": 0, "end": 5}, format="json"
+    )
+    assert write.status_code == 201
+    event = AuditEvent.objects.filter(action="unsubmit").get()
+    assert event.actor == world.cast.alice
+    assert (event.before["status"], event.after["status"]) == ("submitted", "open")
+
+
+def test_once_gold_exists_for_the_document_undo_is_refused_and_a_reviewer_reopens(world, api):
+    alice = api(world.cast.alice)
+    submit(alice, world.alice_layer)
+    ensure_gold_layer(
+        access=project_access(world.cast.reviewer, world.project), document=world.document
+    )
+
+    response = alice.post(url(world.alice_layer, "unsubmit/"), {}, format="json")
+
+    assert response.status_code == 403
+    assert response.json() == {
+        "detail": "Review of this document has started: ask a reviewer to reopen your layer."
+    }
+    assert Layer.objects.get(pk=world.alice_layer.pk).status == "submitted"
+
+
+def test_undo_submit_is_the_annotators_own_and_needs_a_submitted_current_layer(world, api):
+    alice = api(world.cast.alice)
+    open_layer = alice.post(url(world.alice_layer, "unsubmit/"), {}, format="json")
+    submit(alice, world.alice_layer)
+    by_reviewer = api(world.cast.reviewer).post(
+        url(world.alice_layer, "unsubmit/"), {}, format="json"
+    )
+    stale = alice.post(url(world.alice_layer, "unsubmit/"), {"version": 1}, format="json")
+
+    assert open_layer.status_code == 400
+    assert open_layer.json() == {"status": ["the layer is already open"]}
+    assert by_reviewer.status_code == 403
+    assert "Only the annotator who submitted a layer can undo it" in by_reviewer.json()["detail"]
+    assert stale.status_code == 409

@@ -112,7 +112,9 @@ def test_stale_version_shows_the_conflict_and_keeps_the_selection(
 
     assert info.value.status == 409
     notice = page.locator("#notice")
-    expect(notice).to_contain_text("Someone else changed this layer (version 2)")
+    expect(notice).to_contain_text(
+        "This layer was changed in another tab or by someone else (version 2)"
+    )
     expect(notice).to_contain_text("your view was refreshed")
     expect(page.locator("#save-state")).to_have_attribute("data-state", "conflict")
     expect(page.locator(".seg[data-l~=source]").first).to_have_text("TOLOnews")

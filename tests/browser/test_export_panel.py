@@ -90,6 +90,22 @@ def test_manager_exports_the_gold_layer_as_conll_and_downloads_it(
     expect(page.locator("#export-job")).to_be_hidden()
 
 
+def test_a_finished_export_appears_in_recent_exports_without_a_reload(
+    page, live_server, cast, corpus, celery_eager
+):
+    open_dashboard(page, live_server, cast.project)
+    expect(page.locator("#no-exports")).to_have_text("No export yet.")
+
+    page.click("#start-export")
+
+    expect(page.locator("#export-job")).to_have_attribute("data-status", "succeeded")
+    job = ExportJob.objects.get()
+    row = page.locator(f"#recent-exports tr[data-export='{job.pk}']")
+    expect(row).to_contain_text("succeeded")
+    expect(row.get_by_role("link", name="Download")).to_be_visible()
+    expect(page.locator("#no-exports")).to_have_count(0)
+
+
 def test_split_ratios_that_do_not_add_up_show_the_apis_error_beside_the_split(
     page, live_server, cast, corpus, celery_eager, screenshot_dir
 ):

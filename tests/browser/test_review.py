@@ -222,7 +222,7 @@ def test_merge_is_undone_by_ctrl_z_and_a_stale_gold_reloads_after_a_conflict(
         page.click("#merge-button")
     assert refused.value.status == 409
     expect(page.locator("#save-state")).to_have_attribute("data-state", "conflict")
-    expect(page.locator("#notice")).to_contain_text("Someone else changed this layer")
+    expect(page.locator("#notice")).to_contain_text("changed in another tab or by someone else")
     expect(page.locator("#doc-text .seg[data-l~=claim]")).to_have_count(1)
     assert gold.spans.count() == 1
 

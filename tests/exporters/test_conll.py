@@ -6,7 +6,7 @@ import zipfile
 import pytest
 
 from annotations.exporters.base import ExportOptions
-from annotations.exporters.tokens import tokenize
+from annotations.exporters.tokens import document_tokens, tokenize
 from annotations.interchange import DocumentRecord
 from tests.exporters.conftest import Export, all_layers, labelled_card, layer_spans
 
@@ -177,3 +177,29 @@ def test_conll_starts_each_document_with_its_document_labels(
         else:
             first = labelled[0].id
             assert comments[first] == ["# topics = politics", "# topics = security"]
+
+
+def test_tokeniser_splits_a_clitic_after_an_inner_apostrophe_as_spacy_does() -> None:
+    text = "Afghanistan’s 'quoted' don't rock'n'roll’ x"
+    assert [text[s:e] for s, e in tokenize(text)] == [
+        "Afghanistan",
+        "’s",
+        "'",
+        "quoted",
+        "'",
+        "don",
+        "'t",
+        "rock",
+        "'n",
+        "'roll",
+        "’",
+        "x",
+    ]
+
+
+@pytest.mark.parametrize("mode", ["strict", "split", "expand", "contract"])
+def test_a_span_ending_before_the_apostrophe_is_on_token_edges(mode: str) -> None:
+    text = "Afghanistan’s capital"
+    index, cuts = document_tokens(text, [0, 11], mode)
+    assert cuts == []
+    assert index.align(0, 11, mode) == (0, 1)

@@ -129,6 +129,7 @@ def test_the_automatic_rerun_waits_for_submissions_to_pause(
     from annotations.models import Layer
 
     settings.AGREEMENT_RERUN_AFTER_SECONDS = 60
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # a broker holds the check for the quiet period
     now = timezone.now()
     layers = Layer.objects.filter(document__project=measured_project, is_gold=False)
     layers.update(submitted_at=now - timedelta(seconds=10))

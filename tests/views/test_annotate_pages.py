@@ -84,6 +84,22 @@ def test_queue_lists_the_annotators_documents_with_status_and_span_counts(client
     assert 'id="next-link"' in response.content.decode()
 
 
+def test_queue_shows_the_headline_or_else_the_first_line_of_an_untitled_document(
+    client, cast, corpus
+):
+    corpus[0].text = "\n  First line of the story \nSecond line."
+    corpus[0].save()
+    corpus[1].meta = {"headline": "Given headline"}
+    corpus[1].save()
+    client.force_login(cast.alice)
+
+    page = client.get(f"/projects/{cast.project.slug}/queue/").content.decode()
+
+    assert '<span class="muted headline" dir="auto">First line of the story</span>' in page
+    assert '<span class="muted headline" dir="auto">Given headline</span>' in page
+    assert "Second line" not in page
+
+
 def test_annotation_page_shows_the_text_exactly_one_block_per_line_right_to_left_aware(
     client, cast, corpus
 ):

@@ -348,3 +348,28 @@ def test_review_list_reads_no_span_again_while_nothing_new_is_submitted(client, 
     assert not any('FROM "annotations_span"' in q["sql"] for q in queries.captured_queries)
     d1 = next(row for row in response.context["rows"] if row["summary"].external_id == "d1")
     assert (d1["summary"].disagreements, d1["summary"].gold_status) == (5, "draft")
+
+
+def test_quoted_persian_is_isolated_inside_quote_marks_of_the_tables_direction(client, cast):
+    persian = "اینجا اسم مستعار همه ی ما مقاومت است"
+    text = f"Saleh tweeted: {persian}."
+    start = text.index(persian)
+    quoted = span((start, start + len(persian)), "claim")
+    import_records(
+        cast.project,
+        {
+            "id": "fa",
+            "text": text,
+            "annotations": {"alice": [quoted, span(SALEH, "source")], "bob": [quoted]},
+            "relations": {"alice": [{"type": "attributed_to", "head": 0, "tail": 1}]},
+        },
+    )
+    client.force_login(cast.reviewer)
+
+    page = client.get(review_url(cast.project, Document.objects.get(external_id="fa")))
+
+    html_text = page.content.decode()
+    # The <q>'s marks follow the page (left to right); <bdi> keeps the Persian run inside
+    # them. With dir="auto" on the <q> itself the marks swapped ends.
+    assert html_text.count(f"<q><bdi>{persian}</bdi></q>") == 2  # the candidate, the link head
+    assert '<q dir="auto">' not in html_text

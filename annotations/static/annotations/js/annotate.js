@@ -6,6 +6,7 @@
 
 import "./activity.js";
 import { ApiError, SaveQueue, request, setCsrfToken } from "./api.js";
+import { confirmSubmit, submitWarnings } from "./submitting.js";
 import { byId, fill, h, readJson, shorten } from "./dom.js";
 import { OffsetMap, domPoint, step, textOffset } from "./offsets.js";
 import { assignLanes, paintBlock, paragraphRanges } from "./paint.js";
@@ -407,7 +408,7 @@ async function onSaveFailure(error) {
   refresh();
   if (error instanceof ApiError && error.status === 409) {
     setSaveState("conflict");
-    showNotice("conflict", `Someone else changed this layer (version ${layer.version}); your view was refreshed.`);
+    showNotice("conflict", `This layer was changed in another tab or by someone else (version ${layer.version}); your view was refreshed.`);
   } else {
     setSaveState(state.readOnly ? "readonly" : "error");
     showNotice("error", `Not saved: ${error.message} Your view was refreshed from the server.`);
@@ -661,6 +662,8 @@ function extendTextSelection(direction, granularity) {
 async function submit() {
   if (state.readOnly) return;
   flushResize();
+  const warnings = submitWarnings([...state.spans.values()], [...state.relations.values()], labels);
+  if (!(await confirmSubmit(warnings))) return;
   const button = byId("submit-button");
   button.disabled = true;
   try {
@@ -691,8 +694,10 @@ function chip(label) {
   return h("span", { class: "chip", style: `--c: ${colours.get(label) ?? "#888888"}` }, label);
 }
 
+// The quote marks belong to the page's direction, the quoted text is isolated inside them:
+// with dir="auto" on the <q>, a Persian quote put its marks at the wrong ends.
 function quoteOf(span, limit) {
-  return h("q", { dir: "auto" }, shorten(span.quote.replace(/\s+/g, " "), limit));
+  return h("q", {}, h("bdi", {}, shorten(span.quote.replace(/\s+/g, " "), limit)));
 }
 
 function renderSelectionPanel() {

@@ -1,6 +1,7 @@
 // The dashboard's export panel: start an export through the API with the form's choices,
 // follow the job until it finishes, then offer its archive with its size and checksum.
-// The list of recent exports is rendered by the server; this script only starts and polls.
+// The list of recent exports is rendered by the server; when a job starts or finishes this
+// script reads the page again and swaps in the server's fresh list.
 
 import { ApiError, isTransient, request, setCsrfToken } from "./api.js";
 import { byId } from "./dom.js";
@@ -130,6 +131,20 @@ async function readJob(url) {
   }
 }
 
+/** Replace the recent exports with the server's current list (a plain GET of this page). */
+async function refreshRecentExports() {
+  const list = byId("recent-exports-list");
+  try {
+    const response = await fetch(window.location.href, { credentials: "same-origin" });
+    if (!response.ok) return;
+    const page = new DOMParser().parseFromString(await response.text(), "text/html");
+    const fresh = page.getElementById("recent-exports-list");
+    if (fresh) list.replaceChildren(...fresh.childNodes);
+  } catch {
+    // The list stays as it was; its "refresh" link reloads the page.
+  }
+}
+
 /** Poll a job until it finishes; `started` is the POST's answer when we just started it. */
 async function follow(url, started) {
   button.disabled = true;
@@ -139,7 +154,10 @@ async function follow(url, started) {
     let current = started ?? (await readJob(url));
     for (;;) {
       render(current);
-      if (FINISHED.has(current.status)) break;
+      if (FINISHED.has(current.status)) {
+        await refreshRecentExports();
+        break;
+      }
       await sleep(POLL_MS);
       current = await readJob(url);
     }
@@ -164,6 +182,7 @@ form.addEventListener("submit", async (event) => {
     return;
   }
   job.result.hidden = true;
+  refreshRecentExports();
   await follow(`${panel.dataset.listUrl}${started.id}/`, started);
 });
 
