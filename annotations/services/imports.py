@@ -28,6 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotations.interchange import (
+    GOLD_FINAL,
     DocumentRecord,
     InterchangeError,
     check_storable,
@@ -623,8 +624,16 @@ class _Writer:
                     )
                 )
                 contents.append((record, spans, record.relations.get(username, [])))
-            if record.gold or record.gold_relations or record.gold_document_labels:
-                layers.append(Layer(document=document, is_gold=True))
+            if record.gold_state is not None:
+                final = record.gold_state == GOLD_FINAL
+                layers.append(
+                    Layer(
+                        document=document,
+                        is_gold=True,
+                        status=LayerStatus.SUBMITTED if final else LayerStatus.OPEN,
+                        submitted_at=now if final else None,
+                    )
+                )
                 contents.append((record, record.gold, record.gold_relations))
         Layer.objects.bulk_create(layers)
         Assignment.objects.bulk_create(assignments)

@@ -177,3 +177,14 @@ def test_conll_starts_each_document_with_its_document_labels(
         else:
             first = labelled[0].id
             assert comments[first] == ["# topics = politics", "# topics = security"]
+
+
+def test_conll_gold_file_holds_only_documents_with_gold(export: Export, gold_states) -> None:
+    archive, _ = export("conll", source=gold_states)
+
+    gold = read_conll(archive.read("conll/gold.conll").decode())
+
+    assert gold["adjudicated-empty"] == []  # adjudicated, nothing to mark: all O
+    assert gold["final"] == [(0, 5, "source"), (11, 40, "claim")]
+    assert "never-adjudicated" not in gold
+    assert "never-adjudicated" in read_conll(archive.read("conll/annotators/alice.conll").decode())
