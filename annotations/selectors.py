@@ -82,6 +82,19 @@ def documents_for(access: Access, *, queue: Sequence[str] | None = None) -> Quer
     ).order_by("id")
 
 
+def own_layer(access: Access, document: Document) -> Layer | None:
+    """The caller's own layer of ``document`` (made when it was assigned), or None."""
+    return Layer.objects.filter(document=document, annotator=access.user).first()
+
+
+def gold_layer(document: Document) -> Layer | None:
+    """The document's gold layer, or None while nobody has started adjudicating it."""
+    layer = Layer.objects.filter(document=document, is_gold=True).first()
+    if layer is not None:
+        layer.document = document
+    return layer
+
+
 def visible_layers(access: Access, document: Document) -> list[Layer]:
     """The document's layers the caller may see, with their span counts: gold last,
     annotators by username."""
