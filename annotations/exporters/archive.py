@@ -36,8 +36,8 @@ class ExportStats:
     spans: Counter[tuple[str, str]] = field(default_factory=Counter)
     relations: Counter[tuple[str, str]] = field(default_factory=Counter)
     documents_per_layer: Counter[str] = field(default_factory=Counter)
-    # Exported documents by the state of the gold they carry: "not_started" (no gold in
-    # the export: never adjudicated, or left out by the options), "in_progress", "final".
+    # Exported documents by the state of their gold in the workbench: "not_started" (no
+    # gold layer), "in_progress" or "final", whether or not the options export that gold.
     documents_per_gold_state: Counter[str] = field(default_factory=Counter)
     problems: Counter[str] = field(default_factory=Counter)
     members: int = 0
@@ -132,7 +132,7 @@ def _selected(
     for record in records:
         chosen = record if unfiltered else select(record, options, rename)
         stats.documents += 1
-        stats.documents_per_gold_state[chosen.gold_state or GOLD_NOT_STARTED] += 1
+        stats.documents_per_gold_state[record.gold_state or GOLD_NOT_STARTED] += 1
         if options.split:
             stats.documents_per_split[options.split.split_of(chosen.id)] += 1
         for layer in layers_of(chosen, options):

@@ -341,10 +341,11 @@ def render_card(
     ]
     if options.layers != "annotators":
         gold_states = stats.documents_per_gold_state
+        final_only = " (final gold only: gold in progress is left out)"
         lines.append(
             f"- Gold: {gold_states[GOLD_FINAL]} final, {gold_states[GOLD_IN_PROGRESS]} in "
-            f"progress, {gold_states[GOLD_NOT_STARTED]} without gold"
-            + (" (final gold only: gold in progress left out)" if options.final_gold_only else "")
+            f"progress, {gold_states[GOLD_NOT_STARTED]} not started"
+            + (final_only if options.final_gold_only else "")
         )
     if exporter.name in ("conll", "spacy"):
         lines.append(f"- Token alignment: `{options.alignment}`")

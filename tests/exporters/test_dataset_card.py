@@ -120,6 +120,6 @@ def test_card_counts_documents_per_gold_state(export: Export, gold_states) -> No
     archive, _ = export("jsonl", source=gold_states)
     text = archive.read("README.md").decode()
 
-    assert "- Gold: 1 final, 1 in progress, 1 without gold" in text
+    assert "- Gold: 1 final, 1 in progress, 1 not started" in text
     # The gold column counts only the two documents that have gold.
     assert "| documents | 2 | 3 | 2 |" in text

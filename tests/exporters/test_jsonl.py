@@ -66,4 +66,5 @@ def test_final_gold_only_leaves_gold_in_progress_out(export: Export, gold_states
     lines = archive.read("documents.jsonl").decode().splitlines()
 
     assert [record.gold_state for _n, record in iter_records(lines)] == [None, None, "final"]
-    assert stats.documents_per_gold_state == {"not_started": 2, "final": 1}
+    assert stats.documents_per_gold_state == {"not_started": 1, "in_progress": 1, "final": 1}
+    assert "(final gold only: gold in progress is left out)" in archive.read("README.md").decode()
