@@ -272,6 +272,10 @@ function save(operation) {
     queue.push(async () => {
       const layer = await request("POST", config.api.layer);
       state.layerId = layer.id;
+      // Another reviewer started it first and wrote to it: reload it, as after a conflict.
+      if (layer.version !== UNSTARTED_LAYER.version) {
+        throw new ApiError(409, { detail: "Someone else started this layer first." });
+      }
       return layer.version;
     });
   }
