@@ -7,14 +7,17 @@ package, so it never imports Django. A line looks like::
      "annotations": {"alice": [{"start": 0, "end": 17, "label": "claim", "attrs": {}}]},
      "relations": {"alice": [{"type": "attributed_to", "head": 0, "tail": 3}]},
      "document_labels": {"alice": {"stance": ["supports"]}},
-     "gold": [...], "gold_relations": [...], "gold_document_labels": {"stance": ["refutes"]}}
+     "gold_state": "final", "gold": [...], "gold_relations": [...],
+     "gold_document_labels": {"stance": ["refutes"]}}
 
 Offsets are Unicode code points, half-open: ``text[start:end]``. An annotator absent
 from ``annotations`` did not annotate the document; one present with ``[]`` annotated it
 and found nothing. ``relations`` point at spans by their index in that annotator's list.
 ``document_labels`` holds the values each annotator gave the whole document, per
 document-level label (an annotator absent from it gave none); ``gold_document_labels``
-the gold layer's. Both are left out when empty.
+the gold layer's. Both are left out when empty. The gold keys are there only for a
+document with a gold layer (``gold_state`` ``in_progress`` or ``final``): a line without
+``gold`` was never adjudicated, ``"gold": []`` was adjudicated and has nothing to mark.
 
 ``parse_line`` checks the shape and the offsets (everything that needs no label schema);
 ``span_problems`` checks a span against a schema; ``dump_record`` writes the one
@@ -38,10 +41,15 @@ TOP_LEVEL_KEYS = (
     "annotations",
     "relations",
     "document_labels",
+    "gold_state",
     "gold",
     "gold_relations",
     "gold_document_labels",
 )
+# The states of a document's gold layer, as ``gold_state`` writes them.
+GOLD_IN_PROGRESS = "in_progress"
+GOLD_FINAL = "final"
+GOLD_STATES = (GOLD_IN_PROGRESS, GOLD_FINAL)
 # The longest document id a project stores.
 MAX_ID_LENGTH = 200
 # How deep ``meta`` may nest: deeper than any real metadata, shallow enough to walk.
@@ -99,6 +107,10 @@ class DocumentRecord:
     meta: dict[str, Any] = field(default_factory=dict)
     annotations: dict[str, list[Span]] = field(default_factory=dict)
     relations: dict[str, list[Relation]] = field(default_factory=dict)
+    # The gold layer's state: None when the document has no gold layer (nobody began
+    # adjudicating it; ``gold`` is then empty and means nothing), else GOLD_IN_PROGRESS
+    # or GOLD_FINAL. Only a record with a state has gold, even an empty one.
+    gold_state: str | None = None
     gold: list[Span] = field(default_factory=list)
     gold_relations: list[Relation] = field(default_factory=list)
     # Document-level labels: annotator -> label -> values, and the gold layer's label -> values.
@@ -329,6 +341,7 @@ def parse_record(raw: object) -> DocumentRecord:
         if parsed:
             document_labels[name] = parsed
 
+    gold_state = _parse_gold_state(raw)
     gold = _parse_spans(raw.get("gold", []), text, "gold")
     gold_relations = _parse_relations(raw.get("gold_relations", []), len(gold), "gold_relations")
     gold_document_labels = _parse_label_values(
@@ -340,11 +353,26 @@ def parse_record(raw: object) -> DocumentRecord:
         meta=meta,
         annotations=annotations,
         relations={name: items for name, items in relations.items() if items},
+        gold_state=gold_state,
         gold=gold,
         gold_relations=gold_relations,
         document_labels=document_labels,
         gold_document_labels=gold_document_labels,
     )
+
+
+def _parse_gold_state(raw: dict[str, Any]) -> str | None:
+    """The gold state of a line: none without a ``gold`` key, in progress unless it says final."""
+    if "gold" not in raw:
+        for key in ("gold_state", "gold_relations", "gold_document_labels"):
+            if key in raw:
+                raise InterchangeError("is given but the line has no gold key", field=key)
+        return None
+    state = raw.get("gold_state", GOLD_IN_PROGRESS)
+    if state not in GOLD_STATES:
+        raise InterchangeError(f"must be one of {', '.join(GOLD_STATES)}", field="gold_state")
+    assert isinstance(state, str)
+    return state
 
 
 def _refuse_constant(name: str) -> None:
@@ -492,6 +520,9 @@ def record_to_json(record: DocumentRecord) -> dict[str, Any]:
     }
     if document_labels:
         body["document_labels"] = document_labels
+    if record.gold_state is None:
+        return body
+    body["gold_state"] = record.gold_state
     body["gold"] = [span.to_json() for span in gold]
     body["gold_relations"] = [rel.to_json() for rel in gold_relations]
     gold_document_labels = _sorted_label_values(record.gold_document_labels)

@@ -37,7 +37,13 @@ from django.db.models.functions import Cast, Length, Substr, TruncDate
 from django.utils import timezone
 
 from annotations.access import Access
-from annotations.interchange import DocumentRecord, Relation, Span
+from annotations.interchange import (
+    GOLD_FINAL,
+    GOLD_IN_PROGRESS,
+    DocumentRecord,
+    Relation,
+    Span,
+)
 from annotations.models import (
     AgreementRun,
     Assignment,
@@ -74,6 +80,19 @@ def documents_for(access: Access, *, queue: Sequence[str] | None = None) -> Quer
     return documents.annotate(
         length=Length("text"), status=Subquery(mine.values("status")[:1])
     ).order_by("id")
+
+
+def own_layer(access: Access, document: Document) -> Layer | None:
+    """The caller's own layer of ``document`` (made when it was assigned), or None."""
+    return Layer.objects.filter(document=document, annotator=access.user).first()
+
+
+def gold_layer(document: Document) -> Layer | None:
+    """The document's gold layer, or None while nobody has started adjudicating it."""
+    layer = Layer.objects.filter(document=document, is_gold=True).first()
+    if layer is not None:
+        layer.document = document
+    return layer
 
 
 def visible_layers(access: Access, document: Document) -> list[Layer]:
@@ -136,7 +155,7 @@ def _records_for_chunk(
         layers = layers.exclude(is_gold=False, status=LayerStatus.OPEN)
     layer_rows = list(
         layers.order_by("document_id", "annotator__username").values_list(
-            "id", "document_id", "is_gold", "annotator__username"
+            "id", "document_id", "is_gold", "annotator__username", "status"
         )
     )
     wanted = {row[0] for row in layer_rows}
@@ -180,14 +199,14 @@ def _records_for_chunk(
                 value
             )
 
-    layers_by_document: dict[int, list[tuple[int, int, bool, str | None]]] = {}
+    layers_by_document: dict[int, list[tuple[int, int, bool, str | None, str]]] = {}
     for row in layer_rows:
         layers_by_document.setdefault(row[1], []).append(row)
     for document in chunk:
         record = DocumentRecord(
             id=document["external_id"], text=document["text"], meta=document["meta"]
         )
-        for layer_id, _, is_gold, username in layers_by_document.get(document["id"], []):
+        for layer_id, _, is_gold, username, status in layers_by_document.get(document["id"], []):
             spans = spans_by_layer.get(layer_id, [])
             relations: list[Relation] = []
             if layer_id in relations_by_layer:
@@ -198,6 +217,8 @@ def _records_for_chunk(
                 ]
             document_labels = labels_by_layer.get(layer_id)
             if is_gold:
+                final = status == LayerStatus.SUBMITTED
+                record.gold_state = GOLD_FINAL if final else GOLD_IN_PROGRESS
                 record.gold, record.gold_relations = spans, relations
                 if document_labels:
                     record.gold_document_labels = document_labels

@@ -42,15 +42,7 @@ def test_dump_is_canonical_fixed_keys_sorted_spans_unescaped_utf8():
     assert line.endswith("\n")
     assert "مقاومت 😀" in line  # not \u escapes
     decoded = json.loads(line)
-    assert list(decoded) == [
-        "id",
-        "text",
-        "meta",
-        "annotations",
-        "relations",
-        "gold",
-        "gold_relations",
-    ]
+    assert list(decoded) == ["id", "text", "meta", "annotations", "relations"]
     assert list(decoded["meta"]) == ["a", "z"]
     # Spans sorted by offset; the relation follows its spans to their new indexes.
     assert [s["start"] for s in decoded["annotations"]["bob"]] == [0, 7]
@@ -70,6 +62,7 @@ def test_document_labels_keep_their_place_in_the_canonical_form_and_are_left_out
             "id": "1",
             "text": "abc",
             "annotations": {"bob": [], "alice": []},
+            "gold": [],
             "gold_document_labels": {"stance": ["refutes"], "topics": []},
             "document_labels": {"bob": {"topics": ["security", "politics"]}, "alice": {}},
         }
@@ -105,7 +98,7 @@ def test_document_labels_keep_their_place_in_the_canonical_form_and_are_left_out
             "must be a list of non-empty strings",
         ),
         (
-            {"id": "1", "text": "x", "gold_document_labels": {"stance": ["a", "a"]}},
+            {"id": "1", "text": "x", "gold": [], "gold_document_labels": {"stance": ["a", "a"]}},
             "gold_document_labels.stance",
             "the same value appears twice",
         ),
@@ -135,6 +128,21 @@ def test_document_labels_keep_their_place_in_the_canonical_form_and_are_left_out
             "relations name an annotator with no annotations",
         ),
         ({"id": "1", "text": "x", "colour": "red"}, None, "unknown keys ['colour']"),
+        (
+            {"id": "1", "text": "x", "gold": [], "gold_state": "done"},
+            "gold_state",
+            "must be one of in_progress, final",
+        ),
+        (
+            {"id": "1", "text": "x", "gold_state": "final"},
+            "gold_state",
+            "is given but the line has no gold key",
+        ),
+        (
+            {"id": "1", "text": "x", "gold_document_labels": {"stance": ["refutes"]}},
+            "gold_document_labels",
+            "is given but the line has no gold key",
+        ),
     ],
 )
 def test_malformed_records_name_the_field_and_reason(raw, field, reason):
@@ -240,3 +248,21 @@ def test_interchange_module_does_not_import_django():
     )
 
     assert result.stdout.strip() == "False"
+
+
+def test_gold_absent_empty_and_final_are_three_records_and_dump_back_to_themselves():
+    lines = (FIXTURES / "gold_states.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
+
+    records = [parse_line(line) for line in lines]
+
+    assert [record.gold_state for record in records] == [None, "in_progress", "final"]
+    assert [len(record.gold) for record in records] == [0, 0, 2]
+    assert [dump_record(record) for record in records] == lines
+    assert "gold" not in json.loads(lines[0])
+
+
+def test_a_gold_key_without_a_state_is_gold_in_progress():
+    record = parse_line(json.dumps({"id": "1", "text": "x", "gold": []}))
+
+    assert record.gold_state == "in_progress"
+    assert json.loads(dump_record(record))["gold_state"] == "in_progress"

@@ -36,7 +36,7 @@ class ExportStartSerializer(serializers.Serializer):
         default=dict,
         help_text='e.g. {"layers": "gold", "labels": ["claim"], "include_meta": true, '
         '"split": {"seed": 1, "train": 0.8, "dev": 0.1, "test": 0.1}, '
-        '"pseudonymise": false, "alignment": "split"}',
+        '"pseudonymise": false, "alignment": "split", "final_gold_only": false}',
     )
 
 

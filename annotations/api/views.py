@@ -374,32 +374,46 @@ class DocumentViewSet(ProjectAccessMixin, viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         summary="The caller's own layer of the document",
-        description="Made empty on first access when the caller is assigned to the document.",
+        description="Assigning the document makes the layer; 404 without one.",
         parameters=[ETAG],
         responses={200: s.LayerSerializer, **READ_ERRORS},
     )
     @action(detail=True, methods=["get"], url_path="layers/mine", filter_backends=[])
     def mine(self, request: Request, slug: str, doc_id: str) -> Response:
-        document = self.get_object()
-        try:
-            layer = layer_service.ensure_own_layer(access=self.access, document=document)
-        except Layer.DoesNotExist:
-            raise Http404("You have no layer of this document.") from None
+        layer = selectors.own_layer(self.access, self.get_object())
+        if layer is None:
+            raise Http404("You have no layer of this document.")
         return layer_response(layer)
 
     @extend_schema(
+        methods=["GET"],
         summary="The document's gold layer (reviewers and managers)",
-        description="Made empty on first access.",
+        description="404 until adjudication starts (a POST here, or a merge by vote).",
         parameters=[ETAG],
         responses={200: s.LayerSerializer, **READ_ERRORS},
     )
-    @action(detail=True, methods=["get"], url_path="layers/gold", filter_backends=[])
+    @extend_schema(
+        methods=["POST"],
+        summary="Start adjudicating the document: make its gold layer, empty",
+        description="201 with the new gold layer; 200 with the gold layer it already has.",
+        request=None,
+        responses={200: s.LayerSerializer, 201: s.LayerSerializer, **WRITE_ERRORS},
+    )
+    @action(detail=True, methods=["get", "post"], url_path="layers/gold", filter_backends=[])
     def gold(self, request: Request, slug: str, doc_id: str) -> Response:
         document = self.get_object()
         if not self.access.is_project_staff:
             raise Http404(NO_LAYER)
-        gold = layer_service.ensure_gold_layer(access=self.access, document=document)
-        return layer_response(gold)
+        if request.method == "GET":
+            gold = selectors.gold_layer(document)
+            if gold is None:
+                raise Http404("The document has no gold layer yet: nobody started adjudicating it.")
+            return layer_response(gold)
+        gold, created = layer_service.start_gold_layer(access=self.access, document=document)
+        response = layer_response(gold)
+        if created:
+            response.status_code = status.HTTP_201_CREATED
+        return response
 
     @extend_schema(
         summary="Set an assigned document aside, with a reason",

@@ -15,9 +15,15 @@ from pathlib import Path
 from typing import IO
 
 from annotations.exporters import get_exporter
-from annotations.exporters.base import ArchiveWriter, Exporter, ExportOptions, layers_of
+from annotations.exporters.base import (
+    GOLD_NOT_STARTED,
+    ArchiveWriter,
+    Exporter,
+    ExportOptions,
+    layers_of,
+)
 from annotations.exporters.dataset_card import CardData, render_card
-from annotations.interchange import DocumentRecord, Relation, Span
+from annotations.interchange import GOLD_FINAL, DocumentRecord, Relation, Span
 
 
 @dataclass
@@ -30,6 +36,9 @@ class ExportStats:
     spans: Counter[tuple[str, str]] = field(default_factory=Counter)
     relations: Counter[tuple[str, str]] = field(default_factory=Counter)
     documents_per_layer: Counter[str] = field(default_factory=Counter)
+    # Exported documents by the state of their gold in the workbench: "not_started" (no
+    # gold layer), "in_progress" or "final", whether or not the options export that gold.
+    documents_per_gold_state: Counter[str] = field(default_factory=Counter)
     problems: Counter[str] = field(default_factory=Counter)
     members: int = 0
 
@@ -89,7 +98,10 @@ def select(
                 document_labels[new_name] = record.document_labels[name]
     gold: list[Span] = []
     gold_relations: list[Relation] = []
-    if options.layers in ("gold", "all"):
+    gold_state = record.gold_state if options.layers in ("gold", "all") else None
+    if options.final_gold_only and gold_state != GOLD_FINAL:
+        gold_state = None
+    if gold_state is not None:
         gold, gold_relations = _keep_spans(record.gold, record.gold_relations, options.labels)
     return replace(
         record,
@@ -97,11 +109,10 @@ def select(
         annotations=annotations,
         relations=relations,
         document_labels=document_labels,
+        gold_state=gold_state,
         gold=gold,
         gold_relations=gold_relations,
-        gold_document_labels=(
-            record.gold_document_labels if options.layers in ("gold", "all") else {}
-        ),
+        gold_document_labels=record.gold_document_labels if gold_state is not None else {},
     )
 
 
@@ -112,11 +123,16 @@ def _selected(
     stats: ExportStats,
 ) -> Iterator[DocumentRecord]:
     unfiltered = (
-        options.layers == "all" and options.labels is None and options.include_meta and not rename
+        options.layers == "all"
+        and options.labels is None
+        and options.include_meta
+        and not rename
+        and not options.final_gold_only
     )
     for record in records:
         chosen = record if unfiltered else select(record, options, rename)
         stats.documents += 1
+        stats.documents_per_gold_state[record.gold_state or GOLD_NOT_STARTED] += 1
         if options.split:
             stats.documents_per_split[options.split.split_of(chosen.id)] += 1
         for layer in layers_of(chosen, options):

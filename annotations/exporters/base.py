@@ -32,6 +32,8 @@ from annotations.interchange import DocumentRecord, Relation, Span
 LayerChoice = Literal["gold", "annotators", "all"]
 Alignment = Literal["split", "strict", "expand", "contract"]
 SPLIT_NAMES = ("train", "dev", "test")
+# The card's name for documents exported without gold (``DocumentRecord.gold_state`` None).
+GOLD_NOT_STARTED = "not_started"
 
 
 class OptionsError(ValueError):
@@ -88,6 +90,8 @@ class ExportOptions:
       a token: ``split`` the token there (nothing moves), ``strict`` (leave the span out),
       ``expand`` or ``contract`` it to token edges. Every case is reported.
     - ``shard_size``: documents per spaCy ``DocBin`` shard and per Parquet row group.
+    - ``final_gold_only``: gold only for documents whose gold layer is final (submitted);
+      documents whose adjudication is still in progress are exported without gold.
     """
 
     layers: LayerChoice = "all"
@@ -97,6 +101,7 @@ class ExportOptions:
     pseudonymise: bool = False
     alignment: Alignment = "split"
     shard_size: int = 1000
+    final_gold_only: bool = False
 
     def __post_init__(self) -> None:
         if self.layers not in get_args(LayerChoice):
@@ -122,6 +127,7 @@ class ExportOptions:
             "pseudonymise": self.pseudonymise,
             "alignment": self.alignment,
             "shard_size": self.shard_size,
+            "final_gold_only": self.final_gold_only,
         }
 
     @classmethod
@@ -152,7 +158,7 @@ class ExportOptions:
                 if isinstance(exc, OptionsError):
                     raise
                 raise OptionsError("split", "seed must be an integer, ratios numbers") from None
-        for flag in ("include_meta", "pseudonymise"):
+        for flag in ("include_meta", "pseudonymise", "final_gold_only"):
             if flag in raw and not isinstance(raw[flag], bool):
                 raise OptionsError(flag, "must be true or false")
         shard_size = raw.get("shard_size", 1000)
@@ -166,6 +172,7 @@ class ExportOptions:
             pseudonymise=raw.get("pseudonymise", False),
             alignment=raw.get("alignment", "split"),
             shard_size=shard_size,
+            final_gold_only=raw.get("final_gold_only", False),
         )
 
 
@@ -212,10 +219,12 @@ def layers_of(record: DocumentRecord, options: ExportOptions) -> list[Layer]:
     """The layers of a record that the options export: gold first, then annotators by name.
 
     An annotator absent from the record did not annotate it and gets no layer; one present
-    with no spans gets an empty layer. The gold layer is always there when exported.
+    with no spans gets an empty layer. The gold layer is there when exported and the
+    document has one (``record.gold_state``), empty when it was adjudicated with nothing
+    to mark.
     """
     layers = []
-    if options.layers in ("gold", "all"):
+    if options.layers in ("gold", "all") and record.gold_state is not None:
         layers.append(
             Layer("gold", None, record.gold, record.gold_relations, record.gold_document_labels)
         )

@@ -18,7 +18,9 @@ A span that crosses line breaks is written as fragments without the line-break c
 as brat requires; its text is the fragments joined by spaces. Label and attribute names
 cannot hold spaces in brat: spaces become ``_``. ``annotation.conf`` at the top of the folder
 declares the labels, relations and attributes so that brat opens the collection as it is.
-Files: ``brat/<split>/<layer>/<document id>.txt`` and ``.ann`` (ids percent-escaped).
+Files: ``brat/<split>/<layer>/<document id>.txt`` and ``.ann`` (ids percent-escaped). The
+``gold`` folder holds only the documents with a gold layer: an empty ``.ann`` there was
+adjudicated with nothing to mark, a document missing from it was never adjudicated.
 
 brat has no document-level annotation: every line of an ``.ann`` file annotates text, and a
 ``#`` note must point at one of them. Document-level labels (stance...) therefore go to a

@@ -19,7 +19,8 @@ reported. Relations and attributes have no place in BIO: use JSONL, brat, XMI or
 
 The tokens come from ``tokens.py``; the export's ``alignment`` option decides what happens to a
 span edge inside a token, and every such case is written to ``report.jsonl``. An annotator's
-file holds only the documents that annotator annotated.
+file holds only the documents that annotator annotated, ``gold.conll`` only the documents
+with a gold layer (a document adjudicated with nothing to mark is there, all ``O``).
 """
 
 from __future__ import annotations

@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from annotations.exporters.base import SPLIT_NAMES, Exporter, ExportOptions, LabelInfo, safe_name
+from annotations.exporters.base import (
+    GOLD_NOT_STARTED,
+    SPLIT_NAMES,
+    Exporter,
+    ExportOptions,
+    LabelInfo,
+    safe_name,
+)
+from annotations.interchange import GOLD_FINAL, GOLD_IN_PROGRESS
 
 if TYPE_CHECKING:
     from annotations.exporters.archive import ExportStats, Pseudonyms
@@ -63,6 +71,11 @@ FORMAT_NOTES = {
     ),
     "jsonl": "The workbench's interchange format; importing it gives the same project content.",
 }
+GOLD_NOTE = (
+    "Gold is exported only for documents with a gold layer: a document without gold was "
+    "never adjudicated, while empty gold was adjudicated with nothing to mark. JSONL, spaCy "
+    "and Parquet give each document's `gold_state` (`in_progress` or `final`)."
+)
 
 
 @dataclass(frozen=True)
@@ -327,9 +340,19 @@ def render_card(
         f"- Document meta: {'included' if options.include_meta else 'left out'}",
         f"- Annotators: {'pseudonymised' if options.pseudonymise else 'by username'}",
     ]
+    if options.layers != "annotators":
+        gold_states = stats.documents_per_gold_state
+        final_only = " (final gold only: gold in progress is left out)"
+        lines.append(
+            f"- Gold: {gold_states[GOLD_FINAL]} final, {gold_states[GOLD_IN_PROGRESS]} in "
+            f"progress, {gold_states[GOLD_NOT_STARTED]} not started"
+            + (final_only if options.final_gold_only else "")
+        )
     if exporter.name in ("conll", "spacy"):
         lines.append(f"- Token alignment: `{options.alignment}`")
     lines += ["", "## Offsets", "", OFFSETS_NOTE, "", FORMAT_NOTES.get(exporter.name, ""), ""]
+    if options.layers != "annotators":
+        lines += [GOLD_NOTE, ""]
 
     lines += schema_section(card.labels)
 

@@ -5,7 +5,8 @@ One row per document, one file per part: ``data/train.parquet``, ``data/dev.parq
 ``datasets`` refuses an empty split), ``data/corpus.parquet`` otherwise. Columns::
 
     id: string, text: string, meta: string (JSON; documents' meta keys differ)
-    gold: list<struct<start, end, label, text, attrs (JSON string)>>
+    gold_state: string ("in_progress" or "final"; null: the document has no gold)
+    gold: list<struct<start, end, label, text, attrs (JSON string)>>   (null without gold)
     gold_relations: list<struct<type, head, tail>>     (indices into gold)
     gold_document_labels: list<struct<label, values: list<string>>>
     annotations: list<struct<annotator, spans: list<span>, relations: list<relation>,
@@ -15,11 +16,13 @@ One row per document, one file per part: ``data/train.parquet``, ``data/dev.parq
 ``[{"label": "stance", "values": ["refutes"]}]``), by label name.
 
 ``gold`` columns are there when the gold layer is exported, ``annotations`` when annotators'
-layers are; an annotator missing from a row's ``annotations`` did not annotate that document,
-one with no spans found nothing. ``start``/``end`` are code points (Python ``str`` slicing);
-``text`` is the covered text, for checking. Rows are written in row groups of ``shard_size``
-documents, so memory stays flat. ``datasets.load_dataset("parquet", data_files=...)`` loads it;
-the dataset card's YAML header names the files of each split for the Hub.
+layers are. The gold columns of a document nobody adjudicated are null (an empty list is
+gold with nothing to mark); an annotator missing from a row's ``annotations`` did not
+annotate that document, one with no spans found nothing. ``start``/``end`` are code points
+(Python ``str`` slicing); ``text`` is the covered text, for checking. Rows are written in row
+groups of ``shard_size`` documents, so memory stays flat.
+``datasets.load_dataset("parquet", data_files=...)`` loads it; the dataset card's YAML header
+names the files of each split for the Hub.
 """
 
 from __future__ import annotations
@@ -65,6 +68,7 @@ def parquet_schema(options: ExportOptions) -> pa.Schema:
     fields = [("id", pa.string()), ("text", pa.string()), ("meta", pa.string())]
     if options.layers in ("gold", "all"):
         fields += [
+            ("gold_state", pa.string()),
             ("gold", pa.list_(SPAN)),
             ("gold_relations", pa.list_(RELATION)),
             ("gold_document_labels", pa.list_(DOCUMENT_LABEL)),
@@ -106,9 +110,13 @@ def row(record: DocumentRecord, options: ExportOptions) -> dict[str, Any]:
         "meta": json.dumps(record.meta, ensure_ascii=False, sort_keys=True),
     }
     if options.layers in ("gold", "all"):
-        values["gold"] = _spans(record.text, record.gold)
-        values["gold_relations"] = _relations(record.gold_relations)
-        values["gold_document_labels"] = _document_labels(record.gold_document_labels)
+        has_gold = record.gold_state is not None
+        values["gold_state"] = record.gold_state
+        values["gold"] = _spans(record.text, record.gold) if has_gold else None
+        values["gold_relations"] = _relations(record.gold_relations) if has_gold else None
+        values["gold_document_labels"] = (
+            _document_labels(record.gold_document_labels) if has_gold else None
+        )
     if options.layers in ("annotators", "all"):
         values["annotations"] = [
             {

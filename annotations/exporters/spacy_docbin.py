@@ -9,6 +9,10 @@ span often sits inside a claim. Span attributes, relations, the document id and 
     doc.user_data["attrs"][key]      # one dict per span of doc.spans[key], in order
     doc.user_data["relations"][key]  # [type, head index, tail index] into doc.spans[key]
     doc.user_data["document_labels"][key]  # {document label: [values]}
+    doc.user_data["gold_state"]      # "in_progress" or "final"; absent without gold
+
+Only a document with a gold layer has ``doc.spans["gold"]`` (empty when it was adjudicated
+with nothing to mark); one nobody adjudicated has no gold span group and no ``doc.cats``.
 
 Document-level labels of the gold layer also fill ``doc.cats``, spaCy's text categories:
 one category ``label=value`` per allowed value of each document label gold gave a value,
@@ -153,6 +157,7 @@ class SpacyExporter:
         }
         gold = next((layer for layer in layers if layer.annotator is None), None)
         if gold is not None:
+            doc.user_data["gold_state"] = record.gold_state
             doc.cats = categories(gold.document_labels, self._choices)
         return doc
 

@@ -1,8 +1,9 @@
 """UIMA CAS XMI for INCEpTION and DKPro, written with dkpro-cassis.
 
 One CAS file per layer and document, ``xmi/<split>/<layer>/<document id>.xmi``, like INCEpTION's
-one annotation document per user, with ``xmi/TypeSystem.xml`` beside them. The type system
-declares two custom layers in INCEpTION's naming:
+one annotation document per user, with ``xmi/TypeSystem.xml`` beside them. ``xmi/<split>/gold``
+holds only the documents with a gold layer (a CAS with no spans: adjudicated, nothing to
+mark). The type system declares two custom layers in INCEpTION's naming:
 
 - ``webanno.custom.WorkbenchSpan``: ``label`` plus one string feature per attribute in the
   schema (``kind``, ``polarity``...); attributes outside the schema are reported;

@@ -34,6 +34,7 @@ from django.utils import timezone
 
 from annotations import sql
 from annotations.interchange import (
+    GOLD_FINAL,
     DocumentRecord,
     InterchangeError,
     check_storable,
@@ -637,9 +638,15 @@ class _Writer:
             )
             for name, spans in record.annotations.items()
         ]
-        if record.gold or record.gold_relations or record.gold_document_labels:
+        if record.gold_state is not None:  # gold exists, even an empty one
             plans.append(
-                _LayerPlan(None, record.gold, record.gold_relations, record.gold_document_labels)
+                _LayerPlan(
+                    None,
+                    record.gold,
+                    record.gold_relations,
+                    record.gold_document_labels,
+                    final=record.gold_state == GOLD_FINAL,
+                )
             )
         return plans
 
@@ -661,6 +668,7 @@ class _LayerPlan:
     spans: list[InterchangeSpan]
     relations: list[InterchangeRelation]
     document_labels: Mapping[str, Sequence[str]]  # label name -> the values given
+    final: bool = False  # a gold layer marked final (submitted)
 
 
 _PlannedDocument = tuple[DocumentRecord, list[_LayerPlan]]
@@ -686,13 +694,14 @@ class _OrmWriter(_Writer):
         for document, (_, record) in zip(documents, batch, strict=True):
             for plan in self.layers(record):
                 gold = plan.annotator is None
+                submitted = not gold or plan.final
                 layers.append(
                     Layer(
                         document=document,
                         annotator=plan.annotator,
                         is_gold=gold,
-                        status=LayerStatus.OPEN if gold else LayerStatus.SUBMITTED,
-                        submitted_at=None if gold else now,
+                        status=LayerStatus.SUBMITTED if submitted else LayerStatus.OPEN,
+                        submitted_at=now if submitted else None,
                     )
                 )
                 if not gold:
@@ -868,7 +877,9 @@ class _CopyWriter(_Writer):
         submitted, opened = LayerStatus.SUBMITTED.value, LayerStatus.OPEN.value
         with cursor.copy(_copy_statement(Layer, with_id=True)) as copy:
             for layer_id, document_id, _, plan in layers:
-                if plan.annotator is None:
+                if plan.annotator is None and plan.final:
+                    copy.write_row((layer_id, document_id, None, True, submitted, 1, now, now))
+                elif plan.annotator is None:
                     copy.write_row((layer_id, document_id, None, True, opened, 1, now, None))
                 else:
                     annotator = plan.annotator.pk

@@ -327,39 +327,23 @@ def _document_in_project(access: Access, document: Document) -> None:
         raise Document.DoesNotExist("No such document.")
 
 
-@transaction.atomic
-def ensure_own_layer(*, access: Access, document: Document) -> Layer:
-    """The caller's own layer of ``document``; made if they are assigned and it is missing.
-
-    Raises ``Layer.DoesNotExist`` when the caller has neither a layer nor an assignment.
-    """
-    _document_in_project(access, document)
-    annotator = access.user
-    layer = Layer.objects.filter(document=document, annotator=annotator).first()
-    if layer is not None:
-        return layer
-    if not Assignment.objects.filter(document=document, annotator=annotator).exists():
-        raise Layer.DoesNotExist("You are not assigned to this document.")
-    layer, created = Layer.objects.get_or_create(document=document, annotator=annotator)
-    if created:
-        record_event(
-            actor=annotator,
-            project=document.project,
-            action="create",
-            obj=layer,
-            after={"document": document.pk, "annotator": annotator.get_username()},
-        )
-    return layer
-
-
-@transaction.atomic
 def ensure_gold_layer(*, access: Access, document: Document) -> Layer:
-    """The document's gold layer, made on first use by a reviewer or a manager."""
+    """The document's gold layer, made (adjudication starts) by a reviewer or a manager."""
+    return start_gold_layer(access=access, document=document)[0]
+
+
+@transaction.atomic
+def start_gold_layer(*, access: Access, document: Document) -> tuple[Layer, bool]:
+    """Start adjudicating ``document``: its gold layer, and whether this call made it.
+
+    Only writes make a gold layer (this, a merge by vote): reading never does, so a
+    document nobody adjudicated keeps no gold (docs/exports.md).
+    """
     _document_in_project(access, document)
     layer = Layer.objects.filter(document=document, is_gold=True).first()
     if layer is not None:
         layer.document = document
-        return layer
+        return layer, False
     access.require(STAFF_ROLES, GOLD_STAFF_ONLY_MESSAGE)
     layer, created = Layer.objects.get_or_create(document=document, is_gold=True)
     if created:
@@ -370,7 +354,7 @@ def ensure_gold_layer(*, access: Access, document: Document) -> Layer:
             obj=layer,
             after={"document": document.pk, "gold": True},
         )
-    return layer
+    return layer, created
 
 
 # --- spans ----------------------------------------------------------------------------

@@ -43,6 +43,8 @@ def options_summary(options: dict[str, Any]) -> str:
         )
     if options.get("pseudonymise"):
         parts.append("pseudonymised")
+    if options.get("final_gold_only"):
+        parts.append("final gold only")
     if options.get("include_meta") is False:
         parts.append("no meta")
     return " · ".join(parts)

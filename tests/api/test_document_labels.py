@@ -172,7 +172,9 @@ def test_the_write_is_audited_with_before_and_after(world, api, stance):
 
 def test_a_reviewer_sets_gold_document_labels_the_same_way(world, api, stance):
     reviewer = api(world.cast.reviewer)
-    gold = reviewer.get(f"/api/projects/panjshir/documents/{world.document.pk}/layers/gold/").json()
+    gold = reviewer.post(
+        f"/api/projects/panjshir/documents/{world.document.pk}/layers/gold/"
+    ).json()
 
     response = reviewer.put(
         f"/api/layers/{gold['id']}/document-labels/stance/",

@@ -11,10 +11,13 @@ def gold_url(world):
     return f"/api/projects/panjshir/documents/{world.document.pk}/layers/gold/"
 
 
-def test_reviewer_gets_an_empty_gold_layer_made_on_first_access(world, api):
-    response = api(world.cast.reviewer).get(gold_url(world))
+def test_reading_gold_makes_nothing_and_a_post_starts_adjudication(world, api):
+    assert api(world.cast.reviewer).get(gold_url(world)).status_code == 404
+    assert not Layer.objects.filter(document=world.document, is_gold=True).exists()
 
-    assert response.status_code == 200
+    response = api(world.cast.reviewer).post(gold_url(world))
+
+    assert response.status_code == 201
     body = response.json()
     assert (body["is_gold"], body["annotator"], body["spans"], body["version"]) == (
         True,
@@ -23,13 +26,14 @@ def test_reviewer_gets_an_empty_gold_layer_made_on_first_access(world, api):
         1,
     )
     assert response["ETag"] == '"1"'
-    again = api(world.cast.manager).get(gold_url(world))
-    assert again.json()["id"] == body["id"]
+    again = api(world.cast.manager).post(gold_url(world))
+    assert (again.status_code, again.json()["id"]) == (200, body["id"])
+    assert api(world.cast.manager).get(gold_url(world)).json()["id"] == body["id"]
     assert Layer.objects.filter(document=world.document, is_gold=True).count() == 1
 
 
 def test_reviewer_writes_the_gold_layer(world, api):
-    gold = api(world.cast.reviewer).get(gold_url(world)).json()
+    gold = api(world.cast.reviewer).post(gold_url(world)).json()
 
     response = api(world.cast.reviewer).post(
         f"/api/layers/{gold['id']}/spans/",
@@ -41,10 +45,11 @@ def test_reviewer_writes_the_gold_layer(world, api):
 
 
 def test_annotators_never_see_the_gold_layer(world, api):
-    gold = api(world.cast.reviewer).get(gold_url(world)).json()
+    gold = api(world.cast.reviewer).post(gold_url(world)).json()
     alice = api(world.cast.alice)
 
     assert alice.get(gold_url(world)).status_code == 404
+    assert alice.post(gold_url(world)).status_code == 404
     assert alice.get(f"/api/layers/{gold['id']}/").status_code == 404
     write = alice.post(
         f"/api/layers/{gold['id']}/spans/", {"label": "claim", "start": 0, "end": 5}, format="json"
@@ -54,7 +59,7 @@ def test_annotators_never_see_the_gold_layer(world, api):
 
 def test_document_layers_list_shows_each_role_what_it_may_see(world, api):
     api(world.cast.alice).post(f"/api/layers/{world.alice_layer.pk}/submit/", {}, format="json")
-    api(world.cast.reviewer).get(gold_url(world))
+    api(world.cast.reviewer).post(gold_url(world))
     url = f"/api/projects/panjshir/documents/{world.document.pk}/layers/"
 
     def seen(user):
@@ -69,16 +74,15 @@ def test_document_layers_list_shows_each_role_what_it_may_see(world, api):
     assert seen(world.cast.manager) == [("alice", False), ("bob", False), (None, True)]
 
 
-def test_my_layer_is_made_for_an_assigned_annotator_who_has_none(world, api):
+def test_reading_my_layer_never_makes_one(world, api):
+    url = f"/api/projects/panjshir/documents/{world.document.pk}/layers/mine/"
+    assert api(world.cast.bob).get(url).json()["id"] == world.bob_layer.pk
     Layer.objects.filter(pk=world.bob_layer.pk).delete()
 
-    response = api(world.cast.bob).get(
-        f"/api/projects/panjshir/documents/{world.document.pk}/layers/mine/"
-    )
+    response = api(world.cast.bob).get(url)
 
-    assert response.status_code == 200
-    assert response.json()["annotator"] == "bob"
-    assert Layer.objects.filter(document=world.document, annotator=world.cast.bob).exists()
+    assert response.status_code == 404  # the assignment makes the layer, a GET does not
+    assert not Layer.objects.filter(document=world.document, annotator=world.cast.bob).exists()
 
 
 def test_managers_have_no_layer_of_their_own(world, api):

@@ -34,6 +34,8 @@ P = "/api/projects/panjshir"
 L = "/api/layers/{alice_layer}"
 G = "/api/layers/{gold}"
 D = f"{P}/documents/{{doc}}"
+UNSTARTED = f"{P}/documents/{{unassigned}}"  # no gold layer: nobody started adjudicating
+UNSTARTED = f"{P}/documents/{{unassigned}}"  # no gold layer: nobody started adjudicating
 PAGE = "/projects/panjshir"
 
 # Routes that are Django's own, not the workbench's: the admin site (its own staff-only
@@ -112,6 +114,9 @@ RULES = {
     ],
     "document-gold": [
         ("GET", f"{D}/layers/gold/", "open", (403, 404, 404, 404, 200, 200)),
+        ("GET", f"{UNSTARTED}/layers/gold/", "open", (403, 404, 404, 404, 404, 404)),
+        ("POST", f"{D}/layers/gold/", "open", (403, 404, 404, 404, 200, 200)),
+        ("POST", f"{UNSTARTED}/layers/gold/", "open", (403, 404, 404, 404, 201, 201)),
     ],
     "gold-merge": [
         ("POST", f"{D}/layers/gold/merge/", "submitted", (403, 404, 404, 404, 200, 200)),

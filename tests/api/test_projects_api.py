@@ -189,7 +189,7 @@ def test_blind_off_never_shows_annotators_the_gold_layer_or_unassigned_documents
     Project.objects.filter(pk=world.project.pk).update(blind=False)
     carol = UserFactory(username="carol")
     Membership.objects.create(project=world.project, user=carol, role=Role.ANNOTATOR)
-    gold = api(world.cast.reviewer).get(f"{PROJECT}documents/{world.document.pk}/layers/gold/")
+    gold = api(world.cast.reviewer).post(f"{PROJECT}documents/{world.document.pk}/layers/gold/")
 
     assert "gold" not in str(layers_seen_by(api, world, world.cast.bob))
     assert api(world.cast.bob).get(f"/api/layers/{gold.json()['id']}/").status_code == 404

@@ -114,12 +114,21 @@ def test_reviewer_accepts_merges_edits_and_finds_gold_after_a_reload(
     expect(row(page, long_source)).to_have_class("disputed current")
     wait_for_text_selection(page, SOURCE)
 
-    # Accept alice's source: it is written into gold through the span API.
-    with page.expect_response(
-        lambda r: r.url.endswith("/spans/") and r.request.method == "POST"
-    ) as created:
+    # Opening the page started no adjudication: no gold layer until the first edit.
+    assert not Layer.objects.filter(document__external_id="000", is_gold=True).exists()
+
+    # Accept alice's source: adjudication starts (a POST makes the gold layer), then the
+    # span is written into gold through the span API.
+    with (
+        page.expect_response(
+            lambda r: r.url.endswith("/layers/gold/") and r.request.method == "POST"
+        ) as started,
+        page.expect_response(
+            lambda r: r.url.endswith("/spans/") and r.request.method == "POST"
+        ) as created,
+    ):
         row(page, long_source).locator("button.accept").click()
-    assert created.value.status == 201
+    assert (started.value.status, created.value.status) == (201, 201)
     expect(row(page, long_source)).to_have_class("disputed current in-gold")
     saved(page)
 

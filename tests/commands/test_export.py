@@ -64,3 +64,19 @@ def test_export_command_names_a_bad_option(cast, tmp_path: Path) -> None:
         )
     with pytest.raises(CommandError, match="no project"):
         call_command("export", "nope", "--format", "conll", "--out", str(tmp_path / "x.zip"))
+
+
+@pytest.mark.django_db
+def test_export_command_final_gold_only(cast, tmp_path: Path) -> None:
+    data = (FIXTURE.with_name("gold_states.jsonl")).read_bytes()
+    import_file(project=cast.project, filename="gold_states.jsonl", data=data)
+    out = tmp_path / "corpus.zip"
+
+    arguments = ["panjshir", "--format", "jsonl", "--out", str(out), "--final-gold-only"]
+    call_command("export", *arguments, stdout=io.StringIO(), stderr=io.StringIO())
+
+    archive = zipfile.ZipFile(out)
+    lines = archive.read("documents.jsonl").decode().splitlines()
+    states = {record.id: record.gold_state for _n, record in iter_records(lines)}
+    assert states == {"never-adjudicated": None, "adjudicated-empty": None, "final": "final"}
+    assert "final gold only" in archive.read("README.md").decode()

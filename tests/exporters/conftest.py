@@ -16,6 +16,7 @@ from annotations.exporters.dataset_card import CardData
 from annotations.interchange import DocumentRecord, iter_records
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "export_edge_cases.jsonl"
+GOLD_STATES_FIXTURE = FIXTURE.with_name("gold_states.jsonl")
 
 SCHEMA = (
     LabelInfo("claim", description="A statement asserted as fact"),
@@ -48,6 +49,13 @@ def load_records() -> list[DocumentRecord]:
 @pytest.fixture
 def records() -> list[DocumentRecord]:
     return load_records()
+
+
+@pytest.fixture
+def gold_states() -> list[DocumentRecord]:
+    """Three documents: never adjudicated, adjudicated with nothing to mark (in progress), final."""
+    with GOLD_STATES_FIXTURE.open(encoding="utf-8") as lines:
+        return [record for _number, record in iter_records(lines)]
 
 
 def make_card(**changes: object) -> CardData:
@@ -117,4 +125,5 @@ def layer_spans(record: DocumentRecord, key: str) -> list[tuple[int, int, str]]:
 
 
 def all_layers(record: DocumentRecord) -> list[str]:
-    return ["gold", *(f"annotators/{name}" for name in sorted(record.annotations))]
+    gold = ["gold"] if record.gold_state is not None else []
+    return [*gold, *(f"annotators/{name}" for name in sorted(record.annotations))]

@@ -92,3 +92,20 @@ def test_brat_writes_document_labels_to_a_side_file(
         ann = archive.read(f"brat/gold/{safe_name(record.id)}.ann").decode()
         assert "stance" not in ann
         parse_ann(ann)
+
+
+def test_brat_gold_folder_holds_only_documents_with_gold(export: Export, gold_states) -> None:
+    archive, _ = export("brat", source=gold_states)
+    gold_files = sorted(n for n in archive.namelist() if n.startswith("brat/gold/"))
+
+    assert gold_files == [
+        "brat/gold/adjudicated-empty.ann",
+        "brat/gold/adjudicated-empty.txt",
+        "brat/gold/final.ann",
+        "brat/gold/final.txt",
+    ]
+    assert parse_ann(archive.read("brat/gold/adjudicated-empty.ann").decode()) == ({}, [], [])
+    entities, attributes, relations = parse_ann(archive.read("brat/gold/final.ann").decode())
+    assert sorted(label for label, _, _ in entities.values()) == ["claim", "source"]
+    assert (attributes, len(relations)) == ([("kind", "T1", "person")], 1)
+    assert "brat/annotators/alice/never-adjudicated.ann" in archive.namelist()

@@ -203,3 +203,14 @@ def test_a_span_ending_before_the_apostrophe_is_on_token_edges(mode: str) -> Non
     index, cuts = document_tokens(text, [0, 11], mode)
     assert cuts == []
     assert index.align(0, 11, mode) == (0, 1)
+
+
+def test_conll_gold_file_holds_only_documents_with_gold(export: Export, gold_states) -> None:
+    archive, _ = export("conll", source=gold_states)
+
+    gold = read_conll(archive.read("conll/gold.conll").decode())
+
+    assert gold["adjudicated-empty"] == []  # adjudicated, nothing to mark: all O
+    assert gold["final"] == [(0, 5, "source"), (11, 40, "claim")]
+    assert "never-adjudicated" not in gold
+    assert "never-adjudicated" in read_conll(archive.read("conll/annotators/alice.conll").decode())

@@ -114,3 +114,12 @@ def test_card_lists_document_labels_and_their_agreement(
     assert "| document label | alpha | cohen_kappa_mean | documents |" in text
     assert "| topics=politics |" in text
     assert b"alice" not in archive.read("documents.jsonl")  # renamed in document_labels too
+
+
+def test_card_counts_documents_per_gold_state(export: Export, gold_states) -> None:
+    archive, _ = export("jsonl", source=gold_states)
+    text = archive.read("README.md").decode()
+
+    assert "- Gold: 1 final, 1 in progress, 1 not started" in text
+    # The gold column counts only the two documents that have gold.
+    assert "| documents | 2 | 3 | 2 |" in text

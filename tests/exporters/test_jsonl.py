@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 from annotations.exporters.base import ExportOptions, SplitSpec
 from annotations.interchange import dump_record, iter_records
 from tests.exporters.conftest import FIXTURE, Export
@@ -42,3 +44,27 @@ def test_split_jsonl_puts_every_document_in_exactly_one_part(export: Export) -> 
             ids.append(record.id)
     assert sorted(ids) == ["000", "emoji/flags 1"]
     assert sum(stats.documents_per_split.values()) == 2
+
+
+def test_jsonl_writes_gold_only_where_it_exists_with_its_state(export: Export, gold_states) -> None:
+    archive, _ = export("jsonl", source=gold_states)
+    lines = archive.read("documents.jsonl").decode().splitlines()
+    read = {record.id: record for _n, record in iter_records(lines)}
+
+    assert "gold" not in json.loads(lines[0])  # never adjudicated: no gold key at all
+    assert read["never-adjudicated"].gold_state is None
+    assert (read["adjudicated-empty"].gold_state, read["adjudicated-empty"].gold) == (
+        "in_progress",
+        [],
+    )
+    assert read["final"].gold_state == "final"
+    assert len(read["final"].gold) == 2
+
+
+def test_final_gold_only_leaves_gold_in_progress_out(export: Export, gold_states) -> None:
+    archive, stats = export("jsonl", ExportOptions(final_gold_only=True), source=gold_states)
+    lines = archive.read("documents.jsonl").decode().splitlines()
+
+    assert [record.gold_state for _n, record in iter_records(lines)] == [None, None, "final"]
+    assert stats.documents_per_gold_state == {"not_started": 1, "in_progress": 1, "final": 1}
+    assert "(final gold only: gold in progress is left out)" in archive.read("README.md").decode()

@@ -34,6 +34,7 @@ def test_options_survive_their_json_form() -> None:
         split=SplitSpec(seed=5, train=0.6, dev=0.2, test=0.2),
         pseudonymise=True,
         alignment="strict",
+        final_gold_only=True,
     )
     assert ExportOptions.from_json(options.to_json()) == options
 
@@ -47,6 +48,7 @@ def test_options_survive_their_json_form() -> None:
         ({"alignment": "snap"}, "alignment"),
         ({"colour": "red"}, "colour"),
         ({"include_meta": "yes"}, "include_meta"),
+        ({"final_gold_only": 1}, "final_gold_only"),
     ],
 )
 def test_bad_options_name_the_option(raw: dict, field: str) -> None:

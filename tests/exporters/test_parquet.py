@@ -97,3 +97,26 @@ def test_parquet_holds_document_labels_per_layer(export, labelled: list[Document
             name: [{"label": "topics", "values": ["politics", "security"]}]
             for name in record.document_labels
         }
+
+
+def test_parquet_gold_is_null_without_gold_and_empty_when_adjudicated_empty(
+    export, gold_states, tmp_path: Path
+) -> None:
+    archive, _ = export("parquet", source=gold_states)
+    (tmp_path / "corpus.parquet").write_bytes(archive.read("data/corpus.parquet"))
+
+    loaded = datasets.load_dataset(
+        "parquet",
+        data_files=str(tmp_path / "corpus.parquet"),
+        cache_dir=str(tmp_path / "cache"),
+    )["train"]
+
+    rows = {row["id"]: row for row in loaded}
+    assert (rows["never-adjudicated"]["gold_state"], rows["never-adjudicated"]["gold"]) == (
+        None,
+        None,
+    )
+    assert rows["adjudicated-empty"]["gold_state"] == "in_progress"
+    assert rows["adjudicated-empty"]["gold"] == []
+    assert rows["final"]["gold_state"] == "final"
+    assert [span["label"] for span in rows["final"]["gold"]] == ["source", "claim"]

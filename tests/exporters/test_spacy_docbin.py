@@ -87,3 +87,17 @@ def test_gold_document_labels_become_doc_cats(
             stored = doc.user_data["document_labels"][f"annotators/{name}"]
             # msgpack, which the DocBin stores user data with, reads lists back as tuples.
             assert {label: list(values) for label, values in stored.items()} == labels
+
+
+def test_docbin_has_a_gold_group_only_for_documents_with_gold(
+    export: Export, gold_states, tmp_path: Path
+) -> None:
+    archive, _ = export("spacy", source=gold_states)
+    docs = load_docs(archive, tmp_path)
+
+    assert "gold" not in docs["never-adjudicated"].spans
+    assert "gold_state" not in docs["never-adjudicated"].user_data
+    assert len(docs["adjudicated-empty"].spans["gold"]) == 0
+    assert docs["adjudicated-empty"].user_data["gold_state"] == "in_progress"
+    assert len(docs["final"].spans["gold"]) == 2
+    assert docs["final"].user_data["gold_state"] == "final"

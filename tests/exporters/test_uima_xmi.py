@@ -72,3 +72,16 @@ def test_xmi_document_labels_load_with_cassis(export: Export, labelled: list[Doc
                 (label, value) for label, values in labels.items() for value in values
             )
             assert all((a.begin, a.end) == (0, len(record.text)) for a in found)
+
+
+def test_xmi_gold_cas_exists_only_for_documents_with_gold(export: Export, gold_states) -> None:
+    archive, _ = export("xmi", source=gold_states)
+    typesystem = load_typesystem(archive.read("xmi/TypeSystem.xml").decode())
+
+    assert "xmi/gold/never-adjudicated.xmi" not in archive.namelist()
+    empty = load_cas_from_xmi(
+        archive.read("xmi/gold/adjudicated-empty.xmi").decode(), typesystem=typesystem
+    )
+    final = load_cas_from_xmi(archive.read("xmi/gold/final.xmi").decode(), typesystem=typesystem)
+    assert empty.select(SPAN_TYPE) == []
+    assert sorted(span.label for span in final.select(SPAN_TYPE)) == ["claim", "source"]

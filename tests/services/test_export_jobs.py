@@ -15,7 +15,14 @@ from django.utils import timezone
 
 from annotations.exporters.base import ExportOptions
 from annotations.interchange import DocumentRecord
-from annotations.models import AgreementRun, DocumentLabel, ExportJob, JobStatus
+from annotations.models import (
+    AgreementRun,
+    DocumentLabel,
+    ExportJob,
+    JobStatus,
+    Layer,
+    LayerStatus,
+)
 from annotations.services import export_jobs, jobs
 from annotations.services.imports import import_file
 from annotations.services.jobs import Claim, ClaimLost
@@ -33,7 +40,9 @@ def export_jsonl(project, tmp_path: Path, name: str) -> bytes:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("fixture", ["export_edge_cases.jsonl", "persian_and_emoji.jsonl"])
+@pytest.mark.parametrize(
+    "fixture", ["export_edge_cases.jsonl", "persian_and_emoji.jsonl", "gold_states.jsonl"]
+)
 def test_jsonl_export_import_export_is_byte_identical(tmp_path: Path, fixture: str) -> None:
     first_project = ProjectFactory(slug="first")
     data = (FIXTURES / fixture).read_bytes()
@@ -71,6 +80,25 @@ def test_document_labels_survive_export_import_export_byte_identical(tmp_path: P
     assert first == second
     assert first == data  # the fixture is written in the canonical form
     assert DocumentLabel.objects.filter(layer__document__project=second_project).count() == 7
+
+
+@pytest.mark.django_db
+def test_gold_states_survive_import_export_import_byte_identical(tmp_path: Path) -> None:
+    data = (FIXTURES / "gold_states.jsonl").read_bytes()
+    first_project = ProjectFactory(slug="first")
+    import_file(project=first_project, filename="gold_states.jsonl", data=data)
+    first = export_jsonl(first_project, tmp_path, "first")
+    second_project = ProjectFactory(slug="second")
+    import_file(project=second_project, filename="first.jsonl", data=first)
+
+    assert first == data  # never adjudicated, adjudicated empty and final kept apart
+    assert export_jsonl(second_project, tmp_path, "second") == first
+    gold = dict(
+        Layer.objects.filter(document__project=second_project, is_gold=True).values_list(
+            "document__external_id", "status"
+        )
+    )
+    assert gold == {"adjudicated-empty": LayerStatus.OPEN, "final": LayerStatus.SUBMITTED}
 
 
 @pytest.mark.django_db

@@ -14,7 +14,14 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 
 from annotations import models
-from annotations.interchange import DocumentRecord, Relation, Span, dump_record
+from annotations.interchange import (
+    GOLD_FINAL,
+    GOLD_IN_PROGRESS,
+    DocumentRecord,
+    Relation,
+    Span,
+    dump_record,
+)
 from annotations.models import (
     Assignment,
     AssignmentStatus,
@@ -65,6 +72,7 @@ def record(number: int, annotators: tuple[str, ...] = ("alice", "bob", "carol"))
         made.annotations[name], made.relations[name] = layer(shift)
     if number % 2 == 0:
         made.gold, made.gold_relations = layer(3)
+        made.gold_state = GOLD_FINAL if number % 4 == 0 else GOLD_IN_PROGRESS
     return made
 
 
@@ -170,7 +178,9 @@ def test_a_clash_with_the_project_found_late_writes_nothing(small_batches: int) 
 def test_gold_and_submitted_layers_and_their_assignments(small_batches: int) -> None:
     project = ProjectFactory()
     import_file(
-        project=project, filename="corpus.jsonl", data=jsonl([record(0), record(1, ("alice",))])
+        project=project,
+        filename="corpus.jsonl",
+        data=jsonl([record(0), record(1, ("alice",)), record(2, ("bob",))]),
     )
 
     layers = Layer.objects.filter(document__project=project).select_related("annotator", "document")
@@ -184,15 +194,16 @@ def test_gold_and_submitted_layers_and_their_assignments(small_batches: int) -> 
         ("doc-000", "carol"),
         ("doc-000", None),
         ("doc-001", "alice"),
+        ("doc-002", "bob"),
+        ("doc-002", None),
     }
     for layer in layers:
         assert layer.version == 1
-        if layer.annotator is None:
-            assert (layer.is_gold, layer.status, layer.submitted_at) == (
-                True,
-                LayerStatus.OPEN,
-                None,
-            )
+        if layer.annotator is None:  # doc-000's gold is final, doc-002's in progress
+            final = layer.document.external_id == "doc-000"
+            assert layer.is_gold
+            assert layer.status == (LayerStatus.SUBMITTED if final else LayerStatus.OPEN)
+            assert (layer.submitted_at is not None) == final
         else:
             assert not layer.is_gold
             assert layer.status == LayerStatus.SUBMITTED
@@ -203,6 +214,7 @@ def test_gold_and_submitted_layers_and_their_assignments(small_batches: int) -> 
         ("doc-000", "bob"),
         ("doc-000", "carol"),
         ("doc-001", "alice"),
+        ("doc-002", "bob"),
     ]
     for assignment in assignments:
         assert assignment.status == AssignmentStatus.SUBMITTED

@@ -293,6 +293,7 @@ def test_document_labels_of_annotators_and_gold_are_imported(cast, stance):
         "text": "Saleh said so.",
         "annotations": {"alice": [], "bob": []},
         "document_labels": {"alice": {"stance": ["refutes"]}},
+        "gold": [],
         "gold_document_labels": {"stance": ["neutral"]},
     }
 

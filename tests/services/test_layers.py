@@ -171,20 +171,6 @@ def test_a_failed_bulk_replace_changes_nothing_not_even_the_version(cast, layer)
 
 
 @pytest.mark.django_db
-def test_own_layer_is_only_made_for_an_assigned_annotator(cast, layer):
-    unassigned = DocumentFactory(project=cast.project, external_id="late")
-
-    with pytest.raises(Layer.DoesNotExist):
-        layers.ensure_own_layer(
-            access=project_access(cast.alice, cast.project), document=unassigned
-        )
-    mine = layers.ensure_own_layer(
-        access=project_access(cast.alice, cast.project), document=layer.document
-    )
-    assert mine == layer
-
-
-@pytest.mark.django_db
 def test_gold_layer_is_made_once_and_only_by_reviewers_and_managers(cast, layer):
     with pytest.raises(PermissionDenied):
         layers.ensure_gold_layer(

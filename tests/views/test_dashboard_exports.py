@@ -82,13 +82,27 @@ def test_the_panel_offers_the_projects_span_labels_and_every_option(client, cast
         assert f'name="labels" value="{label.name}"' not in page
     defaults = ExportOptions()
     assert f'name="layers" value="{defaults.layers}" checked' in page
-    for option in ("include_meta", "pseudonymise", "alignment", "split", "seed", "train"):
+    for option in (
+        "include_meta",
+        "pseudonymise",
+        "final_gold_only",
+        "alignment",
+        "split",
+        "seed",
+        "train",
+    ):
         assert f'name="{option}"' in page
 
 
 def test_recent_exports_are_listed_newest_first_with_who_status_and_size(client, cast, corpus):
     options = ExportOptions.from_json(
-        {"layers": "gold", "labels": ["claim"], "pseudonymise": True, "split": {"seed": 3}}
+        {
+            "layers": "gold",
+            "labels": ["claim"],
+            "pseudonymise": True,
+            "final_gold_only": True,
+            "split": {"seed": 3},
+        }
     ).to_json()
     done = make_job(
         cast.project, minutes_ago=30, requested_by=cast.manager, format="brat", options=options
@@ -113,7 +127,8 @@ def test_recent_exports_are_listed_newest_first_with_who_status_and_size(client,
     assert f'href="{download}"' in page
     assert "export failed: disk full" in page
     assert "2.0\xa0KB" in page
-    assert "layers: gold · labels: claim · split 0.8/0.1/0.1 (seed 3) · pseudonymised" in page
+    summary = "layers: gold · labels: claim · split 0.8/0.1/0.1 (seed 3) · pseudonymised"
+    assert f"{summary} · final gold only" in page
     assert page.count("<td>manager</td>") == 2
     assert "<td>—</td>" in page  # nobody asked for the waiting one through the site
 

@@ -67,6 +67,11 @@ class Command(BaseCommand):
             "--pseudonymise", action="store_true", help="Name annotators annotator_01..."
         )
         parser.add_argument(
+            "--final-gold-only",
+            action="store_true",
+            help="Gold only for documents whose gold is final; in-progress gold is left out.",
+        )
+        parser.add_argument(
             "--alignment",
             choices=["split", "strict", "expand", "contract"],
             default="split",
@@ -81,6 +86,7 @@ class Command(BaseCommand):
             "layers": options["layers"],
             "include_meta": not options["no_meta"],
             "pseudonymise": options["pseudonymise"],
+            "final_gold_only": options["final_gold_only"],
             "alignment": options["alignment"],
         }
         if options["labels"]:

@@ -49,6 +49,9 @@ let contentShown = 0;
 const changeListeners = [];
 const loadListeners = [];
 let loadedLayer = null; // the last layer body loaded from the server
+// What a layer not made yet looks like: empty, open, at the version a new layer starts at.
+const UNSTARTED_LAYER = { id: null, version: 1, status: "open", spans: [], relations: [] };
+let layerStarting = false; // the POST that makes a layer not made yet is queued
 
 // --- spans and relations --------------------------------------------------------------
 
@@ -260,6 +263,26 @@ function clearTextSelection() {
 
 // --- saving ---------------------------------------------------------------------------
 
+/**
+ * Queue a write. A layer not made yet (gold before adjudication starts: GET never makes
+ * one) is made by a POST to `config.api.layer` ahead of its first write.
+ */
+function save(operation) {
+  if (state.layerId === null && !layerStarting) {
+    layerStarting = true;
+    queue.push(async () => {
+      const layer = await request("POST", config.api.layer);
+      state.layerId = layer.id;
+      // Another reviewer started it first and wrote to it: reload it, as after a conflict.
+      if (layer.version !== UNSTARTED_LAYER.version) {
+        throw new ApiError(409, { detail: "Someone else started this layer first." });
+      }
+      return layer.version;
+    });
+  }
+  queue.push(operation);
+}
+
 function layerUrl(path = "") {
   return `${config.api.layers}${state.layerId}/${path}`;
 }
@@ -269,7 +292,7 @@ function addSpan(span) {
   contentRevision++;
   markDirty(span.s16, span.e16);
   const body = { label: span.label, start: span.start, end: span.end, attrs: { ...span.attrs }, quote: span.quote };
-  queue.push(async (version) => {
+  save(async (version) => {
     const data = await request("POST", layerUrl("spans/"), { ...body, version });
     span.id = data.span.id;
     span.onSaved?.();
@@ -289,7 +312,7 @@ function removeSpan(span) {
   }
   if (state.selected === span.key) state.selected = null;
   if (state.linkFrom === span.key) state.linkFrom = null;
-  queue.push(async (version) => {
+  save(async (version) => {
     const data = await request("DELETE", layerUrl(`spans/${span.id}/?version=${version}`));
     return data.version;
   });
@@ -310,7 +333,7 @@ function saveSpanFields(span, fields) {
   const body = {};
   for (const field of fields) body[field] = span[field];
   if (fields.includes("start") || fields.includes("end")) body.quote = span.quote;
-  queue.push(async (version) => {
+  save(async (version) => {
     const data = await request("PATCH", layerUrl(`spans/${span.id}/`), { ...body, version });
     return data.version;
   });
@@ -325,7 +348,7 @@ function addRelation(rel) {
   state.relations.set(rel.key, rel);
   linksRevision++;
   contentRevision++;
-  queue.push(async (version) => {
+  save(async (version) => {
     const data = await request("POST", layerUrl("relations/"), {
       type: rel.type,
       head: rel.head.id,
@@ -341,7 +364,7 @@ function removeRelation(rel) {
   state.relations.delete(rel.key);
   linksRevision++;
   contentRevision++;
-  queue.push(async (version) => {
+  save(async (version) => {
     const data = await request("DELETE", layerUrl(`relations/${rel.id}/?version=${version}`));
     return data.version;
   });
@@ -1151,7 +1174,7 @@ export const editor = {
     if (loadedLayer) listener(loadedLayer);
   },
   /** Queue a write made beside the editor: `operation(version)` returns the new version. */
-  save: (operation) => queue.push(operation),
+  save,
   accept,
   remove: removeByKey,
   unlink,
@@ -1172,7 +1195,9 @@ async function start() {
   setCsrfToken(document.querySelector("meta[name='csrf-token']").content);
   bindBlocks();
   let layer = readJson("layer-data");
-  if (layer === null) layer = await request("GET", config.api.layer ?? config.api.mine);
+  // No gold layer yet: edit an empty one; the first write makes it (see `save`).
+  if (layer === null && config.api.layer) layer = { ...UNSTARTED_LAYER };
+  if (layer === null) layer = await request("GET", config.api.mine);
   queue = new SaveQueue({ version: layer.version, onState: setSaveState, onFailure: onSaveFailure });
   loadLayer(layer);
   bindControls();

@@ -12,16 +12,15 @@ const panel = byId("document-labels-panel");
 const documentLabels = readJson("labels-data").filter((label) => label.kind === "document");
 // What the page shows: label name -> values, kept in step with the saves queued.
 let shown = {};
-let layerId = null;
 
 function labelUrl(name) {
-  return `/api/layers/${layerId}/document-labels/${encodeURIComponent(name)}/`;
+  return `/api/layers/${editor.layerId}/document-labels/${encodeURIComponent(name)}/`;
 }
 
 function save(name, values) {
   shown = { ...shown, [name]: values };
-  const target = labelUrl(name);
-  editor.save(async (version) => (await request("PUT", target, { values, version })).version);
+  // The URL is taken when the write runs: a gold layer not made yet has its id by then.
+  editor.save(async (version) => (await request("PUT", labelUrl(name), { values, version })).version);
 }
 
 function choose(label, value, checked) {
@@ -70,7 +69,6 @@ function render() {
 if (panel && documentLabels.length) {
   panel.hidden = false;
   editor.onLoad((layer) => {
-    layerId = layer.id;
     shown = { ...(layer.document_labels ?? {}) };
     render();
   });

@@ -62,6 +62,7 @@ function exportRequest() {
     layers: data.get("layers"),
     include_meta: data.has("include_meta"),
     pseudonymise: data.has("pseudonymise"),
+    final_gold_only: data.has("final_gold_only"),
     alignment: data.get("alignment"),
   };
   const labels = data.getAll("labels");
