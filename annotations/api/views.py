@@ -518,17 +518,18 @@ class LayerViewSet(LayerAccessMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Hand the layer in; it becomes read-only",
-        request=s.VersionInputSerializer,
+        request=s.SubmitInputSerializer,
         parameters=[IF_MATCH, ETAG],
         responses={200: s.LayerSerializer, **LAYER_WRITE_ERRORS},
     )
     @action(detail=True, methods=["post"], parser_classes=[JSONParser])
     def submit(self, request: Request, layer_id: str) -> Response:
-        data = s.VersionInputSerializer(data=request.data)
+        data = s.SubmitInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         layer = layer_service.submit_layer(
             access=self.access,
             version=expected_version(request, data.validated_data.get("version")),
+            reason=data.validated_data.get("reason", ""),
         )
         return layer_response(layer)
 
