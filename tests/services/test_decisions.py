@@ -74,9 +74,7 @@ def gold_access(cast, document):
 def test_a_rejection_is_stored_shared_and_audited_and_undo_takes_it_back(
     cast, document, second_reviewer
 ):
-    version = decide(
-        access=staff(cast), document=document, key=LEFT, decision="reject", version=1
-    )
+    version = decide(access=staff(cast), document=document, key=LEFT, decision="reject", version=1)
 
     assert version == 2
     seen_by_rita = review_decisions(Document.objects.get(pk=document.pk))
