@@ -785,6 +785,10 @@ def submit_layer(*, access: Access, version: int | None = None, reason: str = ""
     changes: dict[str, Any] = {"status": LayerStatus.SUBMITTED, "submitted_at": now}
     after: dict[str, Any] = {"status": LayerStatus.SUBMITTED}
     if layer.is_gold:
+        # A stale page hears of the conflict first, not of candidates it may not see.
+        current_version = Layer.objects.values_list("version", flat=True).get(pk=layer.pk)
+        if version is not None and current_version != version:
+            raise LayerConflict(current_version)
         changes["final_reason"], after["open_candidates"] = _final_reason(layer, reason)
         if changes["final_reason"]:
             after["reason"] = changes["final_reason"]

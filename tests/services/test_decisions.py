@@ -155,6 +155,16 @@ def test_final_with_open_candidates_is_refused_with_the_count(cast, document):
     assert Layer.objects.get(document=document, is_gold=True).status == "open"
 
 
+def test_a_stale_final_is_a_conflict_before_it_is_unsettled(cast, document):
+    access = gold_access(cast, document)
+    layers.create_span(access=access, label="claim", start=11, end=28)
+
+    with pytest.raises(LayerConflict) as conflict:
+        layers.submit_layer(access=access, version=1)
+
+    assert conflict.value.current_version == 2
+
+
 def test_final_with_a_reason_keeps_it_and_audits_it(cast, document):
     access = gold_access(cast, document)
 
