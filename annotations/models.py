@@ -123,6 +123,8 @@ class Document(models.Model):
     text = models.TextField()
     meta = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Bumped by every reviewer decision (``ReviewDecision``): a stale one is refused (409).
+    review_version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["project", "external_id"]
@@ -200,6 +202,8 @@ class Layer(models.Model):
     version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
+    # Gold only: why it was marked final while candidates were still unsettled.
+    final_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["document", "is_gold", "annotator"]
@@ -282,6 +286,36 @@ class DocumentLabel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.label.name}={self.value}"
+
+
+class Decision(models.TextChoices):
+    ACCEPT = "accept"
+    REJECT = "reject"
+
+
+class ReviewDecision(models.Model):
+    """A reviewer's accept or reject of one candidate of a document, shared by all reviewers.
+
+    ``key`` names the candidate as the review page does: ``start:end:label`` for a span,
+    ``link:type|head|tail`` (the ends' span keys) for a link. Undoing a decision deletes it.
+    """
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="decisions")
+    key = models.CharField(max_length=500)
+    decision = models.CharField(max_length=10, choices=Decision.choices)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["document", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["document", "key"], name="one_decision_per_candidate")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.document} {self.key}: {self.decision}"
 
 
 class JobStatus(models.TextChoices):

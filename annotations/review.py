@@ -98,6 +98,16 @@ class LinkCandidate:
     in_gold: bool = False
 
 
+def candidate_key(candidate: Candidate) -> str:
+    """How the review page and the stored decisions name a span candidate."""
+    return f"{candidate.start}:{candidate.end}:{candidate.label}"
+
+
+def link_key(link: LinkCandidate) -> str:
+    """How the review page and the stored decisions name a link candidate."""
+    return f"link:{link.type}|{candidate_key(link.head)}|{candidate_key(link.tail)}"
+
+
 @dataclass
 class Review:
     annotators: list[str]
@@ -114,6 +124,17 @@ class Review:
     @property
     def agreed(self) -> int:
         return len(self.candidates) + len(self.links) - self.disagreements
+
+    def unsettled(self, rejected: Collection[str]) -> list[str]:
+        """Keys of the candidates some counted annotator marked that are neither in gold
+        nor in ``rejected``: what a reviewer has still to settle."""
+        spans = [
+            candidate_key(candidate)
+            for candidate in self.candidates
+            if candidate.votes and not candidate.in_gold
+        ]
+        links = [link_key(link) for link in self.links if link.votes and not link.in_gold]
+        return [key for key in spans + links if key not in rejected]
 
 
 def _variants(marks: Mapping[str, Mapping[str, Any]], who: Collection[str]) -> list[Variant]:

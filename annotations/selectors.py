@@ -55,6 +55,7 @@ from annotations.models import (
     Layer,
     LayerStatus,
     Project,
+    ReviewDecision,
     Role,
 )
 from annotations.models import Relation as RelationRow
@@ -563,7 +564,7 @@ class DocumentSummary:
     annotators: tuple[str, ...]
     candidates: int
     disagreements: int
-    gold_status: str  # "none", "draft" or "final"
+    gold_status: str  # one of GOLD_STATES
     gold_spans: int
     # From the latest succeeded agreement run, when it measured the document.
     span_f1_exact: float | None = None
@@ -630,10 +631,20 @@ def submitted_counts(project: Project) -> dict[int, Counted]:
     return counted
 
 
-def _gold_status(status: str | None, spans: int) -> str:
-    if status == LayerStatus.SUBMITTED:
-        return "final"
-    return "draft" if spans else "none"
+# A document's gold: no gold layer yet, a gold layer open, or a gold layer submitted.
+GOLD_NOT_STARTED = "not_started"
+GOLD_STATES = {
+    GOLD_NOT_STARTED: "not started",
+    GOLD_IN_PROGRESS: "in progress",
+    GOLD_FINAL: "final",
+}
+
+
+def gold_state(status: str | None) -> str:
+    """The gold state of a document whose gold layer has ``status`` (None: no layer)."""
+    if status is None:
+        return GOLD_NOT_STARTED
+    return GOLD_FINAL if status == LayerStatus.SUBMITTED else GOLD_IN_PROGRESS
 
 
 def _number(value: Any) -> float | None:
@@ -644,7 +655,7 @@ def _urgency(summary: DocumentSummary) -> tuple[bool, bool, int, float, str]:
     # What needs a decision first: most disagreements, then the lowest agreement; documents
     # nobody submitted and documents whose gold is final go last.
     return (
-        summary.gold_status == "final",
+        summary.gold_status == GOLD_FINAL,
         not summary.annotators,
         -summary.disagreements,
         summary.span_f1_exact if summary.span_f1_exact is not None else math.inf,
@@ -685,7 +696,7 @@ def documents_to_review(project: Project) -> tuple[int | None, list[DocumentSumm
                 annotators=counts.annotators,
                 candidates=counts.candidates,
                 disagreements=counts.disagreements,
-                gold_status=_gold_status(status, gold_spans),
+                gold_status=gold_state(status),
                 gold_spans=gold_spans,
                 span_f1_exact=_number(score.get("span_f1_exact_mean")),
                 alpha_char=_number(score.get("alpha_char_macro")),
@@ -746,6 +757,47 @@ def document_review(
         review=review_record(record, pending=pending),
         gold=gold,
         document_labels=record.document_labels,
+    )
+
+
+def review_decisions(document: Document) -> list[dict[str, Any]]:
+    """The reviewers' decisions on ``document``'s candidates, by key, with who and when."""
+    return [
+        {
+            "key": decision.key,
+            "decision": decision.decision,
+            "decided_by": decision.decided_by.get_username() if decision.decided_by else None,
+            "decided_at": decision.decided_at,
+        }
+        for decision in ReviewDecision.objects.filter(document=document)
+        .select_related("decided_by")
+        .order_by("key")
+    ]
+
+
+def rejected_keys(document: Document) -> set[str]:
+    return set(
+        ReviewDecision.objects.filter(document=document, decision="reject").values_list(
+            "key", flat=True
+        )
+    )
+
+
+def unsettled_candidates(document: Document) -> list[str]:
+    """Keys of the candidates from the submitted annotator layers that are neither in
+    gold nor rejected: what keeps the document's gold from being final without a reason."""
+    found = document_review(document.project, document.pk, role=None)
+    if found is None:
+        return []
+    return found.review.unsettled(rejected_keys(document))
+
+
+def final_with_open_candidates(project: Project) -> int:
+    """Documents whose gold was marked final with candidates unsettled (and a reason)."""
+    return (
+        Layer.objects.filter(document__project=project, is_gold=True, status=LayerStatus.SUBMITTED)
+        .exclude(final_reason="")
+        .count()
     )
 
 

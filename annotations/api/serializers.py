@@ -478,3 +478,13 @@ class DocumentLabelResultSerializer(serializers.Serializer):
 
 class VersionInputSerializer(serializers.Serializer):
     version = version_field()
+
+
+class SubmitInputSerializer(VersionInputSerializer):
+    reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        help_text="Gold only: why it is final while candidates are still unsettled (without "
+        "one, such a submit is refused with 400 and the count of open candidates).",
+    )

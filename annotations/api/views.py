@@ -540,13 +540,20 @@ class LayerViewSet(LayerAccessMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Hand the layer in; it becomes read-only",
-        request=s.VersionInputSerializer,
+        request=s.SubmitInputSerializer,
         parameters=[IF_MATCH, ETAG],
         responses={200: s.LayerSerializer, **LAYER_WRITE_ERRORS},
     )
     @action(detail=True, methods=["post"], parser_classes=[JSONParser])
     def submit(self, request: Request, layer_id: str) -> Response:
-        return self._change_status(request, layer_service.submit_layer)
+        data = s.SubmitInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        layer = layer_service.submit_layer(
+            access=self.access,
+            version=expected_version(request, data.validated_data.get("version")),
+            reason=data.validated_data.get("reason", ""),
+        )
+        return layer_response(layer)
 
     @extend_schema(
         summary="Reopen a submitted layer (reviewers and managers)",

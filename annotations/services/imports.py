@@ -873,19 +873,21 @@ class _CopyWriter(_Writer):
         with cursor.copy(_copy_statement(Document, with_id=True)) as copy:
             for document_id, (record, _) in zip(document_ids, planned, strict=True):
                 meta = json.dumps(record.meta, ensure_ascii=False)
-                copy.write_row((document_id, self.project.pk, record.id, record.text, meta, now))
+                # The columns in field order; 1 is the document's first review_version.
+                copy.write_row((document_id, self.project.pk, record.id, record.text, meta, now, 1))
         submitted, opened = LayerStatus.SUBMITTED.value, LayerStatus.OPEN.value
         with cursor.copy(_copy_statement(Layer, with_id=True)) as copy:
             for layer_id, document_id, _, plan in layers:
+                # The columns in field order; "" is the gold layer's final_reason.
+                row: tuple[Any, ...]
                 if plan.annotator is None and plan.final:
-                    copy.write_row((layer_id, document_id, None, True, submitted, 1, now, now))
+                    row = (layer_id, document_id, None, True, submitted, 1, now, now, "")
                 elif plan.annotator is None:
-                    copy.write_row((layer_id, document_id, None, True, opened, 1, now, None))
+                    row = (layer_id, document_id, None, True, opened, 1, now, None, "")
                 else:
                     annotator = plan.annotator.pk
-                    copy.write_row(
-                        (layer_id, document_id, annotator, False, submitted, 1, now, now)
-                    )
+                    row = (layer_id, document_id, annotator, False, submitted, 1, now, now, "")
+                copy.write_row(row)
         with cursor.copy(_copy_statement(Assignment, with_id=False)) as copy:
             for _, document_id, _, plan in layers:
                 if plan.annotator is not None:
@@ -962,7 +964,9 @@ def _hold_rows(model: type[Model], where: str, params: list[Any]) -> None:
 
 
 def _copy_statement(model: type[Model], *, with_id: bool) -> str:
-    """COPY into every column of ``model`` in field order (the id only ``with_id``)."""
+    """COPY into every column of ``model`` in field order (the id only ``with_id``). The
+    rows name every column, so a new field needs its value in them (the writing tests,
+    which compare this path with the ORM's, fail until it has one)."""
     fields = [f for f in model._meta.concrete_fields if with_id or not f.primary_key]
     return f"COPY {sql.table(model)} ({', '.join(sql.column(f) for f in fields)}) FROM STDIN"
 

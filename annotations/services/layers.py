@@ -46,6 +46,7 @@ from annotations.models import (
     Role,
     Span,
 )
+from annotations.selectors import unsettled_candidates
 from annotations.services import agreement_runs
 from annotations.services.audit import record_event
 
@@ -742,12 +743,47 @@ def replace_layer(
     return layer
 
 
+def _final_reason(layer: Layer, reason: str) -> tuple[str, int]:
+    """Marking gold final: the reason kept and the candidates left open, or raise.
+
+    Final means settled: every candidate of the submitted layers in gold or rejected;
+    with some still open, only a reason lets it through.
+    """
+    open_candidates = len(unsettled_candidates(layer.document))
+    reason = reason.strip()
+    if open_candidates and not reason:
+        noun = "candidate" if open_candidates == 1 else "candidates"
+        raise ValidationError(
+            {
+                "reason": [
+                    f"{open_candidates} {noun} not settled: settle them (in gold or "
+                    "rejected) or say why gold is final anyway"
+                ]
+            }
+        )
+    return (reason if open_candidates else ""), open_candidates
+
+
 @transaction.atomic
-def submit_layer(*, access: Access, version: int | None = None) -> Layer:
-    """Hand a layer in: it becomes read-only and the annotator's assignment submitted."""
+def submit_layer(*, access: Access, version: int | None = None, reason: str = "") -> Layer:
+    """Hand a layer in: it becomes read-only and the annotator's assignment submitted.
+
+    For gold, ``reason`` is needed when candidates are still unsettled (``_final_reason``).
+    """
     layer = _writable_layer(access)
     now = timezone.now()
-    _bump_version(layer, version, status=LayerStatus.SUBMITTED, submitted_at=now)
+    changes: dict[str, Any] = {"status": LayerStatus.SUBMITTED, "submitted_at": now}
+    after: dict[str, Any] = {"status": LayerStatus.SUBMITTED}
+    if layer.is_gold:
+        # A stale page hears of the conflict first, not of candidates it may not see.
+        current_version = Layer.objects.values_list("version", flat=True).get(pk=layer.pk)
+        if version is not None and current_version != version:
+            raise LayerConflict(current_version)
+        changes["final_reason"], after["open_candidates"] = _final_reason(layer, reason)
+        if changes["final_reason"]:
+            after["reason"] = changes["final_reason"]
+        layer.final_reason = changes["final_reason"]
+    _bump_version(layer, version, **changes)
     layer.status, layer.submitted_at = LayerStatus.SUBMITTED, now
     if layer.annotator_id is not None:
         Assignment.objects.filter(
@@ -755,7 +791,7 @@ def submit_layer(*, access: Access, version: int | None = None) -> Layer:
         ).update(status=AssignmentStatus.SUBMITTED, finished_at=now)
         # Agreement figures go stale with every submission (debounced; off by default).
         agreement_runs.schedule_rerun(access.project)
-    _record(access, "submit", layer, {"status": LayerStatus.OPEN}, {"status": layer.status})
+    _record(access, "submit", layer, {"status": LayerStatus.OPEN}, after)
     return layer
 
 
@@ -767,6 +803,7 @@ def _reopen(access: Access, layer: Layer, version: int | None, action: str) -> L
     if not rows.update(
         status=LayerStatus.OPEN,
         submitted_at=None,
+        final_reason="",
         version=F("version") + 1,
         updated_at=timezone.now(),
     ):
@@ -774,7 +811,9 @@ def _reopen(access: Access, layer: Layer, version: int | None, action: str) -> L
         if version is not None and current_version != version:
             raise LayerConflict(current_version)
         raise ValidationError({"status": ["the layer is already open"]})
-    layer.refresh_from_db(fields=["status", "submitted_at", "version", "updated_at"])
+    layer.refresh_from_db(
+        fields=["status", "submitted_at", "version", "updated_at", "final_reason"]
+    )
     if layer.annotator_id is not None:
         Assignment.objects.filter(
             document_id=layer.document_id, annotator_id=layer.annotator_id

@@ -10,8 +10,10 @@ they apply, are ``selectors.documents_to_review`` and ``selectors.document_revie
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -28,11 +30,16 @@ from annotations.review import (
     Candidate,
     LinkCandidate,
     Review,
+    candidate_key,
+    link_key,
     majority,
 )
 from annotations.selectors import (
+    GOLD_FINAL,
+    GOLD_STATES,
     document_review,
     documents_to_review,
+    gold_state,
     latest_document_scores,
     layer_body,
 )
@@ -119,23 +126,25 @@ def _link_row(
 
 def _review_data(review: Review) -> dict[str, Any]:
     """What review.js needs to write a candidate into gold."""
-
-    def key(candidate: Candidate) -> str:
-        return f"{candidate.start}:{candidate.end}:{candidate.label}"
-
     return {
         "candidates": [
             {
-                "key": key(candidate),
+                "key": candidate_key(candidate),
                 "start": candidate.start,
                 "end": candidate.end,
                 "label": candidate.label,
+                "quote": candidate.quote,
                 "variants": [dict(variant.attrs) for variant in candidate.variants],
             }
             for candidate in review.candidates
         ],
         "links": [
-            {"type": link.type, "head": key(link.head), "tail": key(link.tail)}
+            {
+                "key": link_key(link),
+                "type": link.type,
+                "head": candidate_key(link.head),
+                "tail": candidate_key(link.tail),
+            }
             for link in review.links
         ],
     }
@@ -148,16 +157,23 @@ def _review_data(review: Review) -> dict[str, Any]:
 def review_list(request: HttpRequest, access: Access) -> HttpResponse:
     project = access.project
     run_id, summaries = documents_to_review(project)
+    # An unknown state filters nothing out, as an empty one does.
+    gold_filter = request.GET.get("gold", "")
+    if gold_filter not in GOLD_STATES:
+        gold_filter = ""
     rows = [
         {
             "summary": summary,
             "submitted": len(summary.annotators),
             "f1": summary.span_f1_exact,
             "alpha": summary.alpha_char,
+            "gold_state": GOLD_STATES[summary.gold_status],
         }
         for summary in summaries
+        if not gold_filter or summary.gold_status == gold_filter
     ]
     page = Paginator(rows, DOCUMENTS_PER_PAGE).get_page(request.GET.get("page"))
+    by_state = Counter(summary.gold_status for summary in summaries)
     return render(
         request,
         "annotations/review_list.html",
@@ -168,15 +184,18 @@ def review_list(request: HttpRequest, access: Access) -> HttpResponse:
             "page": page,
             "rows": list(page),
             "run_id": run_id,
+            "gold_filter": gold_filter,
+            "gold_states": [(state, name, by_state[state]) for state, name in GOLD_STATES.items()],
+            "pager_query": urlencode({"gold": gold_filter}) if gold_filter else "",
             "totals": {
                 "documents": len(summaries),
                 "ready": sum(1 for summary in summaries if summary.annotators),
                 "disputed": sum(
                     1
                     for summary in summaries
-                    if summary.disagreements and summary.gold_status != "final"
+                    if summary.disagreements and summary.gold_status != GOLD_FINAL
                 ),
-                "final": sum(1 for summary in summaries if summary.gold_status == "final"),
+                "final": by_state[GOLD_FINAL],
             },
         },
     )
@@ -189,6 +208,7 @@ def review(request: HttpRequest, access: Access, doc_id: int) -> HttpResponse:
     if found is None:
         raise Http404("No such document.")
     document, review, gold = found.document, found.review, found.gold
+    state = gold_state(gold.status if gold is not None else None)
     run_id, scores = latest_document_scores(project)
     labels = label_schema(project)
     counted = len(review.counted)
@@ -201,6 +221,12 @@ def review(request: HttpRequest, access: Access, doc_id: int) -> HttpResponse:
             "layer": f"/api/projects/{project.slug}/documents/{document.pk}/layers/gold/",
             "layers": "/api/layers/",
             "merge": reverse("gold-merge", kwargs={"slug": project.slug, "doc_id": document.pk}),
+            "decisions": reverse(
+                "review-decisions", kwargs={"slug": project.slug, "doc_id": document.pk}
+            ),
+            "undo": reverse(
+                "review-decision-undo", kwargs={"slug": project.slug, "doc_id": document.pk}
+            ),
         },
         "next": reverse("review-list", kwargs={"slug": project.slug}),
     }
@@ -231,6 +257,8 @@ def review(request: HttpRequest, access: Access, doc_id: int) -> HttpResponse:
                 _link_row(index, link, review, colours) for index, link in enumerate(review.links)
             ],
             "gold": gold,
+            "gold_state": state,
+            "gold_state_name": GOLD_STATES[state],
             "gold_body": layer_body(gold.pk) if gold is not None else None,
             "review_data": _review_data(review),
             "config": config,

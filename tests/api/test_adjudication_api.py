@@ -195,7 +195,7 @@ def test_submitted_gold_is_403_until_reopened(api, cast, voted):
     gold = layer_service.ensure_gold_layer(
         access=project_access(cast.reviewer, voted.project), document=voted
     )
-    layer_service.submit_layer(access=layer_access(cast.reviewer, gold))
+    layer_service.submit_layer(access=layer_access(cast.reviewer, gold), reason="checked")
 
     response = merge(api, cast.reviewer, voted)
 

@@ -121,6 +121,14 @@ RULES = {
     "gold-merge": [
         ("POST", f"{D}/layers/gold/merge/", "submitted", (403, 404, 404, 404, 200, 200)),
     ],
+    "review-decisions": [
+        ("GET", f"{D}/decisions/", "submitted", (403, 404, 404, 404, 200, 200)),
+        ("POST", f"{D}/decisions/", "submitted", (403, 404, 404, 404, 200, 200)),
+    ],
+    # Nothing was decided in the fresh world: staff get past access to "no decision" (400).
+    "review-decision-undo": [
+        ("POST", f"{D}/decisions/undo/", "submitted", (403, 404, 404, 404, 400, 400)),
+    ],
     "document-skip": [
         ("POST", f"{D}/skip/", "open", (403, 404, 200, 200, 403, 403)),
     ],
@@ -283,6 +291,8 @@ BODIES = {
     ("PUT", f"{L}/document-labels/stance/"): {"values": ["refutes"]},
     ("PUT", f"{G}/document-labels/stance/"): {"values": ["refutes"]},
     ("POST", f"{P}/assignment/"): {},
+    ("POST", f"{D}/decisions/"): {"key": "0:60:claim", "decision": "reject"},
+    ("POST", f"{D}/decisions/undo/"): {"key": "0:60:claim"},
     ("POST", f"{P}/assignment/reassign/"): {
         "document": "000",
         "from_user": "alice",

@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from annotations.models import Layer, LayerStatus, Relation, Span
+from annotations.models import Layer, LayerStatus, Relation, Role, Span
 from annotations.services import layers as layer_service
+from annotations.services.projects import add_member
 from tests.access import layer_access
 from tests.browser.conftest import click_text, login, wait_for_text_selection
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.browser
 
@@ -173,7 +175,7 @@ def test_reviewer_accepts_merges_edits_and_finds_gold_after_a_reload(
     wait_for_text_selection(page, PERSIAN)
     expect(page.locator("#link-table tr[data-link]")).to_have_class("disputed in-gold")
     expect(page.locator("#links-list li")).to_have_count(1)
-    expect(page.locator("#gold-status")).to_have_text("draft")
+    expect(page.locator("#gold-status")).to_have_text("in progress")
     painted = page.evaluate(
         "[...document.querySelectorAll('#doc-text .seg')].map((e) => e.dataset.l)"
     )
@@ -275,26 +277,87 @@ def test_manager_sees_a_reopened_layer_listed_but_not_counted(
     page.screenshot(path=screenshot_dir / "review-manager.png", full_page=True)
 
 
-def test_reviewer_marks_gold_final_and_reopens_it(page, live_server, cast, disagreement):
+def test_reviewer_marks_gold_final_with_a_reason_and_reopens_it(
+    page, live_server, cast, disagreement
+):
     login(page, live_server, "reviewer")
     open_review(page, live_server, cast.project, disagreement)
     with page.expect_response(lambda r: r.url.endswith("/layers/gold/merge/")):
         page.click("#merge-button")
     saved(page)
 
-    page.click("#submit-button")
+    # Only the claim both marked is in gold: the server refuses "final", the page asks why.
+    with page.expect_response(lambda r: r.url.endswith("/submit/")) as refused:
+        page.click("#submit-button")
+    assert refused.value.status == 400
+    expect(page.locator("#final-dialog")).to_be_visible()
+    expect(page.locator("#final-text")).to_contain_text("4 candidates not settled")
+    page.fill("#final-reason", "The sources are checked in the next round.")
+    page.click("#final-confirm")
     page.wait_for_url(f"**/projects/{cast.project.slug}/review/")
     expect(page.locator("#review-documents tr", has_text="000")).to_contain_text("final")
     gold = Layer.objects.get(document=disagreement, is_gold=True)
-    assert gold.status == LayerStatus.SUBMITTED
+    assert (gold.status, gold.final_reason) == (
+        LayerStatus.SUBMITTED,
+        "The sources are checked in the next round.",
+    )
 
     open_review(page, live_server, cast.project, disagreement)
+    expect(page.locator("#gold-reason")).to_contain_text("checked in the next round")
     expect(page.locator("#save-state")).to_have_attribute("data-state", "readonly")
     expect(page.locator("#candidate-table button.accept").first).to_be_hidden()
     with page.expect_response(lambda r: r.url.endswith("/reopen/")) as reopened:
         page.click("#reopen-gold")
     assert reopened.value.status == 200
-    expect(page.locator("#gold-status")).to_have_text("draft")
+    expect(page.locator("#gold-status")).to_have_text("in progress")
     expect(page.locator("#merge-button")).to_be_visible()
     gold.refresh_from_db()
     assert gold.status == LayerStatus.OPEN
+
+
+def test_a_rejection_reaches_a_second_reviewer_and_a_link_asks_for_its_rejected_end(
+    page, live_server, cast, disagreement
+):
+    rita = UserFactory(username="rita")
+    add_member(project=cast.project, user=rita, role=Role.REVIEWER)
+    text = disagreement.text
+    long_source = key(text, SOURCE, "source")
+    login(page, live_server, "reviewer")
+    open_review(page, live_server, cast.project, disagreement)
+
+    with page.expect_response(lambda r: r.url.endswith("/decisions/")) as decided:
+        row(page, long_source).locator("button.reject").click()
+    assert decided.value.status == 200
+    expect(row(page, long_source)).to_have_class("disputed rejected")
+
+    # Another reviewer, another browser: the rejection is there.
+    other = page.context.browser.new_context()
+    try:
+        second = other.new_page()
+        login(second, live_server, "rita")
+        open_review(second, live_server, cast.project, disagreement)
+        expect(row(second, long_source)).to_have_class("disputed rejected")
+        expect(row(second, long_source).locator("td.gold-state")).to_contain_text("rejected")
+    finally:
+        other.close()
+
+    # Accepting alice's link, whose source is rejected, asks first; "no" changes nothing.
+    link = page.locator("#link-table tr[data-link]")
+    link.locator("button.accept").click()
+    expect(page.locator("#ends-dialog")).to_be_visible()
+    expect(page.locator("#ends-text")).to_contain_text(f"source “{SOURCE}” is rejected")
+    page.click("#ends-cancel")
+    expect(page.locator("#ends-dialog")).to_be_hidden()
+    expect(link).not_to_have_class("in-gold")
+
+    # "Yes" takes the link and both its ends into gold.
+    link.locator("button.accept").click()
+    with page.expect_response(lambda r: r.url.endswith("/decisions/")) as accepted:
+        page.click("#ends-confirm")
+    assert accepted.value.status == 200
+    expect(link).to_have_class("disputed in-gold")
+    expect(row(page, long_source)).to_have_class("disputed in-gold")
+    saved(page)
+    gold = Layer.objects.get(document=disagreement, is_gold=True)
+    assert gold.relations.count() == 1
+    assert gold.spans.count() == 2

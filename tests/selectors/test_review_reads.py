@@ -80,7 +80,7 @@ def test_the_most_disputed_document_comes_first_and_the_untouched_last(cast, doc
     # TASS as source and as claim, each one of two; alice's link to her source.
     assert (d1.annotators, d1.candidates, d1.disagreements) == (("alice", "bob"), 4, 3)
     assert (d2.candidates, d2.disagreements) == (1, 0)
-    assert (d3.annotators, d3.gold_status) == ((), "none")
+    assert (d3.annotators, d3.gold_status) == ((), "not_started")
 
 
 def test_a_document_with_final_gold_goes_last(cast, documents):

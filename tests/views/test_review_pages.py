@@ -186,10 +186,17 @@ def test_candidates_group_spans_with_who_marked_them_and_how_they_disagree(clien
         "start": SALEH[0],
         "end": SALEH[1],
         "label": "source",
+        "quote": "Saleh",
         "variants": [{"kind": "organisation"}, {"kind": "person"}],
     }
+    claim = f"{CLAIM[0]}:{CLAIM[1]}:claim"
     assert data["links"] == [
-        {"type": "attributed_to", "head": f"{CLAIM[0]}:{CLAIM[1]}:claim", "tail": "0:5:source"}
+        {
+            "key": f"link:attributed_to|{claim}|0:5:source",
+            "type": "attributed_to",
+            "head": claim,
+            "tail": "0:5:source",
+        }
     ]
 
 
@@ -244,7 +251,9 @@ def test_review_list_shows_gold_status_and_puts_final_gold_last(client, cast, di
     layer_service.create_span(
         access=layer_access(cast.reviewer, gold), label="claim", start=11, end=28
     )
-    layer_service.submit_layer(access=layer_access(cast.reviewer, gold))
+    layer_service.submit_layer(
+        access=layer_access(cast.reviewer, gold), reason="the rest is out of scope"
+    )
     client.force_login(cast.manager)
 
     response = client.get(list_url(cast.project))
@@ -252,8 +261,37 @@ def test_review_list_shows_gold_status_and_puts_final_gold_last(client, cast, di
     rows = response.context["rows"]
     assert [row["summary"].external_id for row in rows] == ["d2", "d3", "d1"]
     assert (rows[2]["summary"].gold_status, rows[2]["summary"].gold_spans) == ("final", 1)
-    assert rows[0]["summary"].gold_status == "none"
+    assert rows[0]["summary"].gold_status == "not_started"
     assert response.context["totals"] == {"documents": 3, "ready": 2, "disputed": 0, "final": 1}
+
+
+def test_review_list_names_the_gold_states_and_filters_by_them(client, cast, disputed):
+    gold = layer_service.ensure_gold_layer(
+        access=project_access(cast.reviewer, disputed.project), document=disputed
+    )
+    layer_service.submit_layer(access=layer_access(cast.reviewer, gold), reason="enough")
+    client.force_login(cast.reviewer)
+
+    everything = client.get(list_url(cast.project))
+    final = client.get(list_url(cast.project), {"gold": "final"})
+    not_started = client.get(list_url(cast.project), {"gold": "not_started"})
+
+    assert {row["gold_state"] for row in everything.context["rows"]} == {"final", "not started"}
+    assert [row["summary"].external_id for row in final.context["rows"]] == ["d1"]
+    assert [row["summary"].external_id for row in not_started.context["rows"]] == ["d2", "d3"]
+    assert "in progress (0)" in not_started.content.decode()
+
+
+def test_review_page_shows_why_gold_is_final_with_candidates_open(client, cast, disputed):
+    gold = layer_service.ensure_gold_layer(
+        access=project_access(cast.reviewer, disputed.project), document=disputed
+    )
+    layer_service.submit_layer(access=layer_access(cast.reviewer, gold), reason="TASS is noise")
+    client.force_login(cast.reviewer)
+
+    page = client.get(review_url(cast.project, disputed)).content.decode()
+
+    assert "Final with candidates open: TASS is noise" in page
 
 
 def test_review_list_shows_per_document_agreement_from_the_latest_run(client, cast, disputed):
@@ -347,7 +385,7 @@ def test_review_list_reads_no_span_again_while_nothing_new_is_submitted(client, 
 
     assert not any('FROM "annotations_span"' in q["sql"] for q in queries.captured_queries)
     d1 = next(row for row in response.context["rows"] if row["summary"].external_id == "d1")
-    assert (d1["summary"].disagreements, d1["summary"].gold_status) == (5, "draft")
+    assert (d1["summary"].disagreements, d1["summary"].gold_status) == (5, "in_progress")
 
 
 def test_quoted_persian_is_isolated_inside_quote_marks_of_the_tables_direction(client, cast):

@@ -682,7 +682,10 @@ function extendTextSelection(direction, granularity) {
   selection.modify("extend", direction > 0 ? "forward" : "backward", granularity === "word" ? "word" : "character");
 }
 
-async function submit() {
+// The review page asks for a reason when gold is refused as not settled (review.js).
+let askSubmitReason = null;
+
+async function submit(reason = "") {
   if (state.readOnly) return;
   flushResize();
   const warnings = submitWarnings([...state.spans.values()], [...state.relations.values()], labels);
@@ -691,12 +694,15 @@ async function submit() {
   button.disabled = true;
   try {
     await queue.idle();
-    await request("POST", layerUrl("submit/"), { version: queue.version });
+    await request("POST", layerUrl("submit/"), { version: queue.version, ...(reason ? { reason } : {}) });
     window.location.assign(config.next);
   } catch (error) {
     button.disabled = false;
     if (error instanceof ApiError && error.status === 409) await onSaveFailure(error);
-    else showNotice("error", `Not submitted: ${error.message}`);
+    else if (error instanceof ApiError && error.body.reason && askSubmitReason) {
+      const given = await askSubmitReason(error.body.reason.join(" "));
+      if (given) await submit(given);
+    } else showNotice("error", `Not submitted: ${error.message}`);
   }
 }
 
@@ -998,7 +1004,7 @@ function bindControls() {
   byId("redo-button").addEventListener("click", redo);
   byId("retry-button").addEventListener("click", () => queue.retryNow());
   byId("help-button").addEventListener("click", () => byId("help-dialog").showModal());
-  byId("submit-button").addEventListener("click", submit);
+  byId("submit-button").addEventListener("click", () => submit());
   const skipDialog = byId("skip-dialog");
   // The gold layer (the review page) cannot be skipped.
   if (skipDialog) {
@@ -1185,6 +1191,11 @@ export const editor = {
     flushResize();
     await queue.idle();
     return queue.version;
+  },
+  /** `ask(why)` resolves with a reason to submit anyway (or "" to give up) when the
+   * server refuses the submit for want of one. */
+  askReasonOnSubmit(ask) {
+    askSubmitReason = ask;
   },
   /** A write the page made outside the editor failed: reload and say why (409 etc.). */
   fail: (error) => onSaveFailure(error),

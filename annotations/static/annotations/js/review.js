@@ -1,7 +1,9 @@
 // The review page: the annotators' candidates in tables, the gold layer in the editor
 // (annotate.js). Accepting a candidate copies it into gold through the editor, so it is
 // saved through the layer API, versioned and undoable like any edit; rejecting leaves it
-// out (and takes it out of gold if it was there). Merge by vote and reopen call the API.
+// out (and takes it out of gold if it was there). Both are also stored as the reviewers'
+// decisions (the decisions API), shared by every reviewer of the project and audited.
+// Merge by vote and reopen call the API.
 
 import { ApiError, request } from "./api.js";
 import { editor } from "./annotate.js";
@@ -12,26 +14,71 @@ const data = readJson("review-data");
 const candidateRows = [...document.querySelectorAll("#candidate-table tr[data-candidate]")];
 const linkRows = [...document.querySelectorAll("#link-table tr[data-link]")];
 const linkKey = (link) => `${link.type}|${link.head}|${link.tail}`;
+const spansByKey = new Map(data.candidates.map((candidate) => [candidate.key, candidate]));
 
-// Rejections live in this browser only: leaving a candidate out of gold needs no record
-// on the server, but the reviewer should not meet it again as "not settled".
-const rejectedKey = `wb:review:${config.project}:${config.document}:rejected`;
-const rejected = new Set(readRejected());
+// The reviewers' decisions on this document, key -> "accept" | "reject", as the server
+// holds them, and their version (a decision on an older one is refused: 409).
+const decisions = new Map();
+let decisionsVersion = null;
+const isRejected = (key) => decisions.get(key) === "reject";
 
-function readRejected() {
+function absorbDecisions(body) {
+  decisions.clear();
+  for (const item of body.decisions) decisions.set(item.key, item.decision);
+  decisionsVersion = body.version;
+}
+
+async function loadDecisions() {
+  absorbDecisions(await request("GET", config.api.decisions));
+}
+
+async function decisionFailed(error) {
+  if (error instanceof ApiError && error.status === 409) {
+    await loadDecisions();
+    render();
+    editor.notice(
+      "error",
+      "Another reviewer decided on this document meanwhile: the table shows their decisions now. " +
+        "Decide again if you still mean to.",
+    );
+  } else editor.notice("error", `Not saved: ${error.message}`);
+}
+
+/** Store a decision; false when the server refused it (the page says why). */
+async function decide(key, decision, extra = {}) {
   try {
-    return JSON.parse(localStorage.getItem(rejectedKey) ?? "[]");
-  } catch {
-    return [];
+    const body = { key, decision, version: decisionsVersion, ...extra };
+    absorbDecisions(await request("POST", config.api.decisions, body));
+    return true;
+  } catch (error) {
+    await decisionFailed(error);
+    return false;
   }
 }
 
-function saveRejected() {
+async function undoDecision(key) {
   try {
-    localStorage.setItem(rejectedKey, JSON.stringify([...rejected]));
-  } catch {
-    // Private windows may refuse storage: the marks then last as long as the page.
+    absorbDecisions(await request("POST", config.api.undo, { key, version: decisionsVersion }));
+    render();
+  } catch (error) {
+    await decisionFailed(error);
   }
+}
+
+/** Show a yes/no dialog of the page; resolves true when the reviewer confirms. */
+function ask(name, text) {
+  const dialog = byId(`${name}-dialog`);
+  byId(`${name}-text`).textContent = text;
+  dialog.returnValue = "";
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "yes"), { once: true });
+    dialog.showModal();
+  });
+}
+
+async function askReason(why) {
+  byId("final-reason").value = "";
+  return (await ask("final", `${why}.`)) ? byId("final-reason").value.trim() : "";
 }
 
 function sameAttrs(a, b) {
@@ -45,7 +92,7 @@ function attrsText(attrs) {
   return names.map((name) => `${name}=${attrs[name]}`).join(" · ");
 }
 
-function goldCell(row, inGold, isRejected, attrs) {
+function goldCell(row, inGold, rejected, attrs) {
   const cell = row.querySelector("[data-gold]");
   if (inGold) {
     cell.replaceChildren("✓");
@@ -55,8 +102,15 @@ function goldCell(row, inGold, isRejected, attrs) {
       span.textContent = attrsText(attrs);
       cell.append(span);
     }
+  } else if (rejected) {
+    const undo = document.createElement("button");
+    undo.type = "button";
+    undo.className = "link undo-decision edit-only";
+    undo.textContent = "undo";
+    undo.title = "Take the rejection back: the candidate is open again";
+    cell.replaceChildren("rejected ", undo);
   } else {
-    cell.replaceChildren(isRejected ? "rejected" : "");
+    cell.replaceChildren("");
   }
 }
 
@@ -76,10 +130,10 @@ function render() {
   for (const row of candidateRows) {
     const candidate = data.candidates[Number(row.dataset.candidate)];
     const inGold = goldSpans.get(candidate.key);
-    const isRejected = !inGold && rejected.has(candidate.key);
+    const rejected = !inGold && isRejected(candidate.key);
     row.classList.toggle("in-gold", Boolean(inGold));
-    row.classList.toggle("rejected", isRejected);
-    goldCell(row, inGold, isRejected, inGold?.attrs);
+    row.classList.toggle("rejected", rejected);
+    goldCell(row, inGold, rejected, inGold?.attrs);
     for (const button of row.querySelectorAll("button.accept")) {
       const variant = candidate.variants[Number(button.dataset.variant)];
       // In gold already: only attributes other than gold's are left to choose.
@@ -87,8 +141,8 @@ function render() {
       button.dataset.text ??= button.textContent;
       button.textContent = inGold ? `Use ${attrsText(variant) || "no attributes"}` : button.dataset.text;
     }
-    row.querySelector("button.reject").hidden = isRejected;
-    const isSettled = Boolean(inGold) || isRejected;
+    row.querySelector("button.reject").hidden = rejected;
+    const isSettled = Boolean(inGold) || rejected;
     if (isSettled) settled++;
     else if (row.classList.contains("disputed")) disputesLeft++;
     applyFilter(row, isSettled);
@@ -96,12 +150,12 @@ function render() {
   for (const row of linkRows) {
     const link = data.links[Number(row.dataset.link)];
     const inGold = goldLinks.has(linkKey(link));
-    const isRejected = !inGold && rejected.has(`link:${linkKey(link)}`);
+    const rejected = !inGold && isRejected(link.key);
     row.classList.toggle("in-gold", inGold);
-    row.classList.toggle("rejected", isRejected);
-    goldCell(row, inGold, isRejected);
+    row.classList.toggle("rejected", rejected);
+    goldCell(row, inGold, rejected);
     row.querySelector("button.accept").hidden = inGold;
-    row.querySelector("button.reject").hidden = isRejected;
+    row.querySelector("button.reject").hidden = rejected;
   }
   const count = byId("settled-count");
   if (count && candidateRows.length) {
@@ -110,8 +164,8 @@ function render() {
       (disputesLeft ? `; ${disputesLeft} disagreement${disputesLeft === 1 ? "" : "s"} left.` : ".");
   }
   byId("gold-count").textContent = `${gold.spans.length} span${gold.spans.length === 1 ? "" : "s"}`;
-  const status = editor.readOnly ? "final" : gold.spans.length ? "draft" : "empty";
-  byId("gold-status").textContent = status;
+  const status = editor.readOnly ? "final" : "in_progress";
+  byId("gold-status").textContent = status.replace("_", " ");
   byId("gold-status").dataset.status = status;
 }
 
@@ -146,43 +200,64 @@ function bindCandidates() {
     const candidate = data.candidates[Number(row.dataset.candidate)];
     row.querySelector("button.focus").addEventListener("click", () => show(row));
     for (const button of row.querySelectorAll("button.accept")) {
-      button.addEventListener("click", () => {
+      button.addEventListener("click", async () => {
         if (editor.readOnly) return readOnlyNotice();
         const attrs = candidate.variants[Number(button.dataset.variant)];
-        rejected.delete(candidate.key);
-        saveRejected();
+        if (!(await decide(candidate.key, "accept"))) return;
         if (!editor.accept({ spans: [{ ...candidate, attrs }] })) render();
       });
     }
-    row.querySelector("button.reject").addEventListener("click", () => {
+    row.querySelector("button.reject").addEventListener("click", async () => {
       if (editor.readOnly) return readOnlyNotice();
-      rejected.add(candidate.key);
-      saveRejected();
+      if (!(await decide(candidate.key, "reject"))) return;
       if (!editor.remove(candidate.key)) render();
     });
   }
-  const spansByKey = new Map(data.candidates.map((candidate) => [candidate.key, candidate]));
   for (const row of linkRows) {
     const link = data.links[Number(row.dataset.link)];
-    row.querySelector("button.accept").addEventListener("click", () => {
+    row.querySelector("button.accept").addEventListener("click", () => acceptLink(link));
+    row.querySelector("button.reject").addEventListener("click", async () => {
       if (editor.readOnly) return readOnlyNotice();
-      const inGold = new Set(editor.content().spans.map((span) => span.key));
-      // The ends that gold lacks come in with it, with their most common attributes.
-      const ends = [link.head, link.tail]
-        .filter((key) => !inGold.has(key))
-        .map((key) => ({ ...spansByKey.get(key), attrs: spansByKey.get(key).variants[0] ?? {} }));
-      rejected.delete(`link:${linkKey(link)}`);
-      saveRejected();
-      if (!editor.accept({ spans: ends, links: [link] })) render();
-    });
-    row.querySelector("button.reject").addEventListener("click", () => {
-      if (editor.readOnly) return readOnlyNotice();
-      rejected.add(`link:${linkKey(link)}`);
-      saveRejected();
+      if (!(await decide(link.key, "reject"))) return;
       if (!editor.unlink(link)) render();
     });
   }
+  for (const table of document.querySelectorAll("#candidate-table, #link-table")) {
+    table.addEventListener("click", (event) => {
+      const button = event.target.closest("button.undo-decision");
+      if (!button) return;
+      const row = button.closest("tr");
+      const key = row.dataset.candidate !== undefined
+        ? data.candidates[Number(row.dataset.candidate)].key
+        : data.links[Number(row.dataset.link)].key;
+      undoDecision(key);
+    });
+  }
   byId("candidate-filter")?.addEventListener("change", render);
+}
+
+/** Accept a link; an end span that is rejected or not in gold comes in only when the
+ * reviewer says so in the dialog, never silently. */
+async function acceptLink(link) {
+  if (editor.readOnly) return readOnlyNotice();
+  const inGold = new Set(editor.content().spans.map((span) => span.key));
+  const missing = [link.head, link.tail].filter((key) => !inGold.has(key) || isRejected(key));
+  if (missing.length) {
+    const ends = missing.map((key) => {
+      const end = spansByKey.get(key);
+      return `${end.label} “${end.quote}” ${isRejected(key) ? "is rejected" : "is not in gold"}`;
+    });
+    const question = `The link's end ${ends.join(", and ")}. Accept ${missing.length === 1 ? "that span" : "those spans"} into gold too?`;
+    if (!(await ask("ends", question))) return;
+  }
+  // The server checks the ends against gold as saved: let the editor's writes land first.
+  await editor.idle();
+  if (!(await decide(link.key, "accept", { with_ends: missing.length > 0 }))) return;
+  // The ends that gold lacks come in with it, with their most common attributes.
+  const spans = missing
+    .filter((key) => !inGold.has(key))
+    .map((key) => ({ ...spansByKey.get(key), attrs: spansByKey.get(key).variants[0] ?? {} }));
+  if (!editor.accept({ spans, links: [link] })) render();
 }
 
 async function merge(event) {
@@ -251,8 +326,16 @@ async function reopenGold() {
   }
 }
 
+function bindDialogs() {
+  byId("ends-cancel").addEventListener("click", () => byId("ends-dialog").close());
+  byId("final-cancel").addEventListener("click", () => byId("final-dialog").close());
+  editor.askReasonOnSubmit(askReason);
+}
+
 async function start() {
   await editor.ready;
+  await loadDecisions();
+  bindDialogs();
   editor.onChange(render);
   bindCandidates();
   byId("merge-form").addEventListener("submit", merge);
