@@ -92,6 +92,9 @@ class CardData:
     annotators: Sequence[str] = ()
     agreement: Mapping[str, Any] | None = None
     agreement_finished_at: datetime | None = None
+    # Documents whose gold a reviewer marked final with candidates still open (a reason
+    # is kept for each).
+    final_with_open_candidates: int = 0
 
 
 def _cell(value: object) -> str:
@@ -348,6 +351,12 @@ def render_card(
             f"progress, {gold_states[GOLD_NOT_STARTED]} not started"
             + (final_only if options.final_gold_only else "")
         )
+        if card.final_with_open_candidates:
+            lines.append(
+                f"- Of the project's final gold, {card.final_with_open_candidates} "
+                "document(s) were marked final with candidates still open, each with the "
+                "reviewer's reason (on the review page and in the audit trail)"
+            )
     if exporter.name in ("conll", "spacy"):
         lines.append(f"- Token alignment: `{options.alignment}`")
     lines += ["", "## Offsets", "", OFFSETS_NOTE, "", FORMAT_NOTES.get(exporter.name, ""), ""]

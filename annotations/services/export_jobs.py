@@ -42,7 +42,11 @@ from annotations.models import (
     Project,
     Role,
 )
-from annotations.selectors import iter_project_records, latest_succeeded_run
+from annotations.selectors import (
+    final_with_open_candidates,
+    iter_project_records,
+    latest_succeeded_run,
+)
 from annotations.services import jobs
 from annotations.services.audit import record_event
 from annotations.services.jobs import Claim, ClaimLost
@@ -133,6 +137,7 @@ def card_data(project: Project) -> CardData:
         annotators=sorted(annotators),
         agreement=run.result if run else None,
         agreement_finished_at=run.finished_at if run else None,
+        final_with_open_candidates=final_with_open_candidates(project),
     )
 
 

@@ -43,6 +43,7 @@ from annotations.models import (
     Layer,
     LayerStatus,
     Relation,
+    ReviewDecision,
     Role,
     Span,
 )
@@ -835,12 +836,17 @@ def unsubmit_refusal(layer: Layer, user_id: int) -> str | None:
     """Why ``user_id`` may not undo the submission of ``layer`` now, or None if they may.
 
     Only the annotator, and only until review of the document has started: a gold layer
-    exists for it (adjudication began). Opening the review page records nothing, so
-    "started" is the first thing review writes, not a reviewer's visit.
+    exists for it (adjudication began) or a reviewer decided on a candidate. Opening the
+    review page records nothing, so "started" is the first thing review writes, not a
+    reviewer's visit.
     """
     if layer.is_gold or layer.annotator_id != user_id:
         return UNSUBMIT_OWN_ONLY_MESSAGE
-    if Layer.objects.filter(document_id=layer.document_id, is_gold=True).exists():
+    document = layer.document_id
+    if (
+        Layer.objects.filter(document_id=document, is_gold=True).exists()
+        or ReviewDecision.objects.filter(document_id=document).exists()
+    ):
         return UNSUBMIT_REVIEWED_MESSAGE
     return None
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from annotations.models import Assignment, AssignmentStatus, AuditEvent, Layer
+from annotations.models import Assignment, AssignmentStatus, AuditEvent, Layer, ReviewDecision
 from annotations.services.layers import ensure_gold_layer
 from tests.access import project_access
 
@@ -133,6 +133,19 @@ def test_once_gold_exists_for_the_document_undo_is_refused_and_a_reviewer_reopen
     assert response.json() == {
         "detail": "Review of this document has started: ask a reviewer to reopen your layer."
     }
+    assert Layer.objects.get(pk=world.alice_layer.pk).status == "submitted"
+
+
+def test_once_a_reviewer_decided_on_a_candidate_undo_is_refused(world, api):
+    alice = api(world.cast.alice)
+    submit(alice, world.alice_layer)
+    ReviewDecision.objects.create(
+        document=world.document, key="0:5:claim", decision="reject", decided_by=world.cast.reviewer
+    )
+
+    response = alice.post(url(world.alice_layer, "unsubmit/"), {}, format="json")
+
+    assert response.status_code == 403
     assert Layer.objects.get(pk=world.alice_layer.pk).status == "submitted"
 
 

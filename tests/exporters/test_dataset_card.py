@@ -123,3 +123,15 @@ def test_card_counts_documents_per_gold_state(export: Export, gold_states) -> No
     assert "- Gold: 1 final, 1 in progress, 1 not started" in text
     # The gold column counts only the two documents that have gold.
     assert "| documents | 2 | 3 | 2 |" in text
+    assert "candidates still open" not in text
+
+
+def test_card_says_how_much_final_gold_was_marked_final_with_candidates_open(
+    export: Export, gold_states
+) -> None:
+    archive, _ = export("jsonl", card=make_card(final_with_open_candidates=1), source=gold_states)
+    text = archive.read("README.md").decode()
+
+    assert "- Of the project's final gold, 1 document(s) were marked final with candidates" in (
+        text
+    )

@@ -19,6 +19,7 @@ from annotations.selectors import (
 )
 from annotations.services import layers
 from annotations.services.decisions import decide, undo_decision
+from annotations.services.export_jobs import card_data
 from annotations.services.imports import import_file
 from annotations.services.layers import LayerConflict
 from annotations.services.projects import add_member
@@ -178,6 +179,7 @@ def test_final_with_a_reason_keeps_it_and_audits_it(cast, document):
         4,
     )
     assert final_with_open_candidates(cast.project) == 1
+    assert card_data(cast.project).final_with_open_candidates == 1  # the exports' card
 
 
 def test_settled_gold_goes_final_without_a_reason(cast, document):
