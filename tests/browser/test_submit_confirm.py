@@ -79,3 +79,30 @@ def test_once_review_started_the_submitted_page_offers_no_undo(
 
     expect(page.locator("#unsubmit-button")).to_have_count(0)
     expect(page.locator(".banner")).to_contain_text("A reviewer can reopen it for you.")
+
+
+def test_asking_again_right_after_keep_annotating_waits_for_the_new_answer(
+    page, live_server, cast, documents
+):
+    """Closing the dialog queues its "close" event: a second ask made before that event
+    arrives (a busy machine, a quick Ctrl+Enter) must not take it for its own answer."""
+    seed = documents["seed"]
+    login(page, live_server, "alice")
+    open_document(page, live_server, cast.project, seed)
+    page.click("#submit-button")
+    expect(page.locator("#submit-dialog")).to_be_visible()
+
+    # "Keep annotating", then Ctrl+Enter in the same task, before the close event runs.
+    page.evaluate(
+        """() => {
+          document.getElementById("submit-cancel").click();
+          document.dispatchEvent(new KeyboardEvent("keydown",
+            {key: "Enter", ctrlKey: true, bubbles: true}));
+        }"""
+    )
+    expect(page.locator("#submit-dialog")).to_be_visible()
+    page.click("#submit-confirm")
+
+    page.wait_for_url(f"**/documents/{documents['emoji'].pk}/annotate/")
+    layer = Layer.objects.get(document=seed, annotator=cast.alice)
+    assert layer.status == LayerStatus.SUBMITTED

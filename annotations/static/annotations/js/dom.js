@@ -27,3 +27,22 @@ export function fill(element, ...children) {
 export function shorten(value, limit = 60) {
   return value.length > limit ? `${value.slice(0, limit - 1)}…` : value;
 }
+
+/**
+ * Open a modal `<dialog>` whose form uses method="dialog"; resolves with the value of the
+ * button that closed it ("" for Escape). A "close" event still on its way from an earlier
+ * showing (closing queues it) is not taken for this one's answer.
+ */
+export function showDialog(dialog, focus = null) {
+  dialog.returnValue = "";
+  return new Promise((resolve) => {
+    const closed = () => {
+      if (dialog.open) return; // the earlier showing's event: this one is still open
+      dialog.removeEventListener("close", closed);
+      resolve(dialog.returnValue);
+    };
+    dialog.addEventListener("close", closed);
+    dialog.showModal();
+    focus?.focus();
+  });
+}

@@ -7,7 +7,7 @@
 
 import { ApiError, request } from "./api.js";
 import { editor } from "./annotate.js";
-import { byId, readJson } from "./dom.js";
+import { byId, readJson, showDialog } from "./dom.js";
 
 const config = readJson("annotate-config");
 const data = readJson("review-data");
@@ -69,11 +69,7 @@ async function undoDecision(key) {
 function ask(name, text) {
   const dialog = byId(`${name}-dialog`);
   byId(`${name}-text`).textContent = text;
-  dialog.returnValue = "";
-  return new Promise((resolve) => {
-    dialog.addEventListener("close", () => resolve(dialog.returnValue === "yes"), { once: true });
-    dialog.showModal();
-  });
+  return showDialog(dialog).then((answer) => answer === "yes");
 }
 
 async function askReason(why) {

@@ -2,7 +2,7 @@
 // "Undo submit" on a submitted layer while review of the document has not started.
 
 import { request, setCsrfToken } from "./api.js";
-import { byId, fill, h } from "./dom.js";
+import { byId, fill, h, showDialog } from "./dom.js";
 
 /**
  * What looks unfinished in a layer about to be submitted, in words ([] when nothing):
@@ -28,11 +28,7 @@ export function confirmSubmit(warnings) {
   const dialog = byId("submit-dialog");
   if (!dialog || warnings.length === 0) return Promise.resolve(true);
   fill(byId("submit-warnings"), warnings.map((text) => h("li", {}, text)));
-  return new Promise((resolve) => {
-    dialog.addEventListener("close", () => resolve(dialog.returnValue === "submit"), { once: true });
-    dialog.showModal();
-    byId("submit-cancel").focus();
-  });
+  return showDialog(dialog, byId("submit-cancel")).then((answer) => answer === "submit");
 }
 
 /** The submitted page's "Undo submit": open the layer again, then show it editable. */
