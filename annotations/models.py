@@ -76,6 +76,11 @@ class LabelKind(models.TextChoices):
     DOCUMENT = "document"
 
 
+class CatalogueKind(models.TextChoices):
+    PROPOSITION = "proposition"
+    SOURCE = "source"
+
+
 class LabelType(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="label_types")
     name = models.CharField(max_length=100)
@@ -98,6 +103,12 @@ class LabelType(models.Model):
     # more than one of them.
     choices = models.JSONField(default=list, blank=True)
     multiple = models.BooleanField(default=False)
+    # Span labels: the project catalogue a span of this label links to (blank: none),
+    # whether a layer may be submitted with such a span unlinked, and (propositions) the
+    # stances a text may take toward the proposition it states.
+    catalogue = models.CharField(max_length=20, choices=CatalogueKind.choices, blank=True)
+    link_required = models.BooleanField(default=False)
+    stance_values = models.JSONField(default=list, blank=True)
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -237,6 +248,16 @@ class Span(models.Model):
     attributes = models.JSONField(default=dict, blank=True)
     # The text the span covered when it was made: a later mismatch means drift.
     quote = models.TextField()
+    # The catalogue entry this mention refers to (its label's catalogue), and the stance
+    # of the text toward it (one of the label's stance values, for propositions).
+    entry = models.ForeignKey(
+        "CatalogueEntry",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="mentions",
+    )
+    stance = models.CharField(max_length=40, blank=True)
 
     class Meta:
         ordering = ["layer", "start", "end", "id"]
@@ -248,6 +269,53 @@ class Span(models.Model):
 
     def __str__(self) -> str:
         return f"{self.label.name} [{self.start}, {self.end})"
+
+
+class SourceKind(models.TextChoices):
+    PERSON = "person"
+    OUTLET = "outlet"
+    AGENCY = "agency"
+    GOVERNMENT = "government"
+    ANONYMOUS = "anonymous"
+
+
+class EntryStatus(models.TextChoices):
+    PROPOSED = "proposed"
+    APPROVED = "approved"
+
+
+class CatalogueEntry(models.Model):
+    """One entry of a project catalogue: a proposition (a short canonical statement that
+    claims in many documents make) or a source entity (who claims are attributed to).
+    An annotator's proposal is seen by its author and the reviewers until approved."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="catalogue")
+    kind = models.CharField(max_length=20, choices=CatalogueKind.choices)
+    # Stable within the project: how the interchange format names the entry.
+    key = models.SlugField(max_length=100)
+    name = models.CharField(max_length=500)
+    source_kind = models.CharField(max_length=20, choices=SourceKind.choices, blank=True)
+    description = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=20, choices=EntryStatus.choices, default=EntryStatus.APPROVED
+    )
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project", "kind", "name", "id"]
+        verbose_name_plural = "catalogue entries"
+        constraints = [
+            models.UniqueConstraint(fields=["project", "key"], name="catalogue_key_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["project", "kind", "status"], name="catalogue_project_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kind})"
 
 
 class Relation(models.Model):

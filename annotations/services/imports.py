@@ -915,7 +915,7 @@ class _CopyWriter(_Writer):
                 text = record.text
                 for start, end, label, attrs in plan.spans:
                     row = (next_id(), layer_id, label_ids[label], start, end, attributes(attrs))
-                    write((*row, text[start:end]))
+                    write((*row, text[start:end], None, ""))
         return span_ids
 
     def _copy_relations(
