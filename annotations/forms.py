@@ -7,7 +7,7 @@ from __future__ import annotations
 from django import forms
 from django.core.exceptions import ValidationError
 
-from annotations.models import Project, Role
+from annotations.models import Project, Role, SubmitCheck
 from annotations.services.projects import MAX_OVERLAP, PRESET_SCHEMA, SCHEMA_STARTS
 
 ROLE_CHOICES = [(role.value, role.label) for role in Role]
@@ -51,11 +51,21 @@ class SettingsForm(forms.ModelForm):
     overlap = forms.IntegerField(
         min_value=1, max_value=MAX_OVERLAP, label="Annotators per document (k)"
     )
+    submit_checks = forms.MultipleChoiceField(
+        choices=SubmitCheck.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Before a submit, ask the annotator when",
+        help_text="The annotator confirms, or goes back to the document.",
+    )
 
     class Meta:
         model = Project
-        fields = ["name", "description", "overlap", "blind", "guidelines"]
-        labels = {"blind": "Blind: annotators never see each other's spans"}
+        fields = ["name", "description", "overlap", "blind", "guidelines", "submit_checks"]
+        labels = {
+            "blind": "Blind: annotators never see each other's spans",
+            "submit_checks": "Before a submit, ask the annotator when",
+        }
         help_texts = {
             "guidelines": "Markdown: **bold**, _italic_, lists, headings, links.",
             "blind": "Off: annotators see, read-only, the other annotators' spans on the "

@@ -18,6 +18,17 @@ from django.db.models import F, Q
 MAX_ID = 2**63 - 1
 
 
+class SubmitCheck(models.TextChoices):
+    """What the annotation page asks about before a submit, when a project checks it."""
+
+    EMPTY = "empty", "the layer is empty"
+    UNLINKED = "unlinked", "a span that starts a link type (a claim) has no such link"
+
+
+def default_submit_checks() -> list[str]:
+    return [check.value for check in SubmitCheck]
+
+
 class Project(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=100, unique=True)
@@ -31,6 +42,8 @@ class Project(models.Model):
     )
     # An archived project is read-only and left out of the project list's active part.
     archived_at = models.DateTimeField(null=True, blank=True)
+    # The SubmitCheck values the annotation page asks about before a submit.
+    submit_checks = models.JSONField(default=default_submit_checks, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -3,14 +3,17 @@
 Creates (or recreates) a dedicated PostgreSQL database, migrates it and seeds one
 project with a 50,000-character document (the seed articles repeated, with Persian and
 emoji lines) whose annotator layer holds 500 spans (nested and overlapping ones among
-them) and 100 links. Starts Django's server on a free loopback port (it serves the
+them) and 300 links, drawn as arcs. Starts Django's server on a free loopback port (it serves the
 static files with --insecure), logs in with Debian's Chromium through Playwright and:
 
 - loads the page several times and reads the page's own "wb:ready" mark, set once the
   text is painted with every span and the keys answer (milliseconds since navigation);
 - selects text 20 times and presses a label key; the page measures from the key's
   event time to the frame after the new span is painted ("wb:paint") and to the
-  server's answer being applied ("wb:save").
+  server's answer being applied ("wb:save");
+- links a claim to a source 20 times by mouse (click the claim, press l, click the
+  source); the page measures from the click to the frame after the new arc is drawn
+  ("wb:link").
 
 Prints the medians (and the spread), checks the stored spans against the text, stops
 the server and drops the database.
@@ -51,6 +54,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chars", type=int, default=50_000, help="document length")
     parser.add_argument("--spans", type=int, default=500, help="spans already in the layer")
+    parser.add_argument("--links", type=int, default=300, help="links already in the layer")
     parser.add_argument("--loads", type=int, default=5, help="page loads timed")
     parser.add_argument("--samples", type=int, default=20, help="label key presses timed")
     parser.add_argument("--database", default="wb_bench_ui", help="PostgreSQL database name")
@@ -81,7 +85,7 @@ def word_starts(text: str) -> list[int]:
     return [i for i in range(len(text)) if not text[i].isspace() and (i == 0 or text[i - 1] == " ")]
 
 
-def seed(text: str, span_count: int) -> tuple[int, int]:
+def seed(text: str, span_count: int, link_count: int) -> tuple[int, int]:
     """The project, its annotator, the document and the layer; returns (document, layer)."""
     from django.contrib.auth import get_user_model
 
@@ -125,9 +129,14 @@ def seed(text: str, span_count: int) -> tuple[int, int]:
     made = list(Span.objects.filter(layer=layer).select_related("label").order_by("id"))
     claims = [s for s in made if s.label.name == "claim"]
     sources = [s for s in made if s.label.name == "source"]
+    # Every claim to the source made with it, then to the next ones: several arcs a span.
+    pairs = [
+        (claims[n % len(claims)], sources[(n + n // len(claims)) % len(sources)])
+        for n in range(link_count)
+    ]
     Relation.objects.bulk_create(
         Relation(layer=layer, label=labels["attributed_to"], head=claim, tail=source)
-        for claim, source in list(zip(claims, sources, strict=False))[:100]
+        for claim, source in dict.fromkeys(pairs)
     )
     return document.pk, layer.pk
 
@@ -228,8 +237,29 @@ def drive(base_url: str, document_id: int, text: str, loads: int, samples: int) 
         figures["save"] = page.evaluate(
             "performance.getEntriesByName('wb:save').map((e) => e.duration)"
         )
+        figures["arcs"] = page.locator(".arcs path.arc").count()
+        figures["link"] = link_by_mouse(page, samples)
         browser.close()
     return figures
+
+
+def link_by_mouse(page, samples: int) -> list[float]:
+    """Link claims to sources by mouse, each pair of segments holding one span only (so
+    the click picks that span); the page's "wb:link" durations."""
+    claims = page.locator('#doc-text .seg[data-tag="claim"]:not([data-k*=" "])')
+    sources = page.locator('#doc-text .seg[data-tag="source"]:not([data-k*=" "])')
+    arcs = page.locator(".arcs path.arc")
+    for n in range(samples):
+        before = arcs.count()
+        claims.nth(n * 3).click()
+        page.keyboard.press("l")
+        sources.nth(sources.count() - 1 - n * 3).click()
+        page.wait_for_function(
+            f"performance.getEntriesByName('wb:link').length > {n}"
+            f" && document.querySelectorAll('.arcs path.arc').length > {before}"
+        )
+        page.wait_for_selector("#save-state[data-state=saved]")
+    return page.evaluate("performance.getEntriesByName('wb:link').map((e) => e.duration)")
 
 
 def spread(values: list[float]) -> str:
@@ -263,7 +293,7 @@ def main() -> None:
         django.setup()
         call_command("migrate", verbosity=0)
         text = build_text(args.chars)
-        document_id, layer_id = seed(text, args.spans)
+        document_id, layer_id = seed(text, args.spans, args.links)
         port = free_port()
         server = subprocess.Popen(
             [
@@ -291,14 +321,15 @@ def main() -> None:
         print(f"machine: {machine()}, Chromium {figures['chromium']}")
         print(
             f"document: {len(text):,} code points ({astral} beyond U+FFFF), "
-            f"{text.count(chr(10)) + 1} lines; layer: {args.spans} spans, 100 links; "
-            f"{figures['segments']} painted segments"
+            f"{text.count(chr(10)) + 1} lines; layer: {args.spans} spans, "
+            f"{figures['arcs']} links; {figures['segments']} painted segments"
         )
         print(f"time to interactive (wb:ready)  {spread(figures['ready'])}")
         print(f"  server, to the first byte     {spread(figures['first_byte'])}")
         print(f"DOMContentLoaded                {spread(figures['dom'])}")
         print(f"label key -> span painted       {spread(figures['paint'])}")
         print(f"label key -> span saved         {spread(figures['save'])}")
+        print(f"click -> link's arc drawn       {spread(figures['link'])}")
         print(
             f"stored spans: {len(stored)} (expected {args.spans + args.samples}), "
             f"quotes not matching the text: {wrong}"

@@ -25,6 +25,7 @@ from annotations.models import (
     Relation,
     Role,
     Span,
+    SubmitCheck,
 )
 from annotations.services.projects import PRESET_SCHEMA, SCHEMA_STARTS
 
@@ -85,6 +86,7 @@ class ProjectSerializer(serializers.ModelSerializer):
             "guidelines",
             "overlap",
             "blind",
+            "submit_checks",
             "archived",
             "created_at",
             "role",
@@ -126,6 +128,12 @@ class ProjectUpdateSerializer(serializers.Serializer):
         required=False, min_value=1, max_value=100, help_text="k: annotators per document."
     )
     blind = serializers.BooleanField(required=False)
+    submit_checks = serializers.ListField(
+        child=serializers.ChoiceField(choices=SubmitCheck.choices),
+        required=False,
+        help_text="What the annotation page asks about before a submit: "
+        + ", ".join(f"{value} ({label})" for value, label in SubmitCheck.choices),
+    )
     archived = serializers.BooleanField(
         required=False, help_text="true archives the project (read-only), false unarchives it."
     )

@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from annotations.access import ARCHIVED_MESSAGE, Access
-from annotations.models import LabelKind, LabelType, Membership, Project, Role
+from annotations.models import LabelKind, LabelType, Membership, Project, Role, SubmitCheck
 from annotations.services import assignments
 from annotations.services.audit import record_event
 
@@ -24,7 +24,7 @@ CREATE_PROJECTS_MESSAGE = (
 # Django's own permission on the Project model, shown as "can create projects".
 CREATE_PROJECTS_PERMISSION = "annotations.add_project"
 # Fields a manager changes on the settings page (and PATCH /api/projects/<slug>/).
-SETTINGS_FIELDS = ("name", "description", "overlap", "blind", "guidelines")
+SETTINGS_FIELDS = ("name", "description", "overlap", "blind", "guidelines", "submit_checks")
 MAX_OVERLAP = 100
 
 # The news claims preset every new project starts from (docs/data-model.md).
@@ -187,6 +187,19 @@ def start_project(
     )
 
 
+def _clean_submit_checks(value: Any) -> list[str]:
+    """The checks asked for, in SubmitCheck's order; unknown names are refused."""
+    if not isinstance(value, list | tuple) or not all(isinstance(item, str) for item in value):
+        raise ValidationError({"submit_checks": ["must be a list of check names"]})
+    unknown = sorted(set(value) - set(SubmitCheck.values))
+    if unknown:
+        known = ", ".join(SubmitCheck.values)
+        raise ValidationError(
+            {"submit_checks": [f"unknown check {', '.join(unknown)}: the checks are {known}"]}
+        )
+    return [check for check in SubmitCheck.values if check in value]
+
+
 def _settings_of(project: Project) -> dict[str, Any]:
     snapshot: dict[str, Any] = {name: getattr(project, name) for name in SETTINGS_FIELDS}
     snapshot["archived"] = project.archived_at is not None
@@ -217,6 +230,8 @@ def update_project_settings(*, access: Access, **fields: Any) -> Project:
         project.overlap = _clean_overlap(fields["overlap"])
     if "blind" in fields:
         project.blind = bool(fields["blind"])
+    if "submit_checks" in fields:
+        project.submit_checks = _clean_submit_checks(fields["submit_checks"])
     if "archived" in fields and bool(fields["archived"]) != before["archived"]:
         project.archived_at = timezone.now() if fields["archived"] else None
     after = _settings_of(project)

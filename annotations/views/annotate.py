@@ -129,6 +129,7 @@ def annotate(request: HttpRequest, access: Access, doc_id: int) -> HttpResponse:
                 else {}
             ),
         },
+        "submitChecks": project.submit_checks,
         "next": reverse("annotate-next", kwargs={"slug": project.slug}),
         "queue": reverse("project-queue", kwargs={"slug": project.slug}),
     }

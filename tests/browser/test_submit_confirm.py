@@ -15,16 +15,21 @@ from tests.browser.test_annotate_flow import label_selection, saved
 pytestmark = pytest.mark.browser
 
 
+def mark_a_claim(page, seed) -> None:
+    """Label a claim of seed 000 and wait until it is saved; it has no source link."""
+    start = seed.text.index("he is still in Panjshir valley")
+    drag_select(page, seed.text, start, start + 30)
+    label_selection(page, "c")
+    saved(page)
+
+
 def test_an_unlinked_claim_is_confirmed_then_the_submission_undone(
     page, live_server, cast, documents, celery_eager, screenshot_dir
 ):
     seed = documents["seed"]
     login(page, live_server, "alice")
     open_document(page, live_server, cast.project, seed)
-    start = seed.text.index("he is still in Panjshir valley")
-    drag_select(page, seed.text, start, start + 30)
-    label_selection(page, "c")
-    saved(page)
+    mark_a_claim(page, seed)
     layer = Layer.objects.get(document=seed, annotator=cast.alice)
 
     # Asked first; "Keep annotating" leaves the layer open.
@@ -103,6 +108,29 @@ def test_asking_again_right_after_keep_annotating_waits_for_the_new_answer(
     expect(page.locator("#submit-dialog")).to_be_visible()
     page.click("#submit-confirm")
 
+    page.wait_for_url(f"**/documents/{documents['emoji'].pk}/annotate/")
+    layer = Layer.objects.get(document=seed, annotator=cast.alice)
+    assert layer.status == LayerStatus.SUBMITTED
+
+
+def test_a_check_the_manager_turns_off_is_not_asked(
+    page, live_server, cast, documents, celery_eager
+):
+    seed = documents["seed"]
+    login(page, live_server, "manager")
+    page.goto(f"{live_server.url}/projects/{cast.project.slug}/settings/")
+    page.get_by_label("a span that starts a link type (a claim) has no such link").uncheck()
+    page.click("#settings-form button[type=submit]")
+    expect(page.locator("#id_submit_checks_1")).not_to_be_checked()
+    cast.project.refresh_from_db()
+    assert cast.project.submit_checks == ["empty"]
+
+    page.context.clear_cookies()
+    login(page, live_server, "alice")
+    open_document(page, live_server, cast.project, seed)
+    mark_a_claim(page, seed)
+    # An unlinked claim, no longer asked about: submitted at once.
+    page.click("#submit-button")
     page.wait_for_url(f"**/documents/{documents['emoji'].pk}/annotate/")
     layer = Layer.objects.get(document=seed, annotator=cast.alice)
     assert layer.status == LayerStatus.SUBMITTED

@@ -216,3 +216,22 @@ def test_the_last_manager_cannot_step_down(cast):
             membership=manager,
             role=Role.ANNOTATOR,
         )
+
+
+def test_submit_checks_are_set_in_a_fixed_order_and_unknown_ones_refused(cast):
+    access = project_access(cast.manager, cast.project)
+    assert cast.project.submit_checks == ["empty", "unlinked"]
+
+    # The same checks in another order change nothing, and nothing is audited.
+    project = update_project_settings(access=access, submit_checks=["unlinked", "empty"])
+    assert project.submit_checks == ["empty", "unlinked"]
+    assert not AuditEvent.objects.filter(action="settings").exists()
+    project = update_project_settings(access=access, submit_checks=[])
+    assert Project.objects.get(pk=project.pk).submit_checks == []
+
+    with pytest.raises(ValidationError) as refused:
+        update_project_settings(access=access, submit_checks=["empty", "spelling"])
+    assert "unknown check spelling" in str(refused.value.message_dict["submit_checks"])
+    with pytest.raises(ValidationError):
+        update_project_settings(access=access, submit_checks="empty")
+    assert AuditEvent.objects.filter(action="settings").count() == 1

@@ -98,13 +98,15 @@ def test_only_managers_reach_the_settings_page(client, cast, who, read, write):
     assert client.post(SETTINGS, {"action": "archive"}).status_code == write
 
 
-def settings_form(**changes: str) -> dict[str, str]:
+def settings_form(**changes: str | list[str]) -> dict[str, str | list[str]]:
+    """The settings form as the page posts it, with the project's values and ``changes``."""
     return {
         "name": "Panjshir",
         "description": "",
         "overlap": "2",
         "blind": "on",
         "guidelines": "",
+        "submit_checks": ["empty", "unlinked"],
         "action": "save",
         **changes,
     }

@@ -1,29 +1,33 @@
 // The layer editor: select text, label it by key or click, set attributes, link claims
 // to sources, undo and redo. Every edit is painted at once and saved through the layer
-// API in order; offsets go to the server as code points (offsets.js converts).
-// The annotation page loads it for the annotator's own layer; the review page imports
-// it for the gold layer and drives it through `editor` (see the end of this file).
+// API in order; offsets go to the server as code points (offsets.js converts). Links are
+// drawn as arcs over the text (arcs.js).
+// A page starts it with `init`, handing over the elements it works in: the annotation
+// page (annotate_page.js) for the annotator's own layer, the review page (review.js) for
+// the gold layer, which it then drives through `editor` (see the end of this file).
 
-import "./activity.js";
 import { ApiError, SaveQueue, request, setCsrfToken } from "./api.js";
-import { confirmSubmit, submitWarnings } from "./submitting.js";
-import { byId, fill, h, readJson, shorten } from "./dom.js";
-import { OffsetMap, domPoint, step, textOffset } from "./offsets.js";
+import { ArcLayer } from "./arcs.js";
+import { submitWarnings } from "./submitting.js";
+import { fill, h, shorten } from "./dom.js";
+import { OffsetMap, domPoint, snapToWords, step, textOffset } from "./offsets.js";
 import { assignLanes, paintBlock, paragraphRanges } from "./paint.js";
 
-const config = readJson("annotate-config");
-const text = readJson("doc-text-data");
-const labels = readJson("labels-data");
-const root = byId("doc-text");
-const offsets = new OffsetMap(text);
-const spanLabels = labels.filter((label) => label.kind === "span");
-const relationLabels = labels.filter((label) => label.kind === "relation");
-const labelByName = new Map(labels.map((label) => [label.name, label]));
-const colours = new Map(labels.map((label) => [label.name, label.colour]));
-const hotkeys = new Map(
-  spanLabels.filter((label) => label.hotkey).map((label) => [label.hotkey.toLowerCase(), label]),
-);
-const dynamicStyle = document.head.appendChild(document.createElement("style"));
+// Set by `init`: the page's data and elements.
+let config;
+let text;
+let labels;
+let root;
+let ui; // the page's controls and panels, by role (see `init`)
+let offsets;
+let spanLabels;
+let relationLabels;
+let labelByName;
+let colours;
+let hotkeys;
+let dynamicStyle;
+let arcs;
+let confirmSubmit = () => Promise.resolve(true);
 
 const state = {
   layerId: null,
@@ -159,6 +163,7 @@ function repaint() {
     paintBlock(blocks[index].element, text, blocks[index], covering, colours);
   }
   dirty.clear();
+  arcs.invalidate();
   restorePendingSelection();
 }
 
@@ -223,6 +228,16 @@ function rangeOffsets(range) {
       : textOffset(root, range.endContainer, range.endOffset);
   if (s16 === null || e16 === null || e16 <= s16) return null;
   return { s16, e16 };
+}
+
+const SNAP_KEY = "wb:snap-to-words";
+
+const snapping = () => Boolean(ui.snap?.checked);
+
+/** The range a label goes on: the selection, or with "snap to words" on, the whole words
+ * it touches (code points stay exact: only the ends move). */
+function labelRange(range) {
+  return snapping() ? snapToWords(text, range.s16, range.e16) : range;
 }
 
 function readSelection() {
@@ -380,7 +395,7 @@ const SAVE_TEXT = {
 };
 
 function setSaveState(name, detail) {
-  const element = byId("save-state");
+  const element = ui.saveState;
   element.dataset.state = name;
   let label = SAVE_TEXT[name];
   if (name === "retrying") {
@@ -388,11 +403,11 @@ function setSaveState(name, detail) {
     label = `Not saved (${why}): retrying in ${Math.round(detail.delay / 1000)} s`;
   }
   element.textContent = label;
-  byId("retry-button").hidden = name !== "retrying";
+  ui.retry.hidden = name !== "retrying";
 }
 
 function showNotice(kind, message) {
-  const notice = byId("notice");
+  const notice = ui.notice;
   notice.dataset.kind = kind;
   fill(notice,
     h("span", {}, message),
@@ -521,8 +536,9 @@ function afterPaint(callback) {
 function applyLabel(name, t0 = performance.now()) {
   if (state.readOnly) return;
   const label = labelByName.get(name);
-  const range = readSelection() ?? state.pending;
-  if (range) {
+  const selected = readSelection() ?? state.pending;
+  if (selected) {
+    const range = labelRange(selected);
     const start = offsets.toCodePoint(range.s16);
     const end = offsets.toCodePoint(range.e16);
     if (end <= start) return;
@@ -601,7 +617,8 @@ function cancelLink() {
   refresh();
 }
 
-function linkTo(target) {
+/** Link the span the link started from to `target`. `t0`: when the click or key came. */
+function linkTo(target, t0 = performance.now()) {
   const from = state.spans.get(state.linkFrom);
   const link = from && linkBetween(from, target);
   state.linkFrom = null;
@@ -620,6 +637,7 @@ function linkTo(target) {
     return;
   }
   perform(createRelationCommand({ key: nextKey++, id: null, ...link }));
+  afterPaint(() => performance.measure("wb:link", { start: t0, end: performance.now() }));
 }
 
 /** Move the selection (or the link candidate) to the next or previous span in reading order. */
@@ -688,9 +706,10 @@ let askSubmitReason = null;
 async function submit(reason = "") {
   if (state.readOnly) return;
   flushResize();
-  const warnings = submitWarnings([...state.spans.values()], [...state.relations.values()], labels);
+  const checks = config.submitChecks ?? [];
+  const warnings = submitWarnings([...state.spans.values()], [...state.relations.values()], labels, checks);
   if (!(await confirmSubmit(warnings))) return;
-  const button = byId("submit-button");
+  const button = ui.submit;
   button.disabled = true;
   try {
     await queue.idle();
@@ -730,18 +749,19 @@ function quoteOf(span, limit) {
 }
 
 function renderSelectionPanel() {
-  const panel = byId("selection-panel");
+  const panel = ui.selectionPanel;
   const range = state.pending;
   if (!range || state.readOnly) {
     panel.hidden = true;
     return;
   }
-  const start = offsets.toCodePoint(range.s16);
-  const end = offsets.toCodePoint(range.e16);
+  const { s16, e16 } = labelRange(range);
+  const start = offsets.toCodePoint(s16);
+  const end = offsets.toCodePoint(e16);
   panel.hidden = false;
   fill(panel,
-    h("h2", {}, "Selected text"),
-    h("blockquote", { dir: "auto" }, shorten(text.slice(range.s16, range.e16), 300)),
+    h("h2", {}, snapping() ? "Selected words" : "Selected text"),
+    h("blockquote", { dir: "auto" }, shorten(text.slice(s16, e16), 300)),
     h("p", { class: "muted small" }, `[${start}, ${end}) · ${end - start} characters`),
     h("p", { class: "small" }, "Press a label key or click a label:"),
     h(
@@ -792,7 +812,7 @@ function attributeEditor(span) {
 }
 
 function renderSpanPanel() {
-  const panel = byId("span-panel");
+  const panel = ui.spanPanel;
   const span = state.spans.get(state.selected);
   if (!span) {
     panel.hidden = true;
@@ -882,8 +902,8 @@ function renderLinksPanel() {
   if (linksShown === linksRevision) return;
   linksShown = linksRevision;
   const relations = [...state.relations.values()].sort((a, b) => a.head.s16 - b.head.s16 || a.tail.s16 - b.tail.s16);
-  byId("links-count").textContent = String(relations.length);
-  fill(byId("links-list"),
+  ui.linksCount.textContent = String(relations.length);
+  fill(ui.linksList,
     ...relations.map((rel) =>
       h(
         "li",
@@ -905,13 +925,23 @@ function renderCounts() {
   for (const element of document.querySelectorAll("[data-count]")) {
     element.textContent = String(counts.get(element.dataset.count) ?? 0);
   }
-  byId("undo-button").disabled = state.readOnly || !state.undo.length;
-  byId("redo-button").disabled = state.readOnly || !state.redo.length;
+  ui.undo.disabled = state.readOnly || !state.undo.length;
+  ui.redo.disabled = state.readOnly || !state.redo.length;
+}
+
+let arcsShown = null; // what the arcs were last drawn for
+
+function renderArcs() {
+  const shown = `${linksRevision}|${contentRevision}|${state.selected}`;
+  if (arcs.boxes && shown === arcsShown) return;
+  arcsShown = shown;
+  arcs.draw([...state.relations.values()], (type) => colours.get(type) ?? "#555555", state.selected);
 }
 
 function refresh() {
   repaint();
   renderHighlights();
+  renderArcs();
   renderSelectionPanel();
   renderSpanPanel();
   renderLinksPanel();
@@ -938,7 +968,7 @@ function onTextClick(event) {
   const from = state.spans.get(state.linkFrom);
   if (from) {
     const target = here.find((span) => linkBetween(from, span));
-    if (target) linkTo(target);
+    if (target) linkTo(target, event.timeStamp);
     return;
   }
   if (!here.length) {
@@ -963,7 +993,7 @@ function onKeyDown(event) {
   if (ctrl && !event.altKey && lower === "z") event.shiftKey ? redo() : undo();
   else if (ctrl && !event.altKey && lower === "y") redo();
   else if (ctrl && key === "Enter") submit();
-  else if (key === "?") byId("help-dialog").showModal();
+  else if (key === "?") ui.helpDialog.showModal();
   else if (key === "Escape") {
     if (state.linkFrom !== null) cancelLink();
     else if (state.pending) {
@@ -978,7 +1008,7 @@ function onKeyDown(event) {
     else extendTextSelection(direction, granularity);
   } else if (ctrl || event.altKey) handled = false;
   else if (key === "Delete" || key === "Backspace") deleteSelected();
-  else if (key === "Enter" && state.linkFrom !== null && state.candidate !== null) linkTo(state.spans.get(state.candidate));
+  else if (key === "Enter" && state.linkFrom !== null && state.candidate !== null) linkTo(state.spans.get(state.candidate), event.timeStamp);
   else if (/^[1-9]$/.test(key) && state.selected !== null && !state.readOnly) {
     const span = state.spans.get(state.selected);
     const [name, values] = Object.entries(labelByName.get(span.label)?.attribute_schema ?? {})[0] ?? [];
@@ -995,27 +1025,21 @@ function bindControls() {
   root.addEventListener("click", onTextClick);
   document.addEventListener("selectionchange", onSelectionChange);
   document.addEventListener("keydown", onKeyDown);
-  for (const button of document.querySelectorAll(".label-bar .label-button")) {
+  for (const button of ui.labelButtons) {
     // Keep the text selection: a click on a label labels it.
     button.addEventListener("mousedown", (event) => event.preventDefault());
     button.addEventListener("click", () => applyLabel(button.dataset.label));
   }
-  byId("undo-button").addEventListener("click", undo);
-  byId("redo-button").addEventListener("click", redo);
-  byId("retry-button").addEventListener("click", () => queue.retryNow());
-  byId("help-button").addEventListener("click", () => byId("help-dialog").showModal());
-  byId("submit-button").addEventListener("click", () => submit());
-  const skipDialog = byId("skip-dialog");
-  // The gold layer (the review page) cannot be skipped.
-  if (skipDialog) {
-    byId("skip-button").addEventListener("click", () => skipDialog.showModal());
-    byId("skip-cancel").addEventListener("click", () => skipDialog.close());
-    byId("skip-form").addEventListener("submit", (event) => {
-      event.preventDefault();
-      const reason = byId("skip-reason").value.trim();
-      if (!reason) return;
-      skipDialog.close();
-      skip(reason);
+  ui.undo.addEventListener("click", undo);
+  ui.redo.addEventListener("click", redo);
+  ui.retry.addEventListener("click", () => queue.retryNow());
+  ui.help.addEventListener("click", () => ui.helpDialog.showModal());
+  ui.submit.addEventListener("click", () => submit());
+  if (ui.snap) {
+    ui.snap.checked = localStorage.getItem(SNAP_KEY) === "on";
+    ui.snap.addEventListener("change", () => {
+      localStorage.setItem(SNAP_KEY, ui.snap.checked ? "on" : "off");
+      renderSelectionPanel();
     });
   }
   window.addEventListener("beforeunload", (event) => {
@@ -1181,6 +1205,8 @@ export const editor = {
   },
   /** Queue a write made beside the editor: `operation(version)` returns the new version. */
   save,
+  /** Skip the document (the annotator's layer): saved edits first, then the next one. */
+  skip,
   accept,
   remove: removeByKey,
   unlink,
@@ -1202,10 +1228,49 @@ export const editor = {
   notice: (kind, message) => showNotice(kind, message),
 };
 
-async function start() {
+/**
+ * Start the editor on a page. `root`: the element holding the text, one block per line;
+ * `text`, `labels`, `layer` (null: the annotator's own layer, fetched) and `config` (the
+ * API addresses) from the page's data; `controls`: the elements it drives, by role
+ * (saveState, retry, undo, redo, help, helpDialog, submit, notice, selectionPanel,
+ * spanPanel, linksList, linksCount, labelButtons, and optionally snap: the "snap to
+ * words" checkbox); `confirm(warnings)`: asked before a submit, resolves true to go on.
+ * Resolves once the layer is loaded and painted (also as `editor.ready`).
+ */
+export function init({ root: element, text: documentText, labels: labelTypes, layer, config: pageConfig, controls, confirm }) {
+  root = element;
+  text = documentText;
+  labels = labelTypes;
+  config = pageConfig;
+  ui = controls;
+  if (confirm) confirmSubmit = confirm;
+  offsets = new OffsetMap(text);
+  spanLabels = labels.filter((label) => label.kind === "span");
+  relationLabels = labels.filter((label) => label.kind === "relation");
+  labelByName = new Map(labels.map((label) => [label.name, label]));
+  colours = new Map(labels.map((label) => [label.name, label.colour]));
+  hotkeys = new Map(
+    spanLabels.filter((label) => label.hotkey).map((label) => [label.hotkey.toLowerCase(), label]),
+  );
+  dynamicStyle = document.head.appendChild(document.createElement("style"));
+  arcs = new ArcLayer(root);
+  // The side panel and scrolled-to spans keep clear of the sticky toolbar.
+  if (ui.toolbar) {
+    const setHeight = () => document.documentElement.style.setProperty("--toolbar-height", `${ui.toolbar.offsetHeight}px`);
+    new ResizeObserver(setHeight).observe(ui.toolbar);
+  }
+  editor.ready = start(layer);
+  editor.ready.catch((error) => {
+    document.body.dataset.annotator = "failed";
+    showNotice("error", `The page could not start: ${error.message}`);
+  });
+  return editor.ready;
+}
+
+async function start(initialLayer) {
   setCsrfToken(document.querySelector("meta[name='csrf-token']").content);
   bindBlocks();
-  let layer = readJson("layer-data");
+  let layer = initialLayer;
   // No gold layer yet: edit an empty one; the first write makes it (see `save`).
   if (layer === null && config.api.layer) layer = { ...UNSTARTED_LAYER };
   if (layer === null) layer = await request("GET", config.api.mine);
@@ -1217,9 +1282,3 @@ async function start() {
   document.body.dataset.annotator = "ready";
   performance.mark("wb:ready");
 }
-
-editor.ready = start();
-editor.ready.catch((error) => {
-  document.body.dataset.annotator = "failed";
-  showNotice("error", `The page could not start: ${error.message}`);
-});

@@ -46,3 +46,27 @@ export function showDialog(dialog, focus = null) {
     focus?.focus();
   });
 }
+
+/**
+ * The editor's controls and panels as the editor templates name them
+ * (_editor_controls.html, the label bar and the side panels), for `init` in annotate.js.
+ */
+export function editorControls() {
+  return {
+    saveState: byId("save-state"),
+    retry: byId("retry-button"),
+    undo: byId("undo-button"),
+    redo: byId("redo-button"),
+    help: byId("help-button"),
+    helpDialog: byId("help-dialog"),
+    snap: byId("snap-words"),
+    toolbar: byId("editor-toolbar"),
+    submit: byId("submit-button"),
+    notice: byId("notice"),
+    selectionPanel: byId("selection-panel"),
+    spanPanel: byId("span-panel"),
+    linksList: byId("links-list"),
+    linksCount: byId("links-count"),
+    labelButtons: [...document.querySelectorAll(".label-bar .label-button")],
+  };
+}

@@ -126,3 +126,23 @@ export function step(text, u16, direction, granularity = "grapheme") {
   }
   return direction > 0 ? lineEnd : previous;
 }
+
+function wordAt(text, u16) {
+  const lineStart = text.lastIndexOf("\n", u16 - 1) + 1;
+  const newline = text.indexOf("\n", u16);
+  const lineEnd = newline === -1 ? text.length : newline;
+  const piece = segmenter("word").segment(text.slice(lineStart, lineEnd)).containing(u16 - lineStart);
+  if (!piece?.isWordLike) return null;
+  return { start: lineStart + piece.index, end: lineStart + piece.index + piece.segment.length };
+}
+
+/**
+ * [s16, e16) widened to the whole words it touches, with the spaces at its ends left
+ * out: "snap to words" on the annotation page. Punctuation at an end stays as selected.
+ */
+export function snapToWords(text, s16, e16) {
+  while (s16 < e16 && /\s/.test(text[s16])) s16++;
+  while (e16 > s16 && /\s/.test(text[e16 - 1])) e16--;
+  if (e16 <= s16) return { s16, e16 };
+  return { s16: wordAt(text, s16)?.start ?? s16, e16: wordAt(text, e16 - 1)?.end ?? e16 };
+}

@@ -3,7 +3,9 @@
 // underline per covering span (stacked in lanes) and the fill of the innermost span.
 // All offsets here are UTF-16 units (s16/e16), the DOM's unit.
 
-const LANE_PX = 4;
+const LANE_PX = 5; // the height of a lane: a bar and the space under it
+const BAR_PX = 3;
+const GAP_PX = 2; // cut out of a bar where its span starts or ends
 
 /** [start, end) of each line, cut after every "\n" (the server cuts the same way). */
 export function paragraphRanges(text) {
@@ -69,16 +71,25 @@ function rgba(hex, alpha) {
 
 const styleCache = new Map();
 
-function segmentStyle(spans, colours) {
-  const byLane = [...spans].sort((a, b) => a.lane - b.lane);
-  const innermost = spans.reduce((a, b) => (b.e16 - b.s16 < a.e16 - a.s16 ? b : a));
-  const key = `${byLane.map((s) => `${s.lane}${s.label}`).join()}|${innermost.label}`;
+/**
+ * One bar per covering span, stacked by lane under the text, and the fill of the
+ * innermost span. A bar is cut short by a gap where its span starts or ends, so two
+ * spans side by side, or nested ones of one label, read as separate bars.
+ */
+function segmentStyle(piece, colours) {
+  const byLane = [...piece.spans].sort((a, b) => a.lane - b.lane);
+  const innermost = piece.spans.reduce((a, b) => (b.e16 - b.s16 < a.e16 - a.s16 ? b : a));
+  const ends = (span) => (span.s16 === piece.start ? 1 : 0) + (span.e16 === piece.end ? 2 : 0);
+  const key = `${byLane.map((s) => `${s.lane}${s.label}${ends(s)}`).join()}|${innermost.label}`;
   let style = styleCache.get(key);
   if (style === undefined) {
     const depth = byLane[byLane.length - 1].lane + 1;
     const lines = byLane.map((span) => {
       const colour = colours.get(span.label) ?? "#888888";
-      return `linear-gradient(${colour}, ${colour}) left 0 bottom ${span.lane * LANE_PX}px / 100% 3px no-repeat`;
+      const cut = ends(span);
+      const left = cut & 1 ? GAP_PX : 0;
+      const width = `calc(100% - ${left + (cut & 2 ? GAP_PX : 0)}px)`;
+      return `linear-gradient(${colour}, ${colour}) left ${left}px bottom ${span.lane * LANE_PX}px / ${width} ${BAR_PX}px no-repeat`;
     });
     lines.push(rgba(colours.get(innermost.label) ?? "#888888", 0.2));
     style = `background: ${lines.join(", ")}; padding-bottom: ${depth * LANE_PX}px`;
@@ -87,7 +98,11 @@ function segmentStyle(spans, colours) {
   return style;
 }
 
-/** Rebuild one block's children: plain text nodes where no span is, segments elsewhere. */
+/**
+ * Rebuild one block's children: plain text nodes where no span is, segments elsewhere.
+ * The segment where spans start carries their label names (`data-tag`, shown as a small
+ * tag above the text by the style sheet); every segment names its labels on hover.
+ */
 export function paintBlock(block, text, range, spans, colours) {
   const fragment = document.createDocumentFragment();
   for (const piece of segments(spans, range.start, range.end)) {
@@ -99,9 +114,13 @@ export function paintBlock(block, text, range, spans, colours) {
     const element = document.createElement("span");
     element.className = "seg";
     const byLane = [...piece.spans].sort((a, b) => a.lane - b.lane);
+    const names = [...new Set(byLane.map((span) => span.label))];
     element.dataset.k = byLane.map((span) => span.key).join(" ");
-    element.dataset.l = [...new Set(byLane.map((span) => span.label))].join(" ");
-    element.style.cssText = segmentStyle(piece.spans, colours);
+    element.dataset.l = names.join(" ");
+    const starting = byLane.filter((span) => span.s16 === piece.start);
+    if (starting.length) element.dataset.tag = [...new Set(starting.map((span) => span.label))].join(" · ");
+    element.title = names.join(", ");
+    element.style.cssText = segmentStyle(piece, colours);
     element.textContent = content;
     fragment.append(element);
   }

@@ -1,13 +1,13 @@
 // The review page: the annotators' candidates in tables, the gold layer in the editor
-// (annotate.js). Accepting a candidate copies it into gold through the editor, so it is
+// (annotate.js, started here). Accepting a candidate copies it into gold through the editor, so it is
 // saved through the layer API, versioned and undoable like any edit; rejecting leaves it
 // out (and takes it out of gold if it was there). Both are also stored as the reviewers'
 // decisions (the decisions API), shared by every reviewer of the project and audited.
 // Merge by vote and reopen call the API.
 
 import { ApiError, request } from "./api.js";
-import { editor } from "./annotate.js";
-import { byId, readJson, showDialog } from "./dom.js";
+import { editor, init } from "./annotate.js";
+import { byId, editorControls, readJson, showDialog } from "./dom.js";
 
 const config = readJson("annotate-config");
 const data = readJson("review-data");
@@ -329,7 +329,14 @@ function bindDialogs() {
 }
 
 async function start() {
-  await editor.ready;
+  await init({
+    root: byId("doc-text"),
+    text: readJson("doc-text-data"),
+    labels: readJson("labels-data"),
+    layer: readJson("layer-data"),
+    config,
+    controls: editorControls(),
+  });
   await loadDecisions();
   bindDialogs();
   editor.onChange(render);

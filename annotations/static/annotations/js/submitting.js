@@ -5,13 +5,17 @@ import { request, setCsrfToken } from "./api.js";
 import { byId, fill, h, showDialog } from "./dom.js";
 
 /**
- * What looks unfinished in a layer about to be submitted, in words ([] when nothing):
- * no span at all, and spans of a label that starts a link type (a claim, linked to its
- * source) with no such link. `relations` hold their head span objects.
+ * What looks unfinished in a layer about to be submitted, in words ([] when nothing),
+ * among the project's `checks`: "empty" (no span at all) and "unlinked" (spans of a label
+ * that starts a link type, a claim linked to its source, with no such link).
+ * `relations` hold their head span objects.
  */
-export function submitWarnings(spans, relations, labels) {
-  if (spans.length === 0) return ["The layer is empty: you marked nothing in this document."];
+export function submitWarnings(spans, relations, labels, checks) {
   const warnings = [];
+  if (checks.includes("empty") && spans.length === 0) {
+    warnings.push("The layer is empty: you marked nothing in this document.");
+  }
+  if (!checks.includes("unlinked")) return warnings;
   for (const type of labels) {
     if (type.kind !== "relation" || !type.head_label) continue;
     const heads = new Set(relations.filter((r) => r.type === type.name).map((r) => r.head));
@@ -32,7 +36,7 @@ export function confirmSubmit(warnings) {
 }
 
 /** The submitted page's "Undo submit": open the layer again, then show it editable. */
-function bindUndoSubmit() {
+export function bindUndoSubmit() {
   const button = byId("unsubmit-button");
   if (!button) return;
   setCsrfToken(document.querySelector("meta[name='csrf-token']").content);
@@ -50,4 +54,3 @@ function bindUndoSubmit() {
   });
 }
 
-bindUndoSubmit();
