@@ -34,12 +34,29 @@ BOUNDARY = "boundary"
 ATTRIBUTES = "attributes"
 ISSUES = (PARTIAL, LABEL, BOUNDARY, ATTRIBUTES)
 
+# How far the counted annotators agree on a candidate (the curation view colours by it).
+ALL_AGREE = "all"
+SOME_AGREE = "some"
+ONE_ONLY = "one"
+NOT_COUNTED = "none"
+
 SpanKey = tuple[int, int, str]
 
 
 def majority(voters: int) -> int:
     """The votes a strict majority of ``voters`` needs: more than half of them."""
     return voters // 2 + 1
+
+
+def agreement_level(votes: int, voters: int) -> str:
+    """``all`` when every counted annotator marked it (two or more of them), ``one`` when a
+    single one did (also when only one counts: nobody backs it up), ``some`` in between,
+    ``none`` when only annotators who do not count marked it."""
+    if votes == 0:
+        return NOT_COUNTED
+    if votes == 1:
+        return ONE_ONLY
+    return ALL_AGREE if votes >= voters else SOME_AGREE
 
 
 def span_key(span: Span) -> SpanKey:
@@ -85,6 +102,10 @@ class Candidate:
     def in_gold(self) -> bool:
         return self.gold_attrs is not None
 
+    @property
+    def agreement(self) -> str:
+        return agreement_level(self.votes, self.voters)
+
 
 @dataclass
 class LinkCandidate:
@@ -96,6 +117,10 @@ class LinkCandidate:
     voters: int
     issues: tuple[str, ...] = ()
     in_gold: bool = False
+
+    @property
+    def agreement(self) -> str:
+        return agreement_level(self.votes, self.voters)
 
 
 def candidate_key(candidate: Candidate) -> str:

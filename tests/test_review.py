@@ -11,6 +11,7 @@ from annotations.review import (
     BOUNDARY,
     LABEL,
     PARTIAL,
+    agreement_level,
     majority,
     review_candidates,
     review_record,
@@ -232,3 +233,35 @@ def test_the_grouping_module_does_not_import_django():
 
 def test_a_majority_is_more_than_half_of_the_voters():
     assert [majority(voters) for voters in (1, 2, 3, 4, 5)] == [1, 2, 2, 3, 3]
+
+
+def test_agreement_says_whether_all_some_or_one_of_the_counted_annotators_marked_it():
+    link = [Relation(type="attributed_to", head=0, tail=1)]
+    review = review_candidates(
+        {
+            "alice": [span(CLAIM, "claim"), span(SALEH, "source"), span(TASS, "source")],
+            "bob": [span(CLAIM, "claim"), span(SALEH, "source")],
+            "carol": [span(CLAIM, "claim"), span(LEFT, "claim")],
+            "dan": [span(TASS, "claim")],
+        },
+        {"alice": link, "bob": link},
+        pending={"dan"},
+    )
+
+    levels = {(c.start, c.label): c.agreement for c in review.candidates}
+    assert levels == {
+        (SALEH[0], "source"): "some",
+        (CLAIM[0], "claim"): "all",
+        (TASS[0], "source"): "one",
+        (TASS[0], "claim"): "none",  # only dan, whose layer is still open, marked it
+        (LEFT[0], "claim"): "one",
+    }
+    assert [found.agreement for found in review.links] == ["some"]
+
+
+def test_a_lone_counted_annotator_backs_up_nobody():
+    assert [agreement_level(1, 1), agreement_level(2, 2), agreement_level(0, 1)] == [
+        "one",
+        "all",
+        "none",
+    ]

@@ -1,11 +1,13 @@
 """The reviewer's pages: the review list (documents worst first) and the review page.
 
-The review page shows one document's annotator layers side by side as a table of candidates
-(``annotations.review``) with their disagreements, and the gold layer in the annotation
-editor (``static/annotations/js/annotate.js``, driven by ``review.js``): accepting a
-candidate writes it into gold through the layer API, "Merge by vote" calls the merge
-endpoint, "Reopen" gives a layer back to its annotator. The reads, and the blind rules
-they apply, are ``selectors.documents_to_review`` and ``selectors.document_review``.
+The review page shows one document's annotator layers as a table of candidates
+(``annotations.review``) with their disagreements, and as the curation view (each counted
+annotator's spans under each paragraph, ``static/annotations/js/curation.js``), with the
+gold layer in the annotation editor (``static/annotations/js/annotate.js``, driven by
+``review.js``): accepting a candidate writes it into gold through the layer API, "Merge by
+vote" calls the merge endpoint, "Reopen" gives a layer back to its annotator. The reads,
+and the blind rules they apply, are ``selectors.documents_to_review`` and
+``selectors.document_review``.
 """
 
 from __future__ import annotations
@@ -150,6 +152,49 @@ def _review_data(review: Review) -> dict[str, Any]:
     }
 
 
+def _curation_data(review: Review) -> dict[str, Any]:
+    """Each counted annotator's spans and links, for the curation view (curation.js).
+
+    Only the annotators who count (``review.counted``: the submitted layers the caller may
+    see) get a row; each span and link names its candidate, so taking it into gold is the
+    candidate's accept, and says how far the counted annotators agree on it.
+    """
+    rows: dict[str, dict[str, list[dict[str, Any]]]] = {
+        name: {"spans": [], "links": []} for name in review.counted
+    }
+    for candidate in review.candidates:
+        for name, attrs in candidate.marks.items():
+            if name in rows:
+                rows[name]["spans"].append(
+                    {
+                        "key": candidate_key(candidate),
+                        "start": candidate.start,
+                        "end": candidate.end,
+                        "label": candidate.label,
+                        "attrs": dict(attrs),
+                        "votes": candidate.votes,
+                        "agreement": candidate.agreement,
+                    }
+                )
+    for link in review.links:
+        for name in link.annotators:
+            if name in rows:
+                rows[name]["links"].append(
+                    {
+                        "key": link_key(link),
+                        "type": link.type,
+                        "head": candidate_key(link.head),
+                        "tail": candidate_key(link.tail),
+                        "votes": link.votes,
+                        "agreement": link.agreement,
+                    }
+                )
+    return {
+        "voters": len(review.counted),
+        "annotators": [{"name": name, **rows[name]} for name in review.counted],
+    }
+
+
 # --- pages ----------------------------------------------------------------------------
 
 
@@ -261,6 +306,7 @@ def review(request: HttpRequest, access: Access, doc_id: int) -> HttpResponse:
             "gold_state_name": GOLD_STATES[state],
             "gold_body": layer_body(gold.pk) if gold is not None else None,
             "review_data": _review_data(review),
+            "curation_data": _curation_data(review),
             "config": config,
             "vote_choices": list(range(1, counted + 1)),
             "majority": majority(counted),

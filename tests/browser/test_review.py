@@ -147,6 +147,7 @@ def test_reviewer_accepts_merges_edits_and_finds_gold_after_a_reload(
     # Reject bob's shorter source, accept alice's link (both ends are in gold now).
     row(page, short_source).locator("button.reject").click()
     expect(row(page, short_source)).to_have_class("disputed rejected")
+    page.get_by_role("tab", name="Links (1)").click()  # the list view's link candidates
     with page.expect_response(lambda r: r.url.endswith("/relations/")) as linked:
         page.locator("#link-table tr[data-link] button.accept").click()
     assert linked.value.status == 201
@@ -342,6 +343,7 @@ def test_a_rejection_reaches_a_second_reviewer_and_a_link_asks_for_its_rejected_
         other.close()
 
     # Accepting alice's link, whose source is rejected, asks first; "no" changes nothing.
+    page.get_by_role("tab", name="Links (1)").click()
     link = page.locator("#link-table tr[data-link]")
     link.locator("button.accept").click()
     expect(page.locator("#ends-dialog")).to_be_visible()

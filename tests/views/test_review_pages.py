@@ -200,6 +200,96 @@ def test_candidates_group_spans_with_who_marked_them_and_how_they_disagree(clien
     ]
 
 
+def test_curation_view_gets_each_submitted_layer_with_how_far_the_others_agree(
+    client, cast, disputed
+):
+    client.force_login(cast.reviewer)
+
+    response = client.get(review_url(cast.project, disputed))
+
+    data = json_script(response.content.decode(), "curation-data")
+    assert data["voters"] == 2
+    assert [annotator["name"] for annotator in data["annotators"]] == ["alice", "bob"]
+    alice, bob = data["annotators"]
+    claim = f"{CLAIM[0]}:{CLAIM[1]}:claim"
+    saleh = f"{SALEH[0]}:{SALEH[1]}:source"
+    assert alice["spans"] == [
+        {
+            "key": saleh,
+            "start": SALEH[0],
+            "end": SALEH[1],
+            "label": "source",
+            "attrs": {"kind": "person"},
+            "votes": 2,
+            "agreement": "all",
+        },
+        {
+            "key": claim,
+            "start": CLAIM[0],
+            "end": CLAIM[1],
+            "label": "claim",
+            "attrs": {},
+            "votes": 2,
+            "agreement": "all",
+        },
+        {
+            "key": f"{TASS[0]}:{TASS[1]}:source",
+            "start": TASS[0],
+            "end": TASS[1],
+            "label": "source",
+            "attrs": {"kind": "media"},
+            "votes": 1,
+            "agreement": "one",
+        },
+    ]
+    # Each annotator's own attributes, not the most common ones.
+    assert [(s["key"], s["attrs"], s["agreement"]) for s in bob["spans"]] == [
+        (saleh, {"kind": "organisation"}, "all"),
+        (claim, {}, "all"),
+        (f"{TASS[0]}:{TASS[1]}:claim", {}, "one"),
+        (f"{LEFT[0]}:{LEFT[1]}:claim", {}, "one"),
+    ]
+    assert alice["links"] == [
+        {
+            "key": f"link:attributed_to|{claim}|{saleh}",
+            "type": "attributed_to",
+            "head": claim,
+            "tail": saleh,
+            "votes": 1,
+            "agreement": "one",
+        }
+    ]
+    assert bob["links"] == []
+    page = response.content.decode()
+    assert 'id="curation-rows"' in page
+    assert 'data-show-annotator="alice"' in page
+
+
+def test_curation_view_leaves_out_the_layers_still_open_even_for_a_manager(client, cast, disputed):
+    client.force_login(cast.manager)
+
+    response = client.get(review_url(cast.project, disputed))
+
+    page = response.content.decode()
+    data = json_script(page, "curation-data")
+    assert [annotator["name"] for annotator in data["annotators"]] == ["alice", "bob"]
+    assert data["voters"] == 2
+    assert "carol" not in json.dumps(data)
+    assert 'data-show-annotator="carol"' not in page
+
+
+def test_curation_view_is_left_out_when_nobody_submitted(client, cast, disputed):
+    untouched = Document.objects.get(project=cast.project, external_id="d3")
+    client.force_login(cast.reviewer)
+
+    page = client.get(review_url(cast.project, untouched)).content.decode()
+
+    assert json_script(page, "curation-data") == {"voters": 0, "annotators": []}
+    assert 'id="curation-rows"' not in page
+    assert 'id="curation-bar"' not in page
+    assert 'id="doc-text"' in page
+
+
 def test_review_page_hands_the_gold_layer_to_the_editor(client, cast, disputed):
     gold = layer_service.ensure_gold_layer(
         access=project_access(cast.reviewer, disputed.project), document=disputed

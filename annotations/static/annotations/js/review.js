@@ -3,10 +3,12 @@
 // saved through the layer API, versioned and undoable like any edit; rejecting leaves it
 // out (and takes it out of gold if it was there). Both are also stored as the reviewers'
 // decisions (the decisions API), shared by every reviewer of the project and audited.
-// Merge by vote and reopen call the API.
+// Merge by vote and reopen call the API. The curation view (curation.js) shows each
+// annotator's layer under the gold text; a click there accepts through the same functions.
 
 import { ApiError, request } from "./api.js";
 import { editor, init } from "./annotate.js";
+import { createCuration } from "./curation.js";
 import { byId, editorControls, readJson, showDialog } from "./dom.js";
 
 const config = readJson("annotate-config");
@@ -15,6 +17,8 @@ const candidateRows = [...document.querySelectorAll("#candidate-table tr[data-ca
 const linkRows = [...document.querySelectorAll("#link-table tr[data-link]")];
 const linkKey = (link) => `${link.type}|${link.head}|${link.tail}`;
 const spansByKey = new Map(data.candidates.map((candidate) => [candidate.key, candidate]));
+const linksByKey = new Map(data.links.map((link) => [link.key, link]));
+let curation = null;
 
 // The reviewers' decisions on this document, key -> "accept" | "reject", as the server
 // holds them, and their version (a decision on an older one is refused: 409).
@@ -153,6 +157,11 @@ function render() {
     row.querySelector("button.accept").hidden = inGold;
     row.querySelector("button.reject").hidden = rejected;
   }
+  curation?.render({
+    goldSpans: new Map([...goldSpans].map(([key, span]) => [key, span.attrs])),
+    goldLinks,
+    isRejected,
+  });
   const count = byId("settled-count");
   if (count && candidateRows.length) {
     count.textContent =
@@ -196,12 +205,7 @@ function bindCandidates() {
     const candidate = data.candidates[Number(row.dataset.candidate)];
     row.querySelector("button.focus").addEventListener("click", () => show(row));
     for (const button of row.querySelectorAll("button.accept")) {
-      button.addEventListener("click", async () => {
-        if (editor.readOnly) return readOnlyNotice();
-        const attrs = candidate.variants[Number(button.dataset.variant)];
-        if (!(await decide(candidate.key, "accept"))) return;
-        if (!editor.accept({ spans: [{ ...candidate, attrs }] })) render();
-      });
+      button.addEventListener("click", () => acceptSpan(candidate, candidate.variants[Number(button.dataset.variant)]));
     }
     row.querySelector("button.reject").addEventListener("click", async () => {
       if (editor.readOnly) return readOnlyNotice();
@@ -230,6 +234,13 @@ function bindCandidates() {
     });
   }
   byId("candidate-filter")?.addEventListener("change", render);
+}
+
+/** Accept a span candidate into gold with these attributes, and store the decision. */
+async function acceptSpan(candidate, attrs) {
+  if (editor.readOnly) return readOnlyNotice();
+  if (!(await decide(candidate.key, "accept"))) return;
+  if (!editor.accept({ spans: [{ ...candidate, attrs }] })) render();
 }
 
 /** Accept a link; an end span that is rejected or not in gold comes in only when the
@@ -322,6 +333,30 @@ async function reopenGold() {
   }
 }
 
+/** The side panel's tabs (spans, links): one list at a time, arrow keys move between. */
+function bindTabs() {
+  const tabs = [...document.querySelectorAll(".review-tabs [role=tab]")];
+  const choose = (chosen) => {
+    for (const tab of tabs) {
+      const selected = tab === chosen;
+      tab.setAttribute("aria-selected", String(selected));
+      tab.tabIndex = selected ? 0 : -1;
+      byId(tab.getAttribute("aria-controls")).hidden = !selected;
+    }
+  };
+  tabs.forEach((tab, index) => {
+    tab.addEventListener("click", () => choose(tab));
+    tab.addEventListener("keydown", (event) => {
+      const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
+      if (!step) return;
+      const next = tabs[(index + step + tabs.length) % tabs.length];
+      choose(next);
+      next.focus();
+      event.preventDefault();
+    });
+  });
+}
+
 function bindDialogs() {
   byId("ends-cancel").addEventListener("click", () => byId("ends-dialog").close());
   byId("final-cancel").addEventListener("click", () => byId("final-dialog").close());
@@ -346,6 +381,16 @@ async function start() {
     button.addEventListener("click", () => reopenAnnotator(button.closest(".lane"), button));
   }
   byId("reopen-gold").addEventListener("click", reopenGold);
+  bindTabs();
+  if (byId("curation-rows")) {
+    curation = createCuration({
+      text: readJson("doc-text-data"),
+      labels: readJson("labels-data"),
+      data: readJson("curation-data"),
+      onSpan: (key, attrs) => acceptSpan(spansByKey.get(key), attrs),
+      onLink: (key) => acceptLink(linksByKey.get(key)),
+    });
+  }
   render();
   document.body.dataset.review = "ready";
 }
