@@ -148,12 +148,12 @@ class RemoteStorage:
 
 
 @pytest.fixture
-def remote_storage(s3_server, _s3_bucket, settings, request) -> RemoteStorage:
+def remote_storage(s3_server, _s3_bucket, settings) -> RemoteStorage:
     """Files go to a bucket (a prefix of its own per test), as with STORAGE_BACKEND=s3."""
     import secrets
 
     bucket, default = _s3_bucket
-    prefix = f"{request.node.name[:40]}-{secrets.token_hex(4)}"
+    prefix = f"test-{secrets.token_hex(6)}"
     options = {**default["OPTIONS"], "location": prefix}
     settings.STORAGES = {**settings.STORAGES, "default": {**default, "OPTIONS": options}}
     return RemoteStorage(server=s3_server, bucket=bucket, prefix=f"{prefix}/")
