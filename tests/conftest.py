@@ -41,6 +41,8 @@ def _test_settings(settings, tmp_path: Path) -> None:
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path / "media"
+    (tmp_path / "scratch").mkdir()
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path / "scratch")  # SCRATCH_DIR
     # A submission starts agreement by itself (at once when eager): only in the tests of
     # that, which turn it on, so no other test's rows and audit trail gain a run.
     settings.AGREEMENT_RERUN_AFTER_SECONDS = 0
@@ -115,3 +117,43 @@ def live_worker(transactional_db):
     app.control.purge()  # messages left by earlier runs would run against the wrong rows
     with start_worker(app, pool="solo", perform_ping_check=True, shutdown_timeout=10) as worker:
         yield worker
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """An S3-compatible server (moto) on a free port of this machine, for the session."""
+    from tests.s3 import S3Server
+
+    with S3Server.running(tmp_path_factory.mktemp("s3") / "moto.log") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def _s3_bucket(s3_server) -> tuple[str, dict]:
+    """A bucket of the session, and the storage settings that name it."""
+    from tests.s3 import storage_settings
+
+    bucket = s3_server.new_bucket()
+    return bucket, storage_settings(s3_server.environment(bucket))
+
+
+@dataclass
+class RemoteStorage:
+    server: object
+    bucket: str
+    prefix: str
+
+    def keys(self) -> list[str]:
+        return [key for key in self.server.keys(self.bucket) if key.startswith(self.prefix)]
+
+
+@pytest.fixture
+def remote_storage(s3_server, _s3_bucket, settings) -> RemoteStorage:
+    """Files go to a bucket (a prefix of its own per test), as with STORAGE_BACKEND=s3."""
+    import secrets
+
+    bucket, default = _s3_bucket
+    prefix = f"test-{secrets.token_hex(6)}"
+    options = {**default["OPTIONS"], "location": prefix}
+    settings.STORAGES = {**settings.STORAGES, "default": {**default, "OPTIONS": options}}
+    return RemoteStorage(server=s3_server, bucket=bucket, prefix=f"{prefix}/")

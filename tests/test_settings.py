@@ -140,3 +140,55 @@ def test_without_email_url_mail_goes_to_the_console():
     result = run_django({}, "from django.conf import settings as s; print(s.EMAIL_BACKEND)")
 
     assert result.stdout.strip() == "django.core.mail.backends.console.EmailBackend"
+
+
+STORAGE = (
+    "from django.conf import settings as s; d = s.STORAGES['default']; "
+    "print(d['BACKEND'], *sorted(f'{k}={v}' for k, v in d.get('OPTIONS', {}).items() "
+    "if k in ('bucket_name', 'endpoint_url', 'querystring_expire', 'file_overwrite')))"
+)
+
+
+def test_files_stay_on_the_local_disk_unless_a_bucket_is_named():
+    result = run_django({}, STORAGE)
+
+    assert result.stdout.split() == ["django.core.files.storage.FileSystemStorage"]
+
+
+def test_a_bucket_is_chosen_by_the_environment():
+    result = run_django(
+        {
+            "STORAGE_BACKEND": "s3",
+            "S3_BUCKET": "exports",
+            "S3_ENDPOINT_URL": "http://127.0.0.1:9000",
+            "S3_URL_EXPIRE_SECONDS": "30",
+        },
+        STORAGE,
+    )
+
+    assert result.stdout.split() == [
+        "storages.backends.s3.S3Storage",
+        "bucket_name=exports",
+        "endpoint_url=http://127.0.0.1:9000",
+        "file_overwrite=False",
+        "querystring_expire=30",
+    ]
+
+
+def test_storage_settings_that_cannot_work_are_refused():
+    cases = [
+        ({"STORAGE_BACKEND": "ftp"}, "STORAGE_BACKEND must be local or s3"),
+        ({"STORAGE_BACKEND": "s3"}, "S3_BUCKET must be set"),
+        (
+            {"STORAGE_BACKEND": "s3", "S3_BUCKET": "b", "S3_URL_EXPIRE_SECONDS": "0"},
+            "S3_URL_EXPIRE_SECONDS must be at least 1",
+        ),
+        (
+            {"STORAGE_BACKEND": "s3", "S3_BUCKET": "b", "S3_CUSTOM_DOMAIN": "files.example.org"},
+            "S3_CUSTOM_DOMAIN needs S3_CLOUDFRONT_KEY_ID and S3_CLOUDFRONT_KEY",
+        ),
+    ]
+    for env, message in cases:
+        result = run_django(env, "")
+        assert result.returncode != 0, env
+        assert message in result.stderr, result.stderr[-500:]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -31,28 +32,45 @@ FAST_LIFECYCLE = {
 }
 
 
+def database_url() -> str:
+    """The test database, for a process of its own."""
+    db = connection.settings_dict
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
 def start_worker(
-    log: Path, name: str, *, beat_schedule: Path | None = None
+    log: Path,
+    name: str,
+    *,
+    beat_schedule: Path | None = None,
+    environment: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     """A `celery worker` on the test database, in its own process group.
 
     With ``beat_schedule`` (a file for beat's state) it runs the beat schedule too (-B).
+    ``environment``: variables of its own, over the test run's settings (MEDIA_ROOT...).
     """
-    db = connection.settings_dict
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    url = f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
     env = {
         **os.environ,
         **FAST_LIFECYCLE,
-        "DATABASE_URL": url,
+        "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "SCRATCH_DIR": str(settings.FILE_UPLOAD_TEMP_DIR),
+        **(environment or {}),
     }
     command = [sys.executable, "-m", "celery", "-A", "workbench", "worker"]
     command += ["--pool", "prefork", "--concurrency", "1", "--loglevel", "INFO"]
     command += ["--hostname", f"{name}@%h", "--without-gossip", "--without-mingle"]
     if beat_schedule is not None:
         command += ["--beat", "--schedule", str(beat_schedule)]
+    return spawn(command, env, log)
+
+
+def spawn(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """``command`` run from the repository in a process group of its own (``kill`` ends
+    it whole), its output appended to ``log``."""
     return subprocess.Popen(
         command,
         cwd=ROOT,
@@ -63,8 +81,23 @@ def start_worker(
     )
 
 
+def deployed_settings() -> dict[str, str]:
+    """The environment of a deployment (DEBUG off, a secret key of its own), served over
+    plain HTTP on 127.0.0.1, with nothing of the test run's own (pytest, async ORM)."""
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO_ALLOW"))},
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "false",
+        "SECURE_COOKIES": "false",
+        "SECURE_HSTS_SECONDS": "0",
+    }
+
+
 def kill(worker: subprocess.Popen[bytes]) -> None:
-    """SIGKILL the worker and its pool children at once: no shutdown, no acknowledgement."""
+    """SIGKILL the worker and its pool children (any spawned process group) at once: no
+    shutdown, no acknowledgement."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(worker.pid, signal.SIGKILL)
     worker.wait(timeout=10)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 from csp.constants import NONE, SELF, UNSAFE_INLINE
@@ -206,6 +207,64 @@ STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+# This host's own folder for files on their way (an upload over 2 MiB as it arrives, an
+# export archive before it is published, a stored file read back): never shared between
+# hosts. Blank: the system's temporary folder.
+FILE_UPLOAD_TEMP_DIR = env.str("SCRATCH_DIR", default="") or None
+if FILE_UPLOAD_TEMP_DIR:
+    Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
+
+# Where everything lives that one process writes and another reads (export archives,
+# uploaded import files): MEDIA_ROOT on this host's disk, or a bucket that every host
+# reaches (S3 or S3-compatible). Several hosts need the bucket: nothing else is shared.
+STORAGE_BACKEND = env.str("STORAGE_BACKEND", default="local")
+S3_URL_EXPIRE_SECONDS = env.int("S3_URL_EXPIRE_SECONDS", default=60)
+if STORAGE_BACKEND == "local":
+    _files: dict[str, Any] = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+elif STORAGE_BACKEND == "s3":
+    if not env.str("S3_BUCKET", default=""):
+        raise ImproperlyConfigured("S3_BUCKET must be set when STORAGE_BACKEND is s3.")
+    if S3_URL_EXPIRE_SECONDS < 1:
+        raise ImproperlyConfigured("S3_URL_EXPIRE_SECONDS must be at least 1.")
+    _cloudfront = {
+        "cloudfront_key_id": env.str("S3_CLOUDFRONT_KEY_ID", default="") or None,
+        "cloudfront_key": env.str("S3_CLOUDFRONT_KEY", default="").encode() or None,
+    }
+    if env.str("S3_CUSTOM_DOMAIN", default="") and not all(_cloudfront.values()):
+        # A URL on a custom domain is signed by CloudFront's key pair, not S3's keys:
+        # without one, downloads would be handed out as plain, unsigned links.
+        raise ImproperlyConfigured(
+            "S3_CUSTOM_DOMAIN needs S3_CLOUDFRONT_KEY_ID and S3_CLOUDFRONT_KEY, so that "
+            "download links stay signed."
+        )
+    _files = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("S3_BUCKET"),
+            "endpoint_url": env.str("S3_ENDPOINT_URL", default="") or None,
+            "access_key": env.str("S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("S3_SECRET_ACCESS_KEY", default="") or None,
+            "region_name": env.str("S3_REGION", default="") or None,
+            "location": env.str("S3_PREFIX", default=""),
+            "addressing_style": env.str("S3_ADDRESSING_STYLE", default="") or None,
+            "custom_domain": env.str("S3_CUSTOM_DOMAIN", default="") or None,
+            **_cloudfront,
+            "signature_version": "s3v4",
+            # Objects stay private (the bucket's default): reached by signed links only.
+            "querystring_auth": True,
+            "querystring_expire": S3_URL_EXPIRE_SECONDS,
+            # Two uploads with one name must not overwrite each other (as on a disk).
+            "file_overwrite": False,
+            # A stored file read back is spooled to SCRATCH_DIR past 2 MiB, not memory.
+            "max_memory_size": 2 * 1024 * 1024,
+        },
+    }
+else:
+    raise ImproperlyConfigured(f"STORAGE_BACKEND must be local or s3, not {STORAGE_BACKEND!r}.")
+STORAGES = {
+    "default": _files,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 # The largest upload (an import file), in bytes: refused with 413 before it is read.
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=256 * 2**20)
 # The most a zip of documents may unpack to (the sizes its members declare): more is
@@ -218,8 +277,8 @@ FILE_UPLOAD_HANDLERS = [
 ]
 # The largest request body that is not a file (JSON, form fields), held in memory.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=50 * 1024 * 1024)
-# An uploaded file larger than this goes to a temporary file as it arrives, and storage
-# moves it into MEDIA_ROOT: a web process never holds a large import in memory.
+# An uploaded file larger than this goes to a file in SCRATCH_DIR as it arrives, and storage
+# takes it from there: a web process never holds a large import in memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 REST_FRAMEWORK = {

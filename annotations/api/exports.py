@@ -1,5 +1,8 @@
 """Export jobs over the API: managers start them, poll them and download the archive.
 
+A download is streamed from the local disk, or redirected to a short-lived signed link
+when archives live in a bucket (``annotations.storage``); either only after the role check.
+
 Outsiders get 404 for everything here, as everywhere (nothing tells them the project
 exists). Reviewers and annotators are members: they know the project exists, so they get
 403 with the reason, and the role is checked before any job is looked up, so a 403 says
@@ -10,7 +13,7 @@ which blind annotation hides from annotators; only managers may have them.
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.urls import path
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -18,6 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
+from annotations import storage
 from annotations.api import serializers as s
 from annotations.api.access import ManagersOnlyMixin
 from annotations.api.schema import BAD_REQUEST, FORBIDDEN, NOT_FOUND
@@ -141,28 +145,41 @@ class ExportDetailApi(ManagersOnly):
 class ExportDownloadApi(ManagersOnly):
     @extend_schema(
         summary="Download an export's zip archive (managers)",
-        description="Streams the archive; `X-Checksum-SHA256` and the `ETag` carry its "
+        description="Streams the archive from the local disk, or, where archives are kept "
+        "in a bucket (`STORAGE_BACKEND=s3`), redirects to a signed link to it that expires "
+        "after `S3_URL_EXPIRE_SECONDS`. `X-Checksum-SHA256` and the `ETag` carry its "
         "SHA-256. 409 while the job has not succeeded.",
         responses={
             (200, "application/zip"): bytes,
+            302: OpenApiResponse(description="To a signed link to the archive in the bucket."),
             403: FORBIDDEN,
             404: NOT_FOUND,
             409: OpenApiResponse(s.DetailSerializer, description="The export has not succeeded."),
         },
     )
-    def get(self, request: Request, slug: str, pk: int) -> Response | FileResponse:
+    def get(
+        self, request: Request, slug: str, pk: int
+    ) -> Response | FileResponse | HttpResponseRedirect:
         job = job_of(self.access.project, pk)
         if job.status != JobStatus.SUCCEEDED or not job.file:
             return Response(
                 {"detail": f"The export is {job.status}: there is nothing to download yet."},
                 status=status.HTTP_409_CONFLICT,
             )
-        response = FileResponse(
-            job.file.open("rb"),
-            as_attachment=True,
-            filename=f"{job.project.slug}-{job.format}-{job.pk}.zip",
-            content_type="application/zip",
-        )
+        filename = f"{job.project.slug}-{job.format}-{job.pk}.zip"
+        # Only now, with the role checked and the job found, is a signed link made.
+        url = storage.signed_url(job.file, filename=filename, content_type="application/zip")
+        response: HttpResponseRedirect | FileResponse
+        if url is not None:
+            response = HttpResponseRedirect(url)
+            response["Cache-Control"] = "private, no-store"  # the link is this request's
+        else:
+            response = FileResponse(
+                job.file.open("rb"),
+                as_attachment=True,
+                filename=filename,
+                content_type="application/zip",
+            )
         response["X-Checksum-SHA256"] = job.checksum
         response["ETag"] = f'"{job.checksum}"'
         return response

@@ -2,10 +2,11 @@
 
 The archive is written by the Django-free ``annotations.exporters`` from the records that
 ``selectors.iter_project_records`` streams, so memory stays flat. Each attempt (see
-``services.jobs``) writes to a ``.part`` file of its own and publishes it under a name of
-its own, so a retried, killed or superseded attempt never leaves half a file under a
+``services.jobs``) writes to a ``.part`` file of its own in its host's scratch folder and
+publishes it to storage (``annotations.storage``: the local disk or a bucket) under a name
+of its own, so a retried, killed or superseded attempt never leaves half a file under a
 published name, nor overwrites the archive another attempt recorded. An attempt removes
-the ``.part`` files its job's earlier attempts left behind. The same ``write_export``
+the ``.part`` files its job's earlier attempts left on its host. The same ``write_export``
 serves the Celery task and ``manage.py export``.
 """
 
@@ -13,8 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
@@ -24,8 +23,7 @@ from typing import IO, Any, cast
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.core.files import File
-from django.core.files.storage import Storage, default_storage
+from django.core.files.storage import Storage
 from django.db import connections, transaction
 from django.utils import timezone
 
@@ -50,6 +48,7 @@ from annotations.selectors import (
 from annotations.services import jobs
 from annotations.services.audit import record_event
 from annotations.services.jobs import Claim, ClaimLost
+from annotations.storage import publish, scratch_folder
 
 logger = logging.getLogger(__name__)
 
@@ -229,28 +228,6 @@ def _part_prefix(job: ExportJob) -> str:
     return f".export-{job.pk}-"
 
 
-def _local_path(storage: Storage, name: str) -> Path | None:
-    try:
-        return Path(storage.path(name))
-    except NotImplementedError:  # a remote storage: no local path
-        return None
-
-
-def _publish(storage: Storage, written: Path, name: str) -> str:
-    """Move a finished archive to ``name`` in storage: a rename where storage is local."""
-    final = _local_path(storage, name)
-    if final is None:
-        if storage.exists(name):
-            storage.delete(name)
-        with written.open("rb") as source:
-            saved = storage.save(name, File(source, name=os.path.basename(name)))
-        written.unlink()
-        return saved
-    final.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(written, final)
-    return name
-
-
 def run_export(job: ExportJob, claim: Claim, *, storage: Storage | None = None) -> ExportJob:
     """Run a claimed job: write its archive, publish it, record checksum, size and success.
 
@@ -258,16 +235,13 @@ def run_export(job: ExportJob, claim: Claim, *, storage: Storage | None = None) 
     fails the job); storage or database trouble raises as it comes, for the task to retry.
     Raises ClaimLost, and unpublishes its archive, when another attempt took the job over.
     """
-    storage = storage or default_storage
+    storage = storage or job.file.storage
     options = parse_options(job.format, job.options)
     name = archive_name(job, claim.token)
-    local = _local_path(storage, name)
-    # Beside the final file when storage is local, so that publishing is a rename.
-    folder = local.parent if local else Path(tempfile.gettempdir())
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = scratch_folder()
     partial = folder / f"{_part_prefix(job)}{claim.token}.zip.part"
     for leftover in folder.glob(f"{_part_prefix(job)}*.zip.part"):
-        leftover.unlink(missing_ok=True)  # an earlier attempt's, dead or superseded
+        leftover.unlink(missing_ok=True)  # an earlier attempt's on this host, dead or superseded
 
     def report(done: int, total: int) -> None:
         claim.report(done / total if total else 1.0)
@@ -281,7 +255,7 @@ def run_export(job: ExportJob, claim: Claim, *, storage: Storage | None = None) 
             on_progress=report,
         )
         checksum, size = sha256_of(partial)
-        published = _publish(storage, partial, name)
+        published = publish(storage, partial, name)
     finally:
         partial.unlink(missing_ok=True)
     with transaction.atomic():

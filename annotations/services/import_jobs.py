@@ -29,6 +29,7 @@ from annotations.services.assignments import apply_to_project
 from annotations.services.audit import record_event
 from annotations.services.imports import FORMATS, ImportRejected, detect_format, import_file
 from annotations.services.jobs import Claim, ClaimLost
+from annotations.storage import scratch_folder
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ def start_import(
             options=options,
         )
         if len(uploads) > 1:
-            with tempfile.TemporaryFile() as bundle:
+            with tempfile.TemporaryFile(dir=scratch_folder()) as bundle:
                 _write_bundle(bundle, zip(names, uploads, strict=True))
                 bundle.seek(0)
                 job.file.save(f"{project.slug}/upload.zip", File(bundle), save=False)

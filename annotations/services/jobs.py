@@ -263,12 +263,8 @@ class BrokerUnavailable(Exception):
         super().__init__(f"the job queue did not answer ({reason})")
 
 
-# How long a web request waits for the broker to take a job's task.
-PUBLISH_DEADLINE_SECONDS = 1.0
-
-
 def _send(task: Any, args: list[Any], **options: Any) -> str | None:
-    """Hand a task to the broker, waiting at most ``PUBLISH_DEADLINE_SECONDS``.
+    """Hand a task to the broker, waiting at most ``CELERY_BROKER_TIMEOUT`` seconds.
 
     The try runs in a thread of its own, so a broker that is down or frozen costs the
     request a second or two, whatever the client library does meanwhile (retries, closing
@@ -286,13 +282,14 @@ def _send(task: Any, args: list[Any], **options: Any) -> str | None:
 
     sender = threading.Thread(target=send, daemon=True)
     sender.start()
-    sender.join(PUBLISH_DEADLINE_SECONDS)
+    deadline = settings.BROKER_TIMEOUT
+    sender.join(deadline)
     if outcome.get("sent"):
         return None
     error = outcome.get("error")
     if isinstance(error, BaseException) and not isinstance(error, BrokerError | OSError):
         raise error
-    return str(error) if error else f"no answer within {PUBLISH_DEADLINE_SECONDS} s"
+    return str(error) if error else f"no answer within {deadline} s"
 
 
 def publish_on_commit(task: Any, job: Job, *args: Any) -> None:

@@ -10,7 +10,8 @@ Anonymous callers get 403 from the API and the login page (302) from the pages. 
 runs on a fresh world where alice's layer holds a claim linked to a source (``state`` says
 whether she has submitted it), the document has a gold layer (except in state ``unreviewed``:
 submitted, and review has not started), and the project has an
-agreement run and an export job (neither finished).
+agreement run and an export job (neither finished; in state ``exported`` the export has
+succeeded and its archive is in a bucket, as with STORAGE_BACKEND=s3).
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from __future__ import annotations
 from collections import defaultdict
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
-from annotations.models import AgreementRun, ExportJob, ImportJob
+from annotations.models import AgreementRun, ExportJob, ImportJob, JobStatus
 from annotations.services import layers
 from tests.access import layer_access, project_access
 from tests.factories import DocumentFactory, DocumentLabelTypeFactory, UserFactory
@@ -168,6 +170,8 @@ RULES = {
     ],
     "export-download": [
         ("GET", f"{P}/exports/{{export}}/download/", "open", (403, 404, 403, 403, 403, 409)),
+        # Finished, its archive in a bucket: only a manager is sent on to a signed link.
+        ("GET", f"{P}/exports/{{export}}/download/", "exported", (403, 404, 403, 403, 403, 302)),
     ],
     "layer-detail": [
         ("GET", f"{L}/", "open", (403, 404, 200, 404, 404, 200)),
@@ -341,13 +345,22 @@ def build(world, state):
         "link": link.pk,
         "sentiment": world.project.label_types.get(name="sentiment").pk,
         "run": AgreementRun.objects.create(project=world.project, requested_by=cast.manager).pk,
-        "export": ExportJob.objects.create(
-            project=world.project, format="jsonl", requested_by=cast.manager
-        ).pk,
+        "export": export_job(world, finished=state == "exported"),
         "import_job": ImportJob.objects.create(
             project=world.project, requested_by=cast.manager, file="imports/corpus.jsonl"
         ).pk,
     }
+
+
+def export_job(world, *, finished: bool) -> int:
+    job = ExportJob.objects.create(
+        project=world.project, format="jsonl", requested_by=world.cast.manager
+    )
+    if finished:
+        job.file.save(f"exports/{world.project.slug}/archive.zip", ContentFile(b"PK"), save=False)
+        job.status = JobStatus.SUCCEEDED
+        job.save()
+    return job.pk
 
 
 def fill(value, ids):
@@ -359,10 +372,12 @@ def fill(value, ids):
 
 
 @pytest.mark.parametrize(("method", "path", "state", "role", "expected"), CELLS)
-def test_permission_matrix(world, api, settings, method, path, state, role, expected):
+def test_permission_matrix(world, api, settings, request, method, path, state, role, expected):
     # The health check asks the broker for workers unless tasks run eagerly: not the
     # point here, and a second per request.
     settings.CELERY_TASK_ALWAYS_EAGER = True
+    if state == "exported":
+        request.getfixturevalue("remote_storage")
     ids = build(world, state)
     users = {
         "anon": None,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import shutil
 import signal
 import subprocess
@@ -27,6 +26,7 @@ import requests
 from annotations.interchange import dump_record
 from tests.agreement.corpus import corpus
 from tests.faults.services import PrivatePostgres, PrivateRedis, free_port, port_answers, wait_for
+from tests.workers import deployed_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct horse battery"
@@ -174,16 +174,11 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     redis = PrivateRedis(folder)
     redis.start()
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO_ALLOW"))},
+        **deployed_settings(),
         "DATABASE_URL": postgres.create_database("workbench"),
         "CELERY_BROKER_URL": redis.url,
         "MEDIA_ROOT": str(folder / "media"),
-        "DEBUG": "false",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "false",
-        "SECURE_COOKIES": "false",
-        "SECURE_HSTS_SECONDS": "0",
+        "SCRATCH_DIR": str(folder / "scratch"),
         "LOG_LEVEL": "INFO",
         # Faults are found in seconds here, not minutes: a heartbeat every second, the
         # sweep every two, a job stale after five.

@@ -105,7 +105,7 @@ def check_export(stack: Stack, tag: str, body: dict) -> None:
     archive = stack.api("GET", body["download_url"], timeout=60)
     assert archive.status_code == 200
     assert hashlib.sha256(archive.content).hexdigest() == body["checksum"]
-    assert list((stack.folder / "media").rglob("*.part")) == []  # no half-written file left
+    assert list(stack.folder.rglob("*.part")) == []  # no half-written file left
 
 
 KINDS = [

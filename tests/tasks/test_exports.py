@@ -75,8 +75,8 @@ def test_an_export_whose_worker_is_killed_completes_once_after_a_new_worker_star
         running_with_progress(job, 60, log)
     finally:
         kill(first)
-    folder = Path(settings.MEDIA_ROOT) / "exports" / cast.project.slug
-    assert [p.name for p in folder.iterdir()] == [f".export-{job.pk}-1.zip.part"]
+    scratch = Path(settings.FILE_UPLOAD_TEMP_DIR)
+    assert [p.name for p in scratch.iterdir()] == [f".export-{job.pk}-1.zip.part"]
 
     job = finished_by_a_new_worker(job, 180, log)
     assert job.status == JobStatus.SUCCEEDED, job.error
@@ -85,6 +85,8 @@ def test_an_export_whose_worker_is_killed_completes_once_after_a_new_worker_star
     assert hashlib.sha256(data).hexdigest() == job.checksum
     assert len(zipfile.ZipFile(io.BytesIO(data)).namelist()) > 3000
     # The dead attempt's half-written file is gone; only the published archive is left.
+    assert not list(scratch.iterdir())
+    folder = Path(settings.MEDIA_ROOT) / "exports" / cast.project.slug
     assert [p.name for p in folder.iterdir()] == [Path(job.file.name).name]
     assert AuditEvent.objects.filter(action="export_finish", object_id=str(job.pk)).count() == 1
 
