@@ -278,6 +278,9 @@ def main() -> None:
         DEBUG="false",
         SECRET_KEY=secrets.token_urlsafe(40),
         ALLOWED_HOSTS="127.0.0.1,localhost",
+        # Plain HTTP on loopback, no proxy in front.
+        SECURE_SSL_REDIRECT="false",
+        SECURE_COOKIES="false",
         LOG_LEVEL="WARNING",
         # Playwright's sync API runs an event loop in this thread; the ORM calls here
         # all happen before or after it.
