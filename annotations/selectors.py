@@ -285,10 +285,23 @@ def layer_body(layer_id: int) -> dict[str, Any]:
         .get()
     )
     spans = [
-        {"id": pk, "label": label, "start": start, "end": end, "attrs": attrs, "quote": quote}
-        for pk, label, start, end, attrs, quote in SpanRow.objects.filter(layer_id=layer_id)
+        {
+            "id": pk,
+            "label": label,
+            "start": start,
+            "end": end,
+            "attrs": attrs,
+            "quote": quote,
+            "entry": entry,
+            "stance": stance,
+        }
+        for pk, label, start, end, attrs, quote, entry, stance in SpanRow.objects.filter(
+            layer_id=layer_id
+        )
         .order_by("start", "end", "id")
-        .values_list("id", "label__name", "start", "end", "attributes", "quote")
+        .values_list(
+            "id", "label__name", "start", "end", "attributes", "quote", "entry__key", "stance"
+        )
     ]
     relations = [
         {"id": pk, "type": kind, "head": head, "tail": tail}
