@@ -642,7 +642,7 @@ def _count_chunk(label_names: dict[int, str], document_ids: Sequence[int]) -> di
     rows = [{"id": pk, "external_id": "", "text": "", "meta": {}} for pk in document_ids]
     counted = {}
     for document_id, record in zip(
-        document_ids, _records_for_chunk(rows, label_names, False), strict=True
+        document_ids, _records_for_chunk(rows, label_names, {}, False), strict=True
     ):
         review = review_candidates(record.annotations, record.relations)
         counted[document_id] = Counted(

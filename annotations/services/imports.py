@@ -1055,7 +1055,7 @@ def _copy_statement(model: type[Model], *, with_id: bool) -> str:
 def _write_records(
     project: Project,
     problems: _Problems,
-    records: Iterable[tuple[int | None, DocumentRecord | str]],
+    records: Iterable[tuple[int | None, DocumentRecord | CatalogueRecord | str]],
 ) -> ImportSummary:
     """Check every record; write them in batches until the first problem, then only check."""
     writer: _Writer = (

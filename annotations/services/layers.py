@@ -296,9 +296,8 @@ def span_snapshot(span: Span) -> dict[str, Any]:
 
 
 def _entry_key(span: Span) -> str | None:
-    if span.entry_id is None:
-        return None
-    return span.entry.key
+    entry = span.entry if span.entry_id is not None else None
+    return entry.key if entry is not None else None
 
 
 def relation_snapshot(relation: Relation) -> dict[str, Any]:

@@ -773,19 +773,19 @@ def update_label(
         if count:
             deleted[f"choice {value}"] = count
     for old, new in stance_renames:
-        rows = Span.objects.filter(label=label, stance=old)
-        touched += _layers_of(rows)
-        rewritten[f"stance {old} -> {new}"] = rows.update(stance=new)
+        stance_rows = Span.objects.filter(label=label, stance=old)
+        touched += _layers_of(stance_rows)
+        rewritten[f"stance {old} -> {new}"] = stance_rows.update(stance=new)
     if unlinked:
-        rows = Span.objects.filter(label=label, entry__isnull=False)
-        touched += _layers_of(rows)
-        count = rows.update(entry=None, stance="")
+        stance_rows = Span.objects.filter(label=label, entry__isnull=False)
+        touched += _layers_of(stance_rows)
+        count = stance_rows.update(entry=None, stance="")
         if count:
             deleted["links"] = count
     for value in removed_stances:
-        rows = Span.objects.filter(label=label, stance=value)
-        touched += _layers_of(rows)
-        count = rows.update(stance="")
+        stance_rows = Span.objects.filter(label=label, stance=value)
+        touched += _layers_of(stance_rows)
+        count = stance_rows.update(stance="")
         if count:
             deleted[f"stance {value}"] = count
     if label.name != before["name"]:

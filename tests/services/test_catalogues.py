@@ -52,7 +52,8 @@ def visible_keys(user, project):
 
 def test_an_annotators_proposal_is_seen_by_them_and_the_reviewers_only(cast):
     entry = propose(cast.alice, cast.project, "Saleh fled to Tajikistan")
-    assert entry.status == "proposed" and entry.key == "saleh-fled-to-tajikistan"
+    assert entry.status == "proposed"
+    assert entry.key == "saleh-fled-to-tajikistan"
     assert entry.key in visible_keys(cast.alice, cast.project)
     assert entry.key in visible_keys(cast.reviewer, cast.project)
     assert entry.key in visible_keys(cast.manager, cast.project)
@@ -93,7 +94,8 @@ def test_a_rename_keeps_the_key_and_is_audited(cast):
         entry=entry,
         name="Amrullah Saleh fled to Tajikistan",
     )
-    assert renamed.key == "saleh-fled" and renamed.name == "Amrullah Saleh fled to Tajikistan"
+    assert renamed.key == "saleh-fled"
+    assert renamed.name == "Amrullah Saleh fled to Tajikistan"
     event = AuditEvent.objects.filter(object_type="catalogueentry", action="update").get()
     assert event.before["name"] == "Saleh fled"
     # An annotator changes only their own proposal, before approval.
@@ -223,7 +225,8 @@ def test_merging_moves_every_mention_and_bumps_their_layers(cast, layers_of):
     assert Layer.objects.get(pk=layers_of["alice"].pk).version == alice_version + 1
     assert Layer.objects.get(pk=layers_of["bob"].pk).version == bob_version  # not touched
     event = AuditEvent.objects.get(object_type="catalogueentry", action="merge")
-    assert event.after["mentions_moved"] == 1 and event.after["merged"] == merged.key
+    assert event.after["mentions_moved"] == 1
+    assert event.after["merged"] == merged.key
 
 
 def test_merging_refuses_different_kinds_and_annotators(cast):

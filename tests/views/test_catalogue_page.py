@@ -33,7 +33,9 @@ def test_reviewers_approve_merge_and_split_on_the_page(cast, client):
     assert client.get(url).status_code == 404
     client.force_login(cast.reviewer)
     page = client.get(url).content.decode()
-    assert "Saleh left" in page and "Approve" in page and "Catalogue</a>" in page
+    assert "Saleh left" in page
+    assert "Approve" in page
+    assert "Catalogue</a>" in page
 
     client.post(url, {"action": "approve", "key": proposal.key})
     assert CatalogueEntry.objects.get(pk=proposal.pk).status == "approved"
