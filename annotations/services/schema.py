@@ -156,6 +156,7 @@ class SchemaUsage:
     attributes: dict[tuple[int, str], Usage]
     values: dict[tuple[int, str, str], Usage]
     choices: dict[tuple[int, str], Usage]
+    stances: dict[tuple[int, str], Usage] = field(default_factory=dict)
 
 
 def schema_usage(labels: Sequence[LabelType]) -> SchemaUsage:
@@ -203,7 +204,17 @@ def schema_usage(labels: Sequence[LabelType]) -> SchemaUsage:
         .values_list("label_id", "value", "n", "d")
     ):
         choices[label_id, value] = Usage(total, documents, "document label")
-    return SchemaUsage(counts, attributes, values, choices)
+    stances: dict[tuple[int, str], Usage] = {}
+    for label_id, value, total, documents in (
+        Span.objects.filter(label_id__in=ids)
+        .exclude(stance="")
+        .order_by()
+        .values("label_id", "stance")
+        .annotate(n=Count("pk"), d=Count("layer__document", distinct=True))
+        .values_list("label_id", "stance", "n", "d")
+    ):
+        stances[label_id, value] = Usage(total, documents)
+    return SchemaUsage(counts, attributes, values, choices, stances)
 
 
 def _overlapping_spans(label: LabelType) -> Usage:
