@@ -7,6 +7,7 @@
 import "./activity.js";
 import { ApiError, SaveQueue, request, setCsrfToken } from "./api.js";
 import { confirmSubmit, submitWarnings } from "./submitting.js";
+import { linkPicker } from "./catalogue_picker.js";
 import { byId, fill, h, readJson, shorten } from "./dom.js";
 import { OffsetMap, domPoint, step, textOffset } from "./offsets.js";
 import { assignLanes, paintBlock, paragraphRanges } from "./paint.js";
@@ -55,10 +56,10 @@ let layerStarting = false; // the POST that makes a layer not made yet is queued
 
 // --- spans and relations --------------------------------------------------------------
 
-function makeSpan({ id = null, label, start, end, attrs = {} }, key = nextKey++) {
+function makeSpan({ id = null, label, start, end, attrs = {}, entry = null, stance = "" }, key = nextKey++) {
   const s16 = offsets.toUtf16(start);
   const e16 = offsets.toUtf16(end);
-  return { key, id, label, start, end, s16, e16, attrs: { ...attrs }, quote: text.slice(s16, e16), lane: 0 };
+  return { key, id, label, start, end, s16, e16, attrs: { ...attrs }, entry, stance, quote: text.slice(s16, e16), lane: 0 };
 }
 
 function relationsOf(span) {
@@ -292,6 +293,7 @@ function addSpan(span) {
   contentRevision++;
   markDirty(span.s16, span.e16);
   const body = { label: span.label, start: span.start, end: span.end, attrs: { ...span.attrs }, quote: span.quote };
+  if (span.entry) Object.assign(body, { entry: span.entry, stance: span.stance });
   save(async (version) => {
     const data = await request("POST", layerUrl("spans/"), { ...body, version });
     span.id = data.span.id;
@@ -557,7 +559,18 @@ function applyLabel(name, t0 = performance.now()) {
   // Attributes that the new label does not have are dropped.
   const allowed = label.attribute_schema ?? {};
   const attrs = Object.fromEntries(Object.entries(span.attrs).filter(([key, value]) => allowed[key]?.includes(value)));
+  // So is a link to a catalogue the new label does not link to.
+  if (span.entry && label.catalogue !== labelByName.get(span.label)?.catalogue) {
+    const before = { label: span.label, attrs: span.attrs, entry: span.entry, stance: span.stance };
+    perform(updateSpanCommand(span, before, { label: name, attrs, entry: null, stance: "" }));
+    return;
+  }
   perform(updateSpanCommand(span, { label: span.label, attrs: span.attrs }, { label: name, attrs }));
+}
+
+/** Link a span to a catalogue entry (null: unlink) with a stance: one undoable update. */
+function setLink(span, entry, stance) {
+  perform(updateSpanCommand(span, { entry: span.entry, stance: span.stance }, { entry, stance }));
 }
 
 function setAttribute(span, name, value) {
@@ -827,6 +840,11 @@ function renderSpanPanel() {
           ),
         ),
     attributeEditor(span),
+    linkPicker(span, labelByName.get(span.label), {
+      url: config.api.catalogue,
+      readOnly: state.readOnly,
+      setLink: (entry, stance) => setLink(span, entry, stance),
+    }),
     h(
       "div",
       { class: "links" },
