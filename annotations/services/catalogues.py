@@ -45,7 +45,7 @@ from annotations.models import (
     SourceKind,
     Span,
 )
-from annotations.services.audit import record_event
+from annotations.services.audit import record_change as _audit
 
 STAFF_ONLY_MESSAGE = "Only the project's reviewers and managers curate its catalogues."
 OWN_PROPOSAL_MESSAGE = "You can change only your own proposals, until a reviewer approves them."
@@ -199,23 +199,6 @@ def new_key(project_id: int, name: str, taken: set[str] | None = None) -> str:
         number += 1
         key = f"{base}-{number}"
     return key
-
-
-def _audit(
-    access: Access,
-    action: str,
-    entry: CatalogueEntry,
-    before: dict[str, Any] | None,
-    after: dict[str, Any] | None,
-) -> None:
-    record_event(
-        actor=access.user,
-        project=access.project,
-        action=action,
-        obj=entry,
-        before=before,
-        after=after,
-    )
 
 
 def _require_staff(access: Access) -> None:

@@ -350,7 +350,7 @@ def _file_records(
     elif file_format == "csv":
         yield from _csv_records(filename, lines)
     elif PurePath(filename).name == CATALOGUES_FILE:
-        yield from _catalogue_records(lines)
+        yield from _jsonl_records(lines, parse_catalogue_line)
     else:
         yield from _jsonl_records(lines)
     if not lines.has_text:
@@ -440,24 +440,17 @@ def _zip_records(
                 return
 
 
-def _catalogue_records(lines: Iterable[tuple[int, str]]) -> Records:
-    """Each entry of a ``catalogues.jsonl``, or the reason a line is not one."""
+def _jsonl_records(
+    lines: Iterable[tuple[int, str]],
+    parse: Callable[[str, int], DocumentRecord | CatalogueRecord] = parse_line,
+) -> Records:
+    """Each non-blank line's record (a document, or with ``parse_catalogue_line`` a
+    catalogue entry), or the reason it is not one."""
     for number, line in lines:
         if not line.strip():
             continue
         try:
-            yield number, parse_catalogue_line(line, number)
-        except InterchangeError as exc:
-            yield number, f"{exc.field}: {exc.reason}" if exc.field else exc.reason
-
-
-def _jsonl_records(lines: Iterable[tuple[int, str]]) -> Records:
-    """Each non-blank line's record, or the reason it is not one."""
-    for number, line in lines:
-        if not line.strip():
-            continue
-        try:
-            yield number, parse_line(line, number)
+            yield number, parse(line, number)
         except InterchangeError as exc:
             yield number, f"{exc.field}: {exc.reason}" if exc.field else exc.reason
 

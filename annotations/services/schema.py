@@ -44,7 +44,7 @@ from annotations.models import (
     Role,
     Span,
 )
-from annotations.services.audit import record_event
+from annotations.services.audit import record_change as _audit
 
 MANAGERS_ONLY_MESSAGE = "Only the project's managers edit its label schema."
 DEFAULT_COLOUR = "#888888"
@@ -476,23 +476,6 @@ def _bump_layers(layer_ids: Iterable[int]) -> int:
 
 
 # --- create, update, delete -----------------------------------------------------------
-
-
-def _audit(
-    access: Access,
-    action: str,
-    label: LabelType,
-    before: dict[str, Any] | None,
-    after: dict[str, Any] | None,
-) -> None:
-    record_event(
-        actor=access.user,
-        project=access.project,
-        action=action,
-        obj=label,
-        before=before,
-        after=after,
-    )
 
 
 def _require_manager(access: Access, label: LabelType | None = None) -> None:
