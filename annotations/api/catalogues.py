@@ -30,7 +30,7 @@ from rest_framework.response import Response
 from annotations.access import STAFF_ROLES
 from annotations.api.access import ProjectAccessMixin
 from annotations.api.parsers import JSONParser
-from annotations.api.schema import READ_ERRORS, WRITE_ERRORS
+from annotations.api.schema import LIST_ERRORS, READ_ERRORS, WRITE_ERRORS
 from annotations.models import CatalogueEntry, CatalogueKind, LayerStatus, Role, SourceKind, Span
 from annotations.services import catalogues
 
@@ -124,7 +124,7 @@ class CatalogueView(ProjectAccessMixin):
     @extend_schema(
         summary="The catalogue entries the caller may see, ranked by similarity to ?q",
         parameters=[ListQuerySerializer],
-        responses={200: EntrySerializer(many=True), **READ_ERRORS},
+        responses={200: EntrySerializer(many=True), **LIST_ERRORS},
     )
     def get(self, request: Request, slug: str) -> Response:
         query = ListQuerySerializer(data=request.query_params)

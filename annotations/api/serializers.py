@@ -180,6 +180,11 @@ class LabelSerializer(serializers.ModelSerializer):
     multiple = serializers.BooleanField(
         read_only=True, help_text="Document labels: whether a layer may give several values."
     )
+    catalogue = serializers.ChoiceField(
+        choices=[("", "none"), *CatalogueKind.choices],
+        read_only=True,
+        help_text="Span labels: the catalogue a span links to (blank: none).",
+    )
     stance_values = serializers.ListField(
         child=serializers.CharField(),
         read_only=True,
