@@ -46,6 +46,7 @@ from annotations.models import (
     Span,
 )
 from annotations.services.audit import record_change as _audit
+from annotations.services.schema import _Problems  # field -> reasons, raised as one error
 
 STAFF_ONLY_MESSAGE = "Only the project's reviewers and managers curate its catalogues."
 OWN_PROPOSAL_MESSAGE = "You can change only your own proposals, until a reviewer approves them."
@@ -152,18 +153,6 @@ def snapshot(entry: CatalogueEntry) -> dict[str, Any]:
 
 
 # --- checks ---------------------------------------------------------------------------
-
-
-class _Problems:
-    def __init__(self) -> None:
-        self.errors: dict[str, list[str]] = {}
-
-    def add(self, name: str, reason: str) -> None:
-        self.errors.setdefault(name, []).append(reason)
-
-    def raise_if_any(self) -> None:
-        if self.errors:
-            raise ValidationError(self.errors)
 
 
 def _clean_name(problems: _Problems, raw: str) -> str:
