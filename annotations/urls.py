@@ -7,6 +7,7 @@ from annotations.views import (
     agreement,
     annotate,
     assignment,
+    catalogue,
     dashboard,
     documents,
     invitations,
@@ -31,4 +32,5 @@ urlpatterns = [
     *documents.urlpatterns,
     *schema.urlpatterns,
     *assignment.urlpatterns,
+    *catalogue.urlpatterns,
 ]

@@ -15,6 +15,7 @@ from rest_framework import serializers
 from annotations.models import (
     MAX_ID,
     AssignmentStatus,
+    CatalogueKind,
     Document,
     LabelKind,
     LabelType,
@@ -187,6 +188,16 @@ class LabelSerializer(serializers.ModelSerializer):
     multiple = serializers.BooleanField(
         read_only=True, help_text="Document labels: whether a layer may give several values."
     )
+    catalogue = serializers.ChoiceField(
+        choices=[("", "none"), *CatalogueKind.choices],
+        read_only=True,
+        help_text="Span labels: the catalogue a span links to (blank: none).",
+    )
+    stance_values = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="Span labels linking to propositions: the stances a span may take.",
+    )
 
     class Meta:
         model = LabelType
@@ -203,6 +214,9 @@ class LabelSerializer(serializers.ModelSerializer):
             "allow_overlap",
             "choices",
             "multiple",
+            "catalogue",
+            "link_required",
+            "stance_values",
             "position",
         ]
         read_only_fields = fields
@@ -223,6 +237,11 @@ class LabelRenamesSerializer(serializers.Serializer):
         child=serializers.CharField(),
         required=False,
         help_text="A document label's choices, old -> new.",
+    )
+    stances = serializers.DictField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="A span label's stance values, old -> new.",
     )
 
 
@@ -256,6 +275,16 @@ class LabelWriteSerializer(serializers.Serializer):
     )
     choices = serializers.ListField(child=serializers.CharField(), required=False)
     multiple = serializers.BooleanField(required=False)
+    catalogue = serializers.ChoiceField(
+        choices=[("", "none"), *CatalogueKind.choices],
+        required=False,
+        allow_blank=True,
+        help_text="Span labels: the catalogue a span links to (blank: none).",
+    )
+    link_required = serializers.BooleanField(
+        required=False, help_text="Refuse to submit a layer with such a span unlinked."
+    )
+    stance_values = serializers.ListField(child=serializers.CharField(), required=False)
     renames = LabelRenamesSerializer(required=False)
 
 
@@ -303,10 +332,20 @@ class SpanSerializer(serializers.ModelSerializer):
     # "label" shadows Field.label in the type stubs only: the metaclass collects it.
     label = serializers.CharField(source="label.name", read_only=True)  # type: ignore[assignment]
     attrs = serializers.DictField(source="attributes", read_only=True)
+    entry = serializers.CharField(
+        source="entry.key",
+        read_only=True,
+        allow_null=True,
+        default=None,
+        help_text="The key of the catalogue entry the span links to (null: none).",
+    )
+    stance = serializers.CharField(
+        read_only=True, help_text="The stance toward the entry (blank: none)."
+    )
 
     class Meta:
         model = Span
-        fields = ["id", "label", "start", "end", "attrs", "quote"]
+        fields = ["id", "label", "start", "end", "attrs", "quote", "entry", "stance"]
         read_only_fields = fields
 
 
@@ -430,6 +469,18 @@ class SpanFields(serializers.Serializer):
         trim_whitespace=False,
         help_text="When given, must equal text[start:end].",
     )
+    entry = serializers.CharField(
+        required=False,
+        allow_null=True,
+        max_length=100,
+        help_text="The key of an entry of the label's catalogue.",
+    )
+    stance = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=40,
+        help_text="One of the label's stance values toward the entry.",
+    )
 
 
 class SpanCreateSerializer(SpanFields):
@@ -442,6 +493,13 @@ class SpanUpdateSerializer(serializers.Serializer):
     end = WholeNumberField(required=False)
     attrs = serializers.DictField(required=False)
     quote = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    entry = serializers.CharField(
+        required=False,
+        allow_null=True,
+        max_length=100,
+        help_text="The key of an entry of the label's catalogue; null unlinks the span.",
+    )
+    stance = serializers.CharField(required=False, allow_blank=True, max_length=40)
     version = version_field()
 
 

@@ -13,6 +13,8 @@ Lines of the ``.ann`` file (tab-separated, as brat writes them)::
     T2	source 40 45;46 52	first line second line   (a span across a line break)
     A1	kind T2 anonymous                            (an attribute and its value)
     R1	attributed_to Arg1:T1 Arg2:T2                (head, then tail)
+    A2	stance T1 denies                             (the stance toward its entry)
+    N1	Reference T1 catalogue:saleh-fled	saleh-fled  (the catalogue entry it names)
 
 A span that crosses line breaks is written as fragments without the line-break characters,
 as brat requires; its text is the fragments joined by spaces. Label and attribute names
@@ -77,6 +79,7 @@ def _attribute_value(value: Any) -> str | None:
 def ann_lines(record: DocumentRecord, spans: list[Span], relations: Iterable[Any]) -> list[str]:
     lines = []
     attribute_number = 0
+    normalisations = 0
     span_ids: dict[int, str] = {}
     for index, span in enumerate(spans):
         pieces = fragments(record.text, span.start, span.end)
@@ -93,6 +96,16 @@ def ann_lines(record: DocumentRecord, spans: list[Span], relations: Iterable[Any
             value = _attribute_value(span.attrs[name])
             tail = "" if value is None else f" {value}"
             lines.append(f"A{attribute_number}\t{brat_name(name)} T{index + 1}{tail}\n")
+        if span.entry is not None:
+            # brat's normalisation line: the span refers to an entry of an external list.
+            normalisations += 1
+            lines.append(
+                f"N{normalisations}\tReference T{index + 1} catalogue:{span.entry}\t{span.entry}\n"
+            )
+            if span.stance:
+                attribute_number += 1
+                stance = brat_name(span.stance)
+                lines.append(f"A{attribute_number}\tstance T{index + 1} {stance}\n")
     for number, relation in enumerate(relations, start=1):
         if relation.head in span_ids and relation.tail in span_ids:
             lines.append(
@@ -116,6 +129,9 @@ def annotation_conf(
         for attribute, values in label.attributes.items():
             choices = "|".join(brat_name(str(value)) for value in values)
             lines.append(f"{brat_name(attribute)}\tArg:{brat_name(label.name)}, Value:{choices}")
+        if label.stance_values:
+            choices = "|".join(brat_name(value) for value in label.stance_values)
+            lines.append(f"stance\tArg:{brat_name(label.name)}, Value:{choices}")
     return "\n".join(lines) + "\n"
 
 

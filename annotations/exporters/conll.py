@@ -2,8 +2,9 @@
 
 Each file starts with two comment lines naming the columns and the tokeniser, then holds one
 block per document: ``# doc_id = ...``, one ``# <label> = <value>`` line per value the layer
-gives the document for a document-level label (sorted by label, then value), and one line
-per token::
+gives the document for a document-level label (sorted by label, then value), one
+``# link = <label> <start> <end> <entry key> [<stance>]`` line per span linked to a
+catalogue entry (in the layer's order), and one line per token::
 
     # columns = TOKEN START END claim source sentiment
     # tokeniser = annotations.exporters.tokens (see README.md)
@@ -108,6 +109,13 @@ class ConllExporter:
                     f"# {_one_line(label)} = {_one_line(value)}\n"
                     for label in sorted(layer.document_labels)
                     for value in sorted(layer.document_labels[label])
+                ]
+                lines += [
+                    f"# link = {_one_line(span.label)} {span.start} {span.end} {span.entry}"
+                    + (f" {_one_line(span.stance)}" if span.stance else "")
+                    + "\n"
+                    for span in layer.spans
+                    if span.entry is not None
                 ]
                 for (start, end), row in zip(index.tokens, tags, strict=True):
                     token = record.text[start:end]

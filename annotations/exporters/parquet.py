@@ -6,7 +6,9 @@ One row per document, one file per part: ``data/train.parquet``, ``data/dev.parq
 
     id: string, text: string, meta: string (JSON; documents' meta keys differ)
     gold_state: string ("in_progress" or "final"; null: the document has no gold)
-    gold: list<struct<start, end, label, text, attrs (JSON string)>>   (null without gold)
+    gold: list<struct<start, end, label, text, attrs (JSON string), entry, stance>>
+          (null without gold; ``entry`` is a catalogue entry's key, ``stance`` the
+          stance toward it, both null when the span is not linked)
     gold_relations: list<struct<type, head, tail>>     (indices into gold)
     gold_document_labels: list<struct<label, values: list<string>>>
     annotations: list<struct<annotator, spans: list<span>, relations: list<relation>,
@@ -50,6 +52,8 @@ SPAN = pa.struct(
         ("label", pa.string()),
         ("text", pa.string()),
         ("attrs", pa.string()),
+        ("entry", pa.string()),
+        ("stance", pa.string()),
     ]
 )
 RELATION = pa.struct([("type", pa.string()), ("head", pa.int32()), ("tail", pa.int32())])
@@ -90,6 +94,8 @@ def _spans(text: str, spans: list[Span]) -> list[dict[str, Any]]:
             "label": span.label,
             "text": text[span.start : span.end],
             "attrs": json.dumps(span.to_json()["attrs"], ensure_ascii=False),
+            "entry": span.entry,
+            "stance": span.stance or None,
         }
         for span in spans
     ]

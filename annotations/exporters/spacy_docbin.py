@@ -7,6 +7,8 @@ span often sits inside a claim. Span attributes, relations, the document id and 
 
     doc.user_data["id"], doc.user_data["meta"]
     doc.user_data["attrs"][key]      # one dict per span of doc.spans[key], in order
+    doc.user_data["stances"][key]    # the stance of each span of doc.spans[key] ("": none),
+                                     # for the layers with one; span.kb_id_ is its entry
     doc.user_data["relations"][key]  # [type, head index, tail index] into doc.spans[key]
     doc.user_data["document_labels"][key]  # {document label: [values]}
     doc.user_data["gold_state"]      # "in_progress" or "final"; absent without gold
@@ -144,14 +146,17 @@ class SpacyExporter:
         mode = "strict" if options.alignment == "split" else options.alignment
         attrs: dict[str, list[dict[str, Any]]] = {}
         relations: dict[str, list[list[Any]]] = {}
+        stances: dict[str, list[str]] = {}
         for layer in layers:
-            attrs[layer.key], relations[layer.key] = self._add_layer(
+            attrs[layer.key], relations[layer.key], stances[layer.key] = self._add_layer(
                 doc, layer, mode, record.id, archive
             )
         doc.user_data["id"] = record.id
         doc.user_data["meta"] = record.meta
         doc.user_data["attrs"] = attrs
         doc.user_data["relations"] = relations
+        # Only the layers with a stance: most projects link nothing.
+        doc.user_data["stances"] = {key: values for key, values in stances.items() if any(values)}
         doc.user_data["document_labels"] = {
             layer.key: dict(layer.document_labels) for layer in layers if layer.document_labels
         }
@@ -163,13 +168,18 @@ class SpacyExporter:
 
     def _add_layer(
         self, doc: Doc, layer: Layer, mode: str, doc_id: str, archive: ArchiveWriter
-    ) -> tuple[list[dict[str, Any]], list[list[Any]]]:
+    ) -> tuple[list[dict[str, Any]], list[list[Any]], list[str]]:
         spans: list[Span] = []
         attrs = []
+        stances = []
         new_index: dict[int, int] = {}
         for old, span in enumerate(layer.spans):
             where = dict(start=span.start, end=span.end, label=span.label)
-            placed = doc.char_span(span.start, span.end, label=span.label, alignment_mode=mode)
+            # A span's catalogue entry is its knowledge-base id, as spaCy's entity linker
+            # reads it; the stance toward it travels in user_data.
+            placed = doc.char_span(
+                span.start, span.end, label=span.label, kb_id=span.entry or "", alignment_mode=mode
+            )
             if placed is None:
                 archive.problem("span_not_on_token_edges", doc_id, layer.name, **where)
                 continue
@@ -179,6 +189,7 @@ class SpacyExporter:
             new_index[old] = len(spans)
             spans.append(placed)
             attrs.append(dict(span.attrs))
+            stances.append(span.stance)
         doc.spans[layer.key] = spans
         relations = []
         for relation in layer.relations:
@@ -194,4 +205,4 @@ class SpacyExporter:
                     type=relation.type,
                     reason="one of its spans could not be placed",
                 )
-        return attrs, relations
+        return attrs, relations, stances

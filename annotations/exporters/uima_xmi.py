@@ -6,7 +6,8 @@ holds only the documents with a gold layer (a CAS with no spans: adjudicated, no
 mark). The type system declares two custom layers in INCEpTION's naming:
 
 - ``webanno.custom.WorkbenchSpan``: ``label`` plus one string feature per attribute in the
-  schema (``kind``, ``polarity``...); attributes outside the schema are reported;
+  schema (``kind``, ``polarity``...); attributes outside the schema are reported; when a
+  label links to a catalogue, ``catalogueEntry`` (the entry's key) and ``catalogueStance``;
 - ``webanno.custom.WorkbenchRelation``: ``Governor`` (the head, e.g. the claim),
   ``Dependent`` (the tail, the source) and ``label``, as INCEpTION relation layers are built;
 - ``webanno.custom.WorkbenchDocumentLabel``: ``label`` and ``value``, one annotation over the
@@ -40,10 +41,22 @@ from annotations.exporters.base import (
 from annotations.interchange import DocumentRecord
 
 SPAN_TYPE = "webanno.custom.WorkbenchSpan"
+# A span's catalogue link: features of the span type, reserved from attribute names.
+LINK_FEATURES = ("catalogueEntry", "catalogueStance")
 RELATION_TYPE = "webanno.custom.WorkbenchRelation"
 DOCUMENT_LABEL_TYPE = "webanno.custom.WorkbenchDocumentLabel"
 METADATA_TYPE = "de.tudarmstadt.ukp.dkpro.core.api.metadata.type.DocumentMetaData"
-_RESERVED = {"label", "begin", "end", "sofa", "self", "type", "Governor", "Dependent"}
+_RESERVED = {
+    "label",
+    "begin",
+    "end",
+    "sofa",
+    "self",
+    "type",
+    "Governor",
+    "Dependent",
+    *LINK_FEATURES,
+}
 
 
 def feature_name(attribute: str) -> str:
@@ -65,6 +78,9 @@ def build_typesystem(schema: Sequence[LabelInfo]) -> tuple[TypeSystem, dict[str,
             if attribute not in features:
                 features[attribute] = feature_name(attribute)
                 typesystem.create_feature(span_type, features[attribute], "uima.cas.String")
+    if any(label.catalogue for label in schema):
+        for feature in LINK_FEATURES:
+            typesystem.create_feature(span_type, feature, "uima.cas.String")
     relation_type = typesystem.create_type(RELATION_TYPE, description="A link between spans")
     typesystem.create_feature(relation_type, "Governor", SPAN_TYPE)
     typesystem.create_feature(relation_type, "Dependent", SPAN_TYPE)
@@ -100,6 +116,7 @@ class XmiExporter:
         typesystem, features = build_typesystem(schema)
         archive.write_bytes("xmi/TypeSystem.xml", typesystem.to_xml().encode())
         span_type = typesystem.get_type(SPAN_TYPE)
+        links_declared = any(label.catalogue for label in schema)
         relation_type = typesystem.get_type(RELATION_TYPE)
         metadata_type = typesystem.get_type(METADATA_TYPE)
         document_label_type = typesystem.get_type(DOCUMENT_LABEL_TYPE)
@@ -118,6 +135,10 @@ class XmiExporter:
                 placed = []
                 for span in layer.spans:
                     annotation = span_type(begin=span.start, end=span.end, label=span.label)
+                    if span.entry is not None and links_declared:
+                        annotation.set("catalogueEntry", span.entry)
+                        if span.stance:
+                            annotation.set("catalogueStance", span.stance)
                     for attribute, value in span.attrs.items():
                         if attribute in features:
                             annotation.set(features[attribute], _string(value))

@@ -8,6 +8,7 @@ from django.contrib.auth.models import User
 from django.db import models
 
 from annotations import sql
+from annotations.access import Access
 from annotations.models import AuditEvent, Project
 
 
@@ -33,3 +34,21 @@ def record_event(
     )
     sql.insert(event)  # Every write records one: the hand-composed INSERT is cheaper.
     return event
+
+
+def record_change(
+    access: Access,
+    action: str,
+    obj: models.Model,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> AuditEvent:
+    """``record_event`` for a change the caller of ``access`` made in its project."""
+    return record_event(
+        actor=access.user,
+        project=access.project,
+        action=action,
+        obj=obj,
+        before=before,
+        after=after,
+    )

@@ -122,6 +122,7 @@ def annotate(request: HttpRequest, access: Access, doc_id: int) -> HttpResponse:
             "mine": f"/api/projects/{project.slug}/documents/{document.pk}/layers/mine/",
             "layers": "/api/layers/",
             "skip": f"/api/projects/{project.slug}/documents/{document.pk}/skip/",
+            "catalogue": reverse("catalogue", kwargs={"slug": project.slug}),
             # Active time counts for open work on the annotator's own layer only.
             **(
                 {"activity": reverse("layer-activity", kwargs={"layer_id": layer_id})}

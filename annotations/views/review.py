@@ -272,6 +272,8 @@ def review(request: HttpRequest, access: Access, doc_id: int) -> HttpResponse:
             "undo": reverse(
                 "review-decision-undo", kwargs={"slug": project.slug, "doc_id": document.pk}
             ),
+            # The span panel's catalogue picker, for linking gold spans by hand.
+            "catalogue": reverse("catalogue", kwargs={"slug": project.slug}),
         },
         "next": reverse("review-list", kwargs={"slug": project.slug}),
     }

@@ -19,7 +19,7 @@ from django.shortcuts import redirect, render
 from django.urls import path
 
 from annotations.access import Access
-from annotations.models import LabelKind, LabelType, Role
+from annotations.models import CatalogueKind, LabelKind, LabelType, Role
 from annotations.services import schema as schema_service
 from annotations.views.access import project_page
 
@@ -57,12 +57,29 @@ class LabelForm(forms.Form):
         choices=[("false", "single choice"), ("true", "multiple choice")], initial="false"
     )
     choices = forms.CharField(required=False, help_text="Comma-separated.")
+    catalogue = forms.ChoiceField(
+        choices=[("", "no catalogue"), *CatalogueKind.choices],
+        required=False,
+        help_text="Spans of the label link to an entry of this catalogue (docs/catalogues.md).",
+    )
+    link_required = forms.BooleanField(
+        required=False, label="Link required", help_text="No submitting with a span unlinked."
+    )
     position = forms.IntegerField(
         min_value=0, max_value=32767, required=False, help_text="Order on the pages."
     )
 
     FIELDS = {
-        LabelKind.SPAN: ("name", "description", "colour", "hotkey", "allow_overlap", "position"),
+        LabelKind.SPAN: (
+            "name",
+            "description",
+            "colour",
+            "hotkey",
+            "allow_overlap",
+            "catalogue",
+            "link_required",
+            "position",
+        ),
         LabelKind.RELATION: (
             "name",
             "description",
@@ -133,6 +150,8 @@ class LabelRow:
     add_attribute_errors: list[str] = field(default_factory=list)
     choices: list[Row] = field(default_factory=list)
     add_choice_errors: list[str] = field(default_factory=list)
+    stances: list[Row] = field(default_factory=list)
+    add_stance_errors: list[str] = field(default_factory=list)
 
 
 def _messages(error: ValidationError) -> list[str]:
@@ -174,6 +193,8 @@ class SchemaPage:
                 "head_label": label.head_label_id,
                 "tail_label": label.tail_label_id,
                 "multiple": "true" if label.multiple else "false",
+                "catalogue": label.catalogue,
+                "link_required": label.link_required,
                 "position": label.position,
             }
         return LabelForm(
@@ -276,6 +297,7 @@ class SchemaPage:
             delete_errors=self._errors_for("delete", label.pk),
             add_attribute_errors=self._errors_for("add-attribute", label.pk),
             add_choice_errors=self._errors_for("add-choice", label.pk),
+            add_stance_errors=self._errors_for("add-stance", label.pk),
         )
         for attribute, values in label.attribute_schema.items():
             row.attributes.append(
@@ -307,6 +329,15 @@ class SchemaPage:
                     + self._errors_for("remove-choice", label.pk, "", choice),
                 )
             )
+        for stance in label.stance_values:
+            row.stances.append(
+                Row(
+                    name=stance,
+                    usage=usage.stances.get((label.pk, stance), none),
+                    errors=self._errors_for("rename-stance", label.pk, "", stance)
+                    + self._errors_for("remove-stance", label.pk, "", stance),
+                )
+            )
         return row
 
 
@@ -330,10 +361,15 @@ def _update_arguments(op: str, label: LabelType, data: dict[str, Any]) -> dict[s
         return {"changes": {"choices": [*label.choices, new_name]}}
     if op == "remove-choice":
         return {"changes": {"choices": [c for c in label.choices if c != value]}}
+    if op == "add-stance":
+        return {"changes": {"stance_values": [*label.stance_values, new_name]}}
+    if op == "remove-stance":
+        return {"changes": {"stance_values": [v for v in label.stance_values if v != value]}}
     renames = {
         "rename-attribute": {"renamed_attributes": {attribute: new_name}},
         "rename-value": {"renamed_values": {attribute: {value: new_name}}},
         "rename-choice": {"renamed_choices": {value: new_name}},
+        "rename-stance": {"renamed_stances": {value: new_name}},
     }
     if op not in renames:
         raise ValidationError({"op": ["unknown operation"]})

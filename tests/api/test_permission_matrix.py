@@ -24,7 +24,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
-from annotations.models import AgreementRun, ExportJob, ImportJob, JobStatus
+from annotations.models import AgreementRun, CatalogueEntry, ExportJob, ImportJob, JobStatus
 from annotations.services import layers
 from tests.access import layer_access, project_access
 from tests.factories import DocumentFactory, DocumentLabelTypeFactory, UserFactory
@@ -275,6 +275,33 @@ RULES = {
     "assignment": [
         ("GET", f"{PAGE}/assignment/", "open", (302, 404, 404, 404, 404, 200)),
     ],
+    # saleh-left is alice's proposal (hidden from bob), saleh-fled an approved entry.
+    "catalogue": [
+        ("GET", f"{P}/catalogue/", "open", (403, 404, 200, 200, 200, 200)),
+        ("POST", f"{P}/catalogue/", "open", (403, 404, 201, 201, 201, 201)),
+    ],
+    "catalogue-entry": [
+        ("GET", f"{P}/catalogue/saleh-left/", "open", (403, 404, 200, 404, 200, 200)),
+        ("PATCH", f"{P}/catalogue/saleh-left/", "open", (403, 404, 200, 404, 200, 200)),
+        ("PATCH", f"{P}/catalogue/saleh-fled/", "open", (403, 404, 403, 403, 200, 200)),
+        ("DELETE", f"{P}/catalogue/saleh-left/", "open", (403, 404, 204, 404, 204, 204)),
+    ],
+    "catalogue-approve": [
+        ("POST", f"{P}/catalogue/saleh-left/approve/", "open", (403, 404, 403, 404, 200, 200)),
+    ],
+    "catalogue-merge": [
+        ("POST", f"{P}/catalogue/saleh-left/merge/", "open", (403, 404, 403, 404, 200, 200)),
+    ],
+    "catalogue-split": [
+        # No mention chosen: reviewers and managers pass the gate and get the 400.
+        ("POST", f"{P}/catalogue/saleh-fled/split/", "open", (403, 404, 403, 403, 400, 400)),
+    ],
+    "catalogue-mentions": [
+        ("GET", f"{P}/catalogue/saleh-fled/mentions/", "open", (403, 404, 404, 404, 200, 200)),
+    ],
+    "catalogue-page": [
+        ("GET", f"{PAGE}/catalogue/", "open", (302, 404, 404, 404, 200, 200)),
+    ],
 }
 
 # The body each write sends; {name} is an id from the world.
@@ -304,6 +331,11 @@ BODIES = {
     },
     ("POST", f"{L}/activity/"): {"seconds": 5},
     ("POST", f"{G}/activity/"): {"seconds": 5},
+    ("POST", f"{P}/catalogue/"): {"kind": "proposition", "name": "Saleh is in Dushanbe"},
+    ("PATCH", f"{P}/catalogue/saleh-left/"): {"name": "Saleh left Panjshir"},
+    ("PATCH", f"{P}/catalogue/saleh-fled/"): {"name": "Saleh fled to Tajikistan"},
+    ("POST", f"{P}/catalogue/saleh-left/merge/"): {"into": "saleh-fled"},
+    ("POST", f"{P}/catalogue/saleh-fled/split/"): {"name": "Saleh fled north", "spans": []},
 }
 
 CELLS = [
@@ -334,6 +366,17 @@ def build(world, state):
     if state in ("submitted", "unreviewed"):
         layers.submit_layer(access=alice)
     UserFactory(username="carol")
+    CatalogueEntry.objects.create(
+        project=world.project, kind="proposition", key="saleh-fled", name="Saleh fled"
+    )
+    CatalogueEntry.objects.create(
+        project=world.project,
+        kind="proposition",
+        key="saleh-left",
+        name="Saleh left",
+        status="proposed",
+        proposed_by=cast.alice,
+    )
     return {
         "doc": world.document.pk,
         "unassigned": DocumentFactory(project=world.project, external_id="late").pk,

@@ -7,8 +7,9 @@ from annotations.interchange import DocumentRecord
 from tests.exporters.conftest import Export, all_layers, labelled_card, layer_spans
 
 
-def parse_ann(text: str) -> tuple[dict, list, list]:
-    """A parser of brat .ann lines: T (with fragments), A and R."""
+def parse_ann(text: str, *, normalisations: bool = False) -> tuple[dict, list, list]:
+    """A parser of brat .ann lines: T (with fragments), A, R and (when asked) N, whose
+    reference must name an entity line."""
     entities: dict[str, tuple[str, list[tuple[int, int]], str]] = {}
     attributes = []
     relations = []
@@ -24,6 +25,11 @@ def parse_ann(text: str) -> tuple[dict, list, list]:
             match = re.fullmatch(r"(\S+) Arg1:(T\d+) Arg2:(T\d+)", body)
             assert match, line
             relations.append(match.groups())
+        elif normalisations and ident.startswith("N"):
+            match = re.fullmatch(r"Reference (T\d+) catalogue:(\S+)", body)
+            assert match, line
+            assert match[1] in entities, line
+            assert rest == [match[2]], line
         else:
             raise AssertionError(f"unexpected line {line!r}")
     return entities, attributes, relations

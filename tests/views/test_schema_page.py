@@ -149,3 +149,35 @@ def test_a_document_label_is_added_then_made_multiple_choice(cast):
     assert response.status_code == 302
     stance.refresh_from_db()
     assert stance.multiple
+
+
+def test_a_span_label_links_to_propositions_and_its_stances_are_edited_like_values(cast):
+    claim = LabelType.objects.get(project=cast.project, name="claim")
+    client = client_for(cast.manager)
+    saved = client.post(
+        page_url(cast),
+        {
+            "op": "update",
+            "label": claim.pk,
+            f"label-{claim.pk}-name": "claim",
+            f"label-{claim.pk}-colour": claim.colour,
+            f"label-{claim.pk}-hotkey": "c",
+            f"label-{claim.pk}-allow_overlap": "on",
+            f"label-{claim.pk}-catalogue": "proposition",
+            f"label-{claim.pk}-link_required": "on",
+        },
+    )
+    assert saved.status_code == 302
+    claim.refresh_from_db()
+    assert (claim.catalogue, claim.link_required) == ("proposition", True)
+    page = client.get(page_url(cast)).content.decode()
+    assert "Stances toward the proposition" in page
+    assert 'data-value="questions"' in page
+    client.post(
+        page_url(cast),
+        {"op": "rename-stance", "label": claim.pk, "value": "questions", "new_name": "doubts"},
+    )
+    client.post(page_url(cast), {"op": "add-stance", "label": claim.pk, "new_name": "predicts"})
+    client.post(page_url(cast), {"op": "remove-stance", "label": claim.pk, "value": "reports"})
+    claim.refresh_from_db()
+    assert claim.stance_values == ["asserts", "denies", "doubts", "predicts"]

@@ -8,6 +8,7 @@
 
 import { ApiError, SaveQueue, request, setCsrfToken } from "./api.js";
 import { ArcLayer } from "./arcs.js";
+import { linkPicker } from "./catalogue_picker.js";
 import { submitWarnings } from "./submitting.js";
 import { fill, h, shorten } from "./dom.js";
 import { OffsetMap, domPoint, snapToWords, step, textOffset } from "./offsets.js";
@@ -59,10 +60,10 @@ let layerStarting = false; // the POST that makes a layer not made yet is queued
 
 // --- spans and relations --------------------------------------------------------------
 
-function makeSpan({ id = null, label, start, end, attrs = {} }, key = nextKey++) {
+function makeSpan({ id = null, label, start, end, attrs = {}, entry = null, stance = "" }, key = nextKey++) {
   const s16 = offsets.toUtf16(start);
   const e16 = offsets.toUtf16(end);
-  return { key, id, label, start, end, s16, e16, attrs: { ...attrs }, quote: text.slice(s16, e16), lane: 0 };
+  return { key, id, label, start, end, s16, e16, attrs: { ...attrs }, entry, stance, quote: text.slice(s16, e16), lane: 0 };
 }
 
 function relationsOf(span) {
@@ -307,6 +308,7 @@ function addSpan(span) {
   contentRevision++;
   markDirty(span.s16, span.e16);
   const body = { label: span.label, start: span.start, end: span.end, attrs: { ...span.attrs }, quote: span.quote };
+  if (span.entry) Object.assign(body, { entry: span.entry, stance: span.stance });
   save(async (version) => {
     const data = await request("POST", layerUrl("spans/"), { ...body, version });
     span.id = data.span.id;
@@ -573,7 +575,18 @@ function applyLabel(name, t0 = performance.now()) {
   // Attributes that the new label does not have are dropped.
   const allowed = label.attribute_schema ?? {};
   const attrs = Object.fromEntries(Object.entries(span.attrs).filter(([key, value]) => allowed[key]?.includes(value)));
+  // So is a link to a catalogue the new label does not link to.
+  if (span.entry && label.catalogue !== labelByName.get(span.label)?.catalogue) {
+    const before = { label: span.label, attrs: span.attrs, entry: span.entry, stance: span.stance };
+    perform(updateSpanCommand(span, before, { label: name, attrs, entry: null, stance: "" }));
+    return;
+  }
   perform(updateSpanCommand(span, { label: span.label, attrs: span.attrs }, { label: name, attrs }));
+}
+
+/** Link a span to a catalogue entry (null: unlink) with a stance: one undoable update. */
+function setLink(span, entry, stance) {
+  perform(updateSpanCommand(span, { entry: span.entry, stance: span.stance }, { entry, stance }));
 }
 
 function setAttribute(span, name, value) {
@@ -847,6 +860,11 @@ function renderSpanPanel() {
           ),
         ),
     attributeEditor(span),
+    linkPicker(span, labelByName.get(span.label), {
+      url: config.api.catalogue,
+      readOnly: state.readOnly,
+      setLink: (entry, stance) => setLink(span, entry, stance),
+    }),
     h(
       "div",
       { class: "links" },
