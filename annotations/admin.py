@@ -10,6 +10,7 @@ from annotations.models import (
     AgreementRun,
     Assignment,
     AuditEvent,
+    CatalogueEntry,
     Document,
     ExportJob,
     ImportJob,
@@ -157,6 +158,17 @@ class SpanAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_filter = ["label__name", "layer__is_gold", "layer__document__project"]
     search_fields = ["quote", "layer__document__external_id", "layer__annotator__username"]
     list_select_related = ["label", "layer__document__project", "layer__annotator"]
+
+
+@admin.register(CatalogueEntry)
+class CatalogueEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """Curated on the project's catalogue page: a merge here would skip moving the mentions,
+    bumping their layers and the audit trail."""
+
+    list_display = ["name", "key", "kind", "source_kind", "status", "project", "proposed_by"]
+    list_filter = ["kind", "status", "project"]
+    search_fields = ["name", "key", "description"]
+    list_select_related = ["project", "proposed_by"]
 
 
 @admin.register(Relation)

@@ -79,15 +79,24 @@ class Span(NamedTuple):
     label: str
     # Shared and never mutated: records are read-only (the selector shares these dicts too).
     attrs: Mapping[str, Any] = {}
+    # The key of the catalogue entry the span links to, and its stance toward it.
+    entry: str | None = None
+    stance: str = ""
 
     def to_json(self) -> dict[str, Any]:
         attrs = self.attrs
-        return {
+        body = {
             "start": self.start,
             "end": self.end,
             "label": self.label,
             "attrs": {key: attrs[key] for key in sorted(attrs)} if len(attrs) > 1 else dict(attrs),
         }
+        # Written only when set: a corpus without catalogues keeps its lines as they were.
+        if self.entry is not None:
+            body["entry"] = self.entry
+        if self.stance:
+            body["stance"] = self.stance
+        return body
 
 
 @dataclass(frozen=True)
@@ -126,7 +135,7 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-_SPAN_KEYS = frozenset(("start", "end", "label", "attrs"))
+_SPAN_KEYS = frozenset(("start", "end", "label", "attrs", "entry", "stance"))
 
 
 def _span_problem(raw: object, text: str, where: str) -> InterchangeError:
@@ -144,6 +153,11 @@ def _span_problem(raw: object, text: str, where: str) -> InterchangeError:
         return InterchangeError("must be a non-empty string", field=f"{where}.label")
     if not isinstance(raw.get("attrs", {}), dict):
         return InterchangeError("must be an object", field=f"{where}.attrs")
+    for key in ("entry", "stance"):
+        if key in raw and (not isinstance(raw[key], str) or not raw[key]):
+            return InterchangeError("must be a non-empty string", field=f"{where}.{key}")
+    if "stance" in raw and "entry" not in raw:
+        return InterchangeError("a stance needs an entry", field=f"{where}.stance")
     unknown = set(raw) - _SPAN_KEYS
     return InterchangeError(f"unknown keys {sorted(unknown)}", field=where)
 
@@ -167,8 +181,13 @@ def _parse_spans(raw: object, text: str, where: str) -> list[Span]:
                 and label
                 and type(attrs) is dict
             ):
-                spans.append(Span(start, end, label, attrs))
-                continue
+                entry, stance = item.get("entry"), item.get("stance", "")
+                if entry is None and not stance:
+                    spans.append(Span(start, end, label, attrs))
+                    continue
+                if type(entry) is str and entry and type(stance) is str:
+                    spans.append(Span(start, end, label, attrs, entry, stance))
+                    continue
         raise _span_problem(item, text, f"{where}[{index}]")
     return spans
 
@@ -491,7 +510,9 @@ def _sorted_with_relations(
 
 
 def _attrs_key(span: Span) -> str:
-    return json.dumps(span.attrs, sort_keys=True, ensure_ascii=False)
+    return json.dumps(
+        [span.attrs, span.entry or "", span.stance], sort_keys=True, ensure_ascii=False
+    )
 
 
 def record_to_json(record: DocumentRecord) -> dict[str, Any]:
@@ -548,3 +569,72 @@ def _sort_keys_deep(value: Any) -> Any:
 def dump_record(record: DocumentRecord) -> str:
     """One canonical JSONL line, newline included."""
     return json.dumps(record_to_json(record), ensure_ascii=False) + "\n"
+
+
+# --- catalogues ----------------------------------------------------------------------
+
+# The file of a project's catalogue entries, one entry a line, beside the documents.
+CATALOGUES_FILE = "catalogues.jsonl"
+CATALOGUE_KINDS = ("proposition", "source")
+ENTRY_STATUSES = ("proposed", "approved")
+_KEY = re.compile(r"^[-a-zA-Z0-9_]{1,100}$")
+
+
+@dataclass(frozen=True)
+class CatalogueRecord:
+    """One catalogue entry: spans name it by ``key`` (their ``entry``)."""
+
+    key: str
+    kind: str
+    name: str
+    source_kind: str = ""
+    description: str = ""
+    status: str = "approved"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "kind": self.kind,
+            "name": self.name,
+            "source_kind": self.source_kind,
+            "description": self.description,
+            "status": self.status,
+        }
+
+
+def parse_catalogue_line(line: str, line_number: int | None = None) -> CatalogueRecord:
+    """One line of ``catalogues.jsonl``, checked; errors carry the line and the field."""
+
+    def fail(reason: str, field: str | None = None) -> InterchangeError:
+        return InterchangeError(reason, line=line_number, field=field)
+
+    try:
+        raw = json.loads(line, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):
+        raise fail("not valid JSON") from None
+    if not isinstance(raw, dict):
+        raise fail("a line must hold one JSON object")
+    unknown = set(raw) - set(CatalogueRecord.__dataclass_fields__)
+    if unknown:
+        raise fail(f"unknown keys {sorted(unknown)}")
+    for key in CatalogueRecord.__dataclass_fields__:
+        value = raw.get(key, "")
+        if not isinstance(value, str):
+            raise fail("must be a string", key)
+        problem = unstorable_problem(value)
+        if problem:
+            raise fail(problem, key)
+    if not _KEY.match(raw.get("key", "")):
+        raise fail("must be 1 to 100 letters, digits, hyphens or underscores", "key")
+    if raw.get("kind") not in CATALOGUE_KINDS:
+        raise fail(f"must be one of {', '.join(CATALOGUE_KINDS)}", "kind")
+    if not raw.get("name", "").strip():
+        raise fail("must be a non-empty string", "name")
+    if raw.get("status", "approved") not in ENTRY_STATUSES:
+        raise fail(f"must be one of {', '.join(ENTRY_STATUSES)}", "status")
+    return CatalogueRecord(**raw)
+
+
+def dump_catalogue_record(record: CatalogueRecord) -> str:
+    """One canonical line of ``catalogues.jsonl``, newline included."""
+    return json.dumps(record.to_json(), ensure_ascii=False) + "\n"

@@ -40,6 +40,7 @@ from annotations.access import Access
 from annotations.interchange import (
     GOLD_FINAL,
     GOLD_IN_PROGRESS,
+    CatalogueRecord,
     DocumentRecord,
     Relation,
     Span,
@@ -48,6 +49,7 @@ from annotations.models import (
     AgreementRun,
     Assignment,
     AssignmentStatus,
+    CatalogueEntry,
     Document,
     DocumentLabel,
     JobStatus,
@@ -125,6 +127,7 @@ def iter_project_records(
     share one attributes dict.
     """
     label_names = dict(LabelType.objects.filter(project=project).values_list("id", "name"))
+    entry_keys = dict(CatalogueEntry.objects.filter(project=project).values_list("id", "key"))
     queryset = documents if documents is not None else project.documents.all()
     last_id = 0
     while True:
@@ -136,7 +139,7 @@ def iter_project_records(
         if not chunk:
             return
         last_id = chunk[-1]["id"]
-        yield from _records_for_chunk(chunk, label_names, include_unsubmitted)
+        yield from _records_for_chunk(chunk, label_names, entry_keys, include_unsubmitted)
 
 
 @lru_cache(maxsize=4096)
@@ -148,7 +151,10 @@ def _decode_attrs(raw: str) -> dict[str, Any]:
 
 
 def _records_for_chunk(
-    chunk: Sequence[Mapping[str, Any]], label_names: dict[int, str], include_unsubmitted: bool
+    chunk: Sequence[Mapping[str, Any]],
+    label_names: dict[int, str],
+    entry_keys: dict[int, str],
+    include_unsubmitted: bool,
 ) -> Iterator[DocumentRecord]:
     document_ids = [row["id"] for row in chunk]
     layers = Layer.objects.filter(document_id__in=document_ids)
@@ -167,7 +173,16 @@ def _records_for_chunk(
     rows = (
         SpanRow.objects.filter(layer__document_id__in=document_ids)
         .order_by("layer_id", "start", "end", "id")
-        .values_list("id", "layer_id", "label_id", "start", "end", Cast("attributes", TextField()))
+        .values_list(
+            "id",
+            "layer_id",
+            "label_id",
+            "start",
+            "end",
+            Cast("attributes", TextField()),
+            "entry_id",
+            "stance",
+        )
     )
     for layer_id, span_rows in groupby(rows, key=itemgetter(1)):
         if layer_id not in wanted:
@@ -175,7 +190,16 @@ def _records_for_chunk(
         group = list(span_rows)
         spans_by_layer[layer_id] = [
             Span(start, end, label_names[label_id], _decode_attrs(attrs))
-            for _, _, label_id, start, end, attrs in group
+            if entry_id is None and not stance
+            else Span(
+                start,
+                end,
+                label_names[label_id],
+                _decode_attrs(attrs),
+                entry_keys.get(entry_id) if entry_id is not None else None,
+                stance,
+            )
+            for _, _, label_id, start, end, attrs, entry_id, stance in group
         ]
         span_ids_by_layer[layer_id] = [row[0] for row in group]
     relations_by_layer: dict[int, list[tuple[str, int, int]]] = {}
@@ -285,10 +309,23 @@ def layer_body(layer_id: int) -> dict[str, Any]:
         .get()
     )
     spans = [
-        {"id": pk, "label": label, "start": start, "end": end, "attrs": attrs, "quote": quote}
-        for pk, label, start, end, attrs, quote in SpanRow.objects.filter(layer_id=layer_id)
+        {
+            "id": pk,
+            "label": label,
+            "start": start,
+            "end": end,
+            "attrs": attrs,
+            "quote": quote,
+            "entry": entry,
+            "stance": stance,
+        }
+        for pk, label, start, end, attrs, quote, entry, stance in SpanRow.objects.filter(
+            layer_id=layer_id
+        )
         .order_by("start", "end", "id")
-        .values_list("id", "label__name", "start", "end", "attributes", "quote")
+        .values_list(
+            "id", "label__name", "start", "end", "attributes", "quote", "entry__key", "stance"
+        )
     ]
     relations = [
         {"id": pk, "type": kind, "head": head, "tail": tail}
@@ -319,6 +356,19 @@ def layer_document_labels(layer_id: int) -> dict[str, list[str]]:
     ):
         found.setdefault(name, []).append(value)
     return found
+
+
+def catalogue_records(project: Project) -> list[CatalogueRecord]:
+    """Every entry of the project's catalogues, as the interchange writes them: by kind,
+    then key."""
+    return [
+        CatalogueRecord(key, kind, name, source_kind, description, status)
+        for key, kind, name, source_kind, description, status in CatalogueEntry.objects.filter(
+            project=project
+        )
+        .order_by("kind", "key")
+        .values_list("key", "kind", "name", "source_kind", "description", "status")
+    ]
 
 
 def labels_with_ends(project: Project) -> QuerySet[LabelType]:

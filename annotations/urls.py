@@ -7,6 +7,7 @@ from annotations.views import (
     agreement,
     annotate,
     assignment,
+    catalogue,
     claims,
     dashboard,
     documents,
@@ -33,4 +34,5 @@ urlpatterns = [
     *documents.urlpatterns,
     *schema.urlpatterns,
     *assignment.urlpatterns,
+    *catalogue.urlpatterns,
 ]

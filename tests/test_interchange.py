@@ -12,7 +12,9 @@ from annotations.interchange import (
     InterchangeError,
     Relation,
     Span,
+    dump_catalogue_record,
     dump_record,
+    parse_catalogue_line,
     parse_line,
 )
 from tests.conftest import FIXTURES
@@ -266,3 +268,24 @@ def test_a_gold_key_without_a_state_is_gold_in_progress():
 
     assert record.gold_state == "in_progress"
     assert json.loads(dump_record(record))["gold_state"] == "in_progress"
+
+
+def test_links_and_catalogue_entries_survive_a_round_trip():
+    line = (
+        '{"id": "a", "text": "Saleh fled", "meta": {}, "annotations": {"alice": ['
+        '{"start": 0, "end": 5, "label": "source", "attrs": {}, "entry": "saleh"}, '
+        '{"start": 0, "end": 10, "label": "claim", "attrs": {}, "entry": "saleh-fled", '
+        '"stance": "asserts"}]}, "relations": {}}\n'
+    )
+    assert dump_record(parse_line(line)) == line
+    entry = (
+        '{"key": "saleh", "kind": "source", "name": "Amrullah Saleh", '
+        '"source_kind": "person", "description": "", "status": "approved"}\n'
+    )
+    assert dump_catalogue_record(parse_catalogue_line(entry)) == entry
+    with pytest.raises(InterchangeError) as error:
+        parse_line(line.replace('"entry": "saleh-fled", ', ""))
+    assert error.value.field == "annotations.alice[1].stance"
+    with pytest.raises(InterchangeError) as error:
+        parse_catalogue_line(entry.replace('"source"', '"person"', 1), 3)
+    assert (error.value.line, error.value.field) == (3, "kind")

@@ -15,6 +15,7 @@ from rest_framework import serializers
 from annotations.models import (
     MAX_ID,
     AssignmentStatus,
+    CatalogueKind,
     Document,
     LabelKind,
     LabelType,
@@ -179,6 +180,11 @@ class LabelSerializer(serializers.ModelSerializer):
     multiple = serializers.BooleanField(
         read_only=True, help_text="Document labels: whether a layer may give several values."
     )
+    stance_values = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="Span labels linking to propositions: the stances a span may take.",
+    )
 
     class Meta:
         model = LabelType
@@ -195,6 +201,9 @@ class LabelSerializer(serializers.ModelSerializer):
             "allow_overlap",
             "choices",
             "multiple",
+            "catalogue",
+            "link_required",
+            "stance_values",
             "position",
         ]
         read_only_fields = fields
@@ -215,6 +224,11 @@ class LabelRenamesSerializer(serializers.Serializer):
         child=serializers.CharField(),
         required=False,
         help_text="A document label's choices, old -> new.",
+    )
+    stances = serializers.DictField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="A span label's stance values, old -> new.",
     )
 
 
@@ -248,6 +262,16 @@ class LabelWriteSerializer(serializers.Serializer):
     )
     choices = serializers.ListField(child=serializers.CharField(), required=False)
     multiple = serializers.BooleanField(required=False)
+    catalogue = serializers.ChoiceField(
+        choices=[("", "none"), *CatalogueKind.choices],
+        required=False,
+        allow_blank=True,
+        help_text="Span labels: the catalogue a span links to (blank: none).",
+    )
+    link_required = serializers.BooleanField(
+        required=False, help_text="Refuse to submit a layer with such a span unlinked."
+    )
+    stance_values = serializers.ListField(child=serializers.CharField(), required=False)
     renames = LabelRenamesSerializer(required=False)
 
 
@@ -295,10 +319,20 @@ class SpanSerializer(serializers.ModelSerializer):
     # "label" shadows Field.label in the type stubs only: the metaclass collects it.
     label = serializers.CharField(source="label.name", read_only=True)  # type: ignore[assignment]
     attrs = serializers.DictField(source="attributes", read_only=True)
+    entry = serializers.CharField(
+        source="entry.key",
+        read_only=True,
+        allow_null=True,
+        default=None,
+        help_text="The key of the catalogue entry the span links to (null: none).",
+    )
+    stance = serializers.CharField(
+        read_only=True, help_text="The stance toward the entry (blank: none)."
+    )
 
     class Meta:
         model = Span
-        fields = ["id", "label", "start", "end", "attrs", "quote"]
+        fields = ["id", "label", "start", "end", "attrs", "quote", "entry", "stance"]
         read_only_fields = fields
 
 
@@ -422,6 +456,18 @@ class SpanFields(serializers.Serializer):
         trim_whitespace=False,
         help_text="When given, must equal text[start:end].",
     )
+    entry = serializers.CharField(
+        required=False,
+        allow_null=True,
+        max_length=100,
+        help_text="The key of an entry of the label's catalogue.",
+    )
+    stance = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=40,
+        help_text="One of the label's stance values toward the entry.",
+    )
 
 
 class SpanCreateSerializer(SpanFields):
@@ -434,6 +480,13 @@ class SpanUpdateSerializer(serializers.Serializer):
     end = WholeNumberField(required=False)
     attrs = serializers.DictField(required=False)
     quote = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    entry = serializers.CharField(
+        required=False,
+        allow_null=True,
+        max_length=100,
+        help_text="The key of an entry of the label's catalogue; null unlinks the span.",
+    )
+    stance = serializers.CharField(required=False, allow_blank=True, max_length=40)
     version = version_field()
 
 

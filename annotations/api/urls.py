@@ -7,7 +7,15 @@ from __future__ import annotations
 from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
-from annotations.api import adjudication, agreement, assignment, exports, imports, views
+from annotations.api import (
+    adjudication,
+    agreement,
+    assignment,
+    catalogues,
+    exports,
+    imports,
+    views,
+)
 
 router = SimpleRouter()
 router.register("projects", views.ProjectViewSet, basename="project")
@@ -29,6 +37,7 @@ urlpatterns = [
     *imports.urlpatterns,
     *adjudication.urlpatterns,
     *assignment.urlpatterns,
+    *catalogues.urlpatterns,
     # Last: any other /api/ address (a line feed in it too) is a JSON 404, not the
     # site's HTML page.
     re_path(r"^[\s\S]*$", views.no_such_endpoint, name="api-not-found"),

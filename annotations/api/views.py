@@ -313,6 +313,7 @@ class LabelViewSet(ProjectAccessMixin, mixins.ListModelMixin, viewsets.GenericVi
             renamed_attributes=renames.get("attributes"),
             renamed_values=renames.get("values"),
             renamed_choices=renames.get("choices"),
+            renamed_stances=renames.get("stances"),
             delete_annotations=_delete_annotations(request),
         )
         return Response(self._read(label))
@@ -624,6 +625,9 @@ class SpanViewSet(LayerAccessMixin, viewsets.GenericViewSet):
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         version = expected_version(request, fields.pop("version", None))
+        if "entry" in fields and fields["entry"] is None:  # null: take the link off
+            del fields["entry"]
+            fields["unlink"] = True
         span = layer_service.update_span(
             access=self.access, span_id=int(span_id), version=version, **fields
         )

@@ -23,7 +23,14 @@ from annotations.exporters.base import (
     layers_of,
 )
 from annotations.exporters.dataset_card import CardData, render_card
-from annotations.interchange import GOLD_FINAL, DocumentRecord, Relation, Span
+from annotations.interchange import (
+    CATALOGUES_FILE,
+    GOLD_FINAL,
+    DocumentRecord,
+    Relation,
+    Span,
+    dump_catalogue_record,
+)
 
 
 @dataclass
@@ -163,6 +170,13 @@ def write_archive(
     rename = Pseudonyms(card.annotators) if options.pseudonymise else None
     stats = ExportStats()
     with ArchiveWriter(target) as archive:
+        if card.catalogue:
+            # First in the archive: an import of the archive reads the entries before the
+            # spans that name them.
+            archive.write_bytes(
+                CATALOGUES_FILE,
+                "".join(dump_catalogue_record(entry) for entry in card.catalogue).encode(),
+            )
         exporter.write(_selected(records, options, rename, stats), archive, options, card.labels)
         stats.problems = Counter(archive.problem_counts)
         readme = render_card(card, exporter, options, stats, rename)

@@ -192,6 +192,11 @@ class LabelInfo:
     # Document labels: the allowed values, and whether a layer may give several.
     choices: Sequence[str] = ()
     multiple: bool = False
+    # Span labels: the catalogue a span links to ("" none), whether the link is required,
+    # and the stances it may take toward the entry.
+    catalogue: str = ""
+    link_required: bool = False
+    stance_values: Sequence[str] = ()
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ annotator name on the card, agreement pairs included, is replaced by its pseudon
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,7 +23,12 @@ from annotations.exporters.base import (
     LabelInfo,
     safe_name,
 )
-from annotations.interchange import GOLD_FINAL, GOLD_IN_PROGRESS
+from annotations.interchange import (
+    CATALOGUES_FILE,
+    GOLD_FINAL,
+    GOLD_IN_PROGRESS,
+    CatalogueRecord,
+)
 
 if TYPE_CHECKING:
     from annotations.exporters.archive import ExportStats, Pseudonyms
@@ -95,6 +101,8 @@ class CardData:
     # Documents whose gold a reviewer marked final with candidates still open (a reason
     # is kept for each).
     final_with_open_candidates: int = 0
+    # Every catalogue entry, written to catalogues.jsonl beside the documents.
+    catalogue: Sequence[CatalogueRecord] = ()
 
 
 def _cell(value: object) -> str:
@@ -219,6 +227,32 @@ def _label_rows(labels: Sequence[LabelInfo], kind: str) -> list[LabelInfo]:
     return [label for label in labels if label.kind == kind]
 
 
+def _link_cell(label: LabelInfo) -> str:
+    if not label.catalogue:
+        return "-"
+    cell = f"{label.catalogue} entries" + (", required" if label.link_required else "")
+    if label.stance_values:
+        cell += f" ({', '.join(label.stance_values)})"
+    return cell
+
+
+def catalogue_section(entries: Sequence[CatalogueRecord]) -> list[str]:
+    """How many catalogue entries the export carries, per kind and status."""
+    if not entries:
+        return []
+    counts = Counter((entry.kind, entry.status) for entry in entries)
+    rows = [[kind, status, str(count)] for (kind, status), count in sorted(counts.items())]
+    return [
+        "## Catalogues",
+        "",
+        f"`{CATALOGUES_FILE}` lists every entry (key, kind, name, kind of source, "
+        "description, status); spans name an entry by its key (`entry`) with their `stance`.",
+        "",
+        *_table(["catalogue", "status", "entries"], rows),
+        "",
+    ]
+
+
 def schema_section(labels: Sequence[LabelInfo]) -> list[str]:
     """The label schema the export used, by kind: span labels with their attributes and
     allowed values, relation types with their ends, document labels with their choices."""
@@ -236,10 +270,17 @@ def schema_section(labels: Sequence[LabelInfo]) -> list[str]:
                     for attr, values in label.attributes.items()
                 ),
                 "yes" if label.allow_overlap else "no",
+                _link_cell(label),
             ]
             for label in spans
         ]
-        header = ["span label", "description", "attributes (allowed values)", "may overlap"]
+        header = [
+            "span label",
+            "description",
+            "attributes (allowed values)",
+            "may overlap",
+            "links to (stances)",
+        ]
         lines += ["### Span labels", "", *_table(header, rows), ""]
     relations = _label_rows(labels, "relation")
     if relations:
@@ -364,6 +405,7 @@ def render_card(
         lines += [GOLD_NOTE, ""]
 
     lines += schema_section(card.labels)
+    lines += catalogue_section(card.catalogue)
 
     layer_names = sorted(stats.documents_per_layer, key=lambda n: (n != "gold", n))
     lines += ["## Counts", ""]

@@ -43,6 +43,7 @@ from annotations.models import (
     Role,
 )
 from annotations.selectors import (
+    catalogue_records,
     final_with_open_candidates,
     iter_project_records,
     latest_succeeded_run,
@@ -111,6 +112,9 @@ def card_data(project: Project) -> CardData:
             tail=label.tail_label.name if label.tail_label else None,
             choices=list(label.choices or []),
             multiple=label.multiple,
+            catalogue=label.catalogue,
+            link_required=label.link_required,
+            stance_values=list(label.stance_values or []),
         )
         for label in LabelType.objects.filter(project=project)
         .select_related("head_label", "tail_label")
@@ -138,6 +142,7 @@ def card_data(project: Project) -> CardData:
         agreement=run.result if run else None,
         agreement_finished_at=run.finished_at if run else None,
         final_with_open_candidates=final_with_open_candidates(project),
+        catalogue=catalogue_records(project),
     )
 
 

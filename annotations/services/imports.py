@@ -34,12 +34,15 @@ from django.utils import timezone
 
 from annotations import sql
 from annotations.interchange import (
+    CATALOGUES_FILE,
     GOLD_FINAL,
+    CatalogueRecord,
     DocumentRecord,
     InterchangeError,
     check_storable,
     document_label_problems,
     end_label_problem,
+    parse_catalogue_line,
     parse_line,
     span_problems,
 )
@@ -48,6 +51,7 @@ from annotations.interchange import Span as InterchangeSpan
 from annotations.models import (
     Assignment,
     AssignmentStatus,
+    CatalogueEntry,
     Document,
     DocumentLabel,
     LabelKind,
@@ -171,9 +175,13 @@ class ImportSummary:
     relations: int = 0
     annotators: set[str] = field(default_factory=set)
     created_users: list[str] = field(default_factory=list)
+    # Catalogue entries the upload added (its catalogues.jsonl).
+    entries: int = 0
 
     def to_json(self) -> dict[str, Any]:
+        counts = {"entries": self.entries} if self.entries else {}
         return {
+            **counts,
             "documents": self.documents,
             "spans": self.spans,
             "relations": self.relations,
@@ -233,7 +241,7 @@ class _Lines:
                 self.on_progress(read)
 
 
-Records = Iterator[tuple[int | None, DocumentRecord | str]]
+Records = Iterator[tuple[int | None, DocumentRecord | CatalogueRecord | str]]
 
 
 @transaction.atomic
@@ -341,6 +349,8 @@ def _file_records(
             yield offset, DocumentRecord(id=PurePath(filename).stem, text=text)
     elif file_format == "csv":
         yield from _csv_records(filename, lines)
+    elif PurePath(filename).name == CATALOGUES_FILE:
+        yield from _catalogue_records(lines)
     else:
         yield from _jsonl_records(lines)
     if not lines.has_text:
@@ -409,7 +419,10 @@ def _zip_records(
             on_progress(source.tell())
 
     with archive:
-        for info in _zip_members(filename, archive):
+        members = _zip_members(filename, archive)
+        # The entries first, wherever they are in the archive: spans name them.
+        members.sort(key=lambda info: PurePosixPath(info.filename).name != CATALOGUES_FILE)
+        for info in members:
             try:
                 member_format = detect_format(info.filename)
                 if member_format == "zip":
@@ -425,6 +438,17 @@ def _zip_records(
             except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
                 problems.add(None, f"damaged in the archive ({exc})")
                 return
+
+
+def _catalogue_records(lines: Iterable[tuple[int, str]]) -> Records:
+    """Each entry of a ``catalogues.jsonl``, or the reason a line is not one."""
+    for number, line in lines:
+        if not line.strip():
+            continue
+        try:
+            yield number, parse_catalogue_line(line, number)
+        except InterchangeError as exc:
+            yield number, f"{exc.field}: {exc.reason}" if exc.field else exc.reason
 
 
 def _jsonl_records(lines: Iterable[tuple[int, str]]) -> Records:
@@ -512,6 +536,18 @@ class _Writer:
             for label in labels
             if label.kind == LabelKind.RELATION
         }
+        # Span label -> (its catalogue, its stances); key -> (entry id, its catalogue).
+        self.links = {
+            label.name: (label.catalogue, list(label.stance_values))
+            for label in labels
+            if label.kind == LabelKind.SPAN
+        }
+        self.entries = {
+            key: (pk, kind)
+            for pk, key, kind in CatalogueEntry.objects.filter(project=project).values_list(
+                "pk", "key", "kind"
+            )
+        }
         self.document_label_schema = {
             label.name: (label.multiple, list(label.choices))
             for label in labels
@@ -590,11 +626,52 @@ class _Writer:
                     raise reject(f"annotations: {name!r} is not a valid username") from None
                 self.valid_usernames.add(name)
 
+    def add_entry(self, record: CatalogueRecord, *, write: bool) -> None:
+        """Store one catalogue entry (only note its key unless ``write``: the upload is
+        rejected already, and its spans are still checked); an entry the project has
+        already (same key and kind) is kept as it is. _Refused when the key names an
+        entry of the other kind."""
+        known = self.entries.get(record.key)
+        if known is not None:
+            if known[1] != record.kind:
+                raise _Refused(f"entry {record.key!r} is a {known[1]} in the project already")
+            return
+        if not write:
+            self.entries[record.key] = (0, record.kind)
+            return
+        entry = CatalogueEntry.objects.create(
+            project=self.project,
+            key=record.key,
+            kind=record.kind,
+            name=record.name,
+            source_kind=record.source_kind,
+            description=record.description,
+            status=record.status,
+        )
+        self.entries[record.key] = (entry.pk, record.kind)
+        self.summary.entries += 1
+
+    def _link_problem(self, span: InterchangeSpan) -> str | None:
+        catalogue, stances = self.links.get(span.label, ("", []))
+        if span.entry is not None:
+            known = self.entries.get(span.entry)
+            if not catalogue:
+                return f"entry: {span.label} spans link to no catalogue"
+            if known is None or known[1] != catalogue:
+                return f"entry: no {catalogue} named {span.entry!r} in the project or the upload"
+        if span.stance and span.stance not in stances:
+            return f"stance: {span.stance!r} is not one of: {', '.join(stances) or 'none'}"
+        return None
+
     def _span_problem(self, text: str, spans: list[InterchangeSpan]) -> str | None:
         """``[index].field: reason`` for the first bad span of a layer, or None."""
         length, schema = len(text), self.schema
         for index, span in enumerate(spans):
-            start, end, label, attrs = span
+            start, end, label, attrs, entry, stance = span
+            if entry is not None or stance:
+                problem = self._link_problem(span)
+                if problem:
+                    return f"[{index}].{problem}"
             allowed = schema.get(label)
             # One fast test for the good span (a file holds millions of them); the
             # interchange's checks name what is wrong with a bad one.
@@ -729,6 +806,8 @@ class _OrmWriter(_Writer):
                         end=span.end,
                         attributes=dict(span.attrs),
                         quote=record.text[span.start : span.end],
+                        entry_id=self.entries[span.entry][0] if span.entry is not None else None,
+                        stance=span.stance,
                     )
                     for span in plan.spans
                 ]
@@ -907,15 +986,17 @@ class _CopyWriter(_Writer):
     def _copy_spans(self, cursor: Any, layers: list[_NumberedLayer]) -> Sequence[int]:
         """Write the spans of ``layers``; their ids, layer after layer, in each one's order."""
         span_ids = self.reserve(cursor, Span, sum(len(plan.spans) for *_, plan in layers))
-        label_ids, attributes = self.label_ids, self.attributes
+        label_ids, attributes, entries = self.label_ids, self.attributes, self.entries
         next_id = iter(span_ids).__next__
         with cursor.copy(_copy_statement(Span, with_id=True)) as copy:
             write = copy.write_row
             for layer_id, _, record, plan in layers:
                 text = record.text
-                for start, end, label, attrs in plan.spans:
+                for start, end, label, attrs, entry, stance in plan.spans:
                     row = (next_id(), layer_id, label_ids[label], start, end, attributes(attrs))
-                    write((*row, text[start:end], None, ""))
+                    # The last columns: the entry's id and the stance.
+                    entry_id = entries[entry][0] if entry is not None else None
+                    write((*row, text[start:end], entry_id, stance))
         return span_ids
 
     def _copy_relations(
@@ -994,6 +1075,12 @@ def _write_records(
             if isinstance(record, str):
                 problems.add(line, record)
                 continue
+            if isinstance(record, CatalogueRecord):
+                try:
+                    writer.add_entry(record, write=not problems.total)
+                except _Refused as refused:
+                    problems.add(line, str(refused))
+                continue
             try:
                 writer.check(record)
             except _Refused as refused:
@@ -1005,6 +1092,6 @@ def _write_records(
         if batch:
             flush()
     problems.raise_any()
-    if writer.summary.documents == 0:
+    if writer.summary.documents == 0 and writer.summary.entries == 0:
         raise rejected(problems.filename, "the file holds no documents")
     return writer.summary

@@ -36,6 +36,7 @@ from annotations.interchange import document_label_problems, end_label_problem, 
 from annotations.models import (
     Assignment,
     AssignmentStatus,
+    CatalogueEntry,
     Document,
     DocumentLabel,
     LabelKind,
@@ -50,6 +51,7 @@ from annotations.models import (
 from annotations.selectors import unsettled_candidates
 from annotations.services import agreement_runs
 from annotations.services.audit import record_event
+from annotations.services.catalogues import link_problems, unlinked_spans
 
 CONFLICT_MESSAGE = "The layer changed since you loaded it."
 SUBMITTED_MESSAGE = "This layer is submitted: ask a reviewer to reopen it."
@@ -209,6 +211,23 @@ def _check_span(
         )
 
 
+def _check_link(
+    problems: _Problems,
+    access: Access,
+    label: LabelType | None,
+    entry: str | None,
+    stance: str,
+    prefix: str = "",
+) -> CatalogueEntry | None:
+    """The entry a span of ``label`` links to (None: no link), or its problems noted."""
+    if label is None or (not entry and not stance):
+        return None
+    reasons, found = link_problems(access, label, entry, stance)
+    for name, reason in reasons:
+        problems.add(prefix + name, reason)
+    return found
+
+
 def _refuse_overlap(
     layer: Layer, label: LabelType, start: int, end: int, span_id: int | None = None
 ) -> None:
@@ -271,7 +290,15 @@ def span_snapshot(span: Span) -> dict[str, Any]:
         "end": span.end,
         "attrs": span.attributes,
         "quote": span.quote,
+        "entry": _entry_key(span),
+        "stance": span.stance,
     }
+
+
+def _entry_key(span: Span) -> str | None:
+    if span.entry_id is None:
+        return None
+    return span.entry.key
 
 
 def relation_snapshot(relation: Relation) -> dict[str, Any]:
@@ -290,7 +317,9 @@ def _layer_content(layer: Layer) -> dict[str, Any]:
     ):
         document_labels.setdefault(name, []).append(value)
     content: dict[str, Any] = {
-        "spans": [span_snapshot(s) for s in layer.spans.select_related("label").order_by("id")],
+        "spans": [
+            span_snapshot(s) for s in layer.spans.select_related("label", "entry").order_by("id")
+        ],
         "relations": [
             relation_snapshot(r) for r in layer.relations.select_related("label").order_by("id")
         ],
@@ -371,15 +400,21 @@ def create_span(
     end: int,
     attrs: Mapping[str, Any] | None = None,
     quote: str | None = None,
+    entry: str | None = None,
+    stance: str = "",
     version: int | None = None,
 ) -> Span:
-    """Add a span to the caller's layer; ``access.layer.version`` becomes the new version."""
+    """Add a span to the caller's layer; ``access.layer.version`` becomes the new version.
+
+    ``entry`` is the key of a catalogue entry of the label's catalogue, ``stance`` one of
+    the label's stance values toward it."""
     layer = _writable_layer(access)
     attrs = dict(attrs or {})
     text = layer.document.text
     schema = _Schema(access)
     problems = _Problems()
     _check_span(problems, schema, text, label=label, start=start, end=end, attrs=attrs, quote=quote)
+    linked = _check_link(problems, access, schema.spans.get(label), entry, stance)
     problems.raise_if_any()
     _bump_version(layer, version)
     _refuse_overlap(layer, schema.spans[label], start, end)
@@ -390,6 +425,8 @@ def create_span(
         end=end,
         attributes=attrs,
         quote=text[start:end],
+        entry=linked,
+        stance=stance,
     )
     sql.insert(span)
     _mark_started(access)
@@ -400,7 +437,7 @@ def create_span(
 def _span_of(layer: Layer, span_id: int) -> Span:
     """The layer's span ``span_id``; read after the version bump, under the layer's lock,
     so that it is the state the previous write left."""
-    span = Span.objects.filter(layer=layer, pk=span_id).select_related("label").first()
+    span = Span.objects.filter(layer=layer, pk=span_id).select_related("label", "entry").first()
     if span is None:
         raise Span.DoesNotExist("No such span.")
     span.layer = layer
@@ -418,15 +455,20 @@ def update_span(
     end: int | None = None,
     attrs: Mapping[str, Any] | None = None,
     quote: str | None = None,
+    entry: str | None = None,
+    stance: str | None = None,
+    unlink: bool = False,
 ) -> Span:
-    """Change any of a span's label, offsets and attributes; what is not sent stays as
-    the latest write left it.
+    """Change any of a span's label, offsets, attributes, catalogue entry (by key) and
+    stance; what is not sent stays as the latest write left it. ``unlink`` removes the
+    span's entry and stance.
 
     A quote, when given, must match the new offsets; the stored quote always follows
     the offsets. Changing the label must keep the links that touch the span valid.
     ``Span.DoesNotExist`` when the layer has no such span (any more).
     """
-    if label is None and start is None and end is None and attrs is None and quote is None:
+    asked = (label, start, end, attrs, quote, entry, stance)
+    if all(value is None for value in asked) and not unlink:
         raise ValidationError(NOTHING_TO_CHANGE_MESSAGE)
     layer = _writable_layer(access)
     schema = _Schema(access)
@@ -435,6 +477,11 @@ def update_span(
     span = _span_of(layer, span_id)
     before = span_snapshot(span)
     new_label = span.label.name if label is None else label
+    if unlink:
+        new_entry, new_stance = None, ""
+    else:
+        new_entry = _entry_key(span) if entry is None else entry
+        new_stance = span.stance if stance is None else stance
     new_start = span.start if start is None else start
     new_end = span.end if end is None else end
     new_attrs = dict(span.attributes if attrs is None else attrs)
@@ -450,6 +497,11 @@ def update_span(
         attrs=new_attrs,
         quote=quote,
     )
+    linked = span.entry
+    # An untouched link is not checked again: a merge may have moved it to an entry the
+    # annotator cannot see yet, and their other edits must still go through.
+    if unlink or entry is not None or stance is not None or new_label != span.label.name:
+        linked = _check_link(problems, access, schema.spans.get(new_label), new_entry, new_stance)
     problems.raise_if_any()
     changed: list[str] = []
     if new_label != span.label.name:
@@ -475,6 +527,9 @@ def update_span(
     if attrs is not None:
         span.attributes = new_attrs
         changed.append("attributes")
+    if (linked.pk if linked else None) != span.entry_id or new_stance != span.stance:
+        span.entry, span.stance = linked, new_stance
+        changed += ["entry", "stance"]
     if changed:
         span.save(update_fields=changed)
     _record(access, "update", span, before, span_snapshot(span))
@@ -628,6 +683,8 @@ class SpanInput:
     end: int
     attrs: Mapping[str, Any] = field(default_factory=dict)
     quote: str | None = None
+    entry: str | None = None
+    stance: str = ""
 
 
 @dataclass(frozen=True)
@@ -670,6 +727,17 @@ def replace_layer(
             quote=item.quote,
             prefix=f"spans[{index}].",
         )
+    links = [
+        _check_link(
+            problems,
+            access,
+            schema.spans.get(item.label),
+            item.entry,
+            item.stance,
+            prefix=f"spans[{index}].",
+        )
+        for index, item in enumerate(spans)
+    ]
     seen: set[RelationInput] = set()
     for index, link in enumerate(relations):
         here = f"relations[{index}]"
@@ -724,8 +792,10 @@ def replace_layer(
                 end=item.end,
                 attributes=dict(item.attrs),
                 quote=text[item.start : item.end],
+                entry=linked,
+                stance=item.stance,
             )
-            for item in spans
+            for item, linked in zip(spans, links, strict=True)
         ]
     )
     Relation.objects.bulk_create(
@@ -742,6 +812,20 @@ def replace_layer(
     _mark_started(access)
     _record(access, "replace", layer, before, _layer_content(layer))
     return layer
+
+
+def _refuse_unlinked(layer: Layer) -> None:
+    """An annotator's layer is not handed in while spans of a label whose link is required
+    name no catalogue entry (the reviewers curate gold's links themselves)."""
+    missing = unlinked_spans(layer)
+    if missing:
+        counts = ", ".join(
+            f"{count} {name} span{'' if count == 1 else 's'}"
+            for name, count in sorted(missing.items())
+        )
+        raise ValidationError(
+            {"entry": [f"link every span to its catalogue entry first: {counts} unlinked"]}
+        )
 
 
 def _final_reason(layer: Layer, reason: str) -> tuple[str, int]:
@@ -784,6 +868,8 @@ def submit_layer(*, access: Access, version: int | None = None, reason: str = ""
         if changes["final_reason"]:
             after["reason"] = changes["final_reason"]
         layer.final_reason = changes["final_reason"]
+    else:
+        _refuse_unlinked(layer)
     _bump_version(layer, version, **changes)
     layer.status, layer.submitted_at = LayerStatus.SUBMITTED, now
     if layer.annotator_id is not None:

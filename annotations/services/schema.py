@@ -34,7 +34,16 @@ from django.utils import timezone
 
 from annotations import sql
 from annotations.access import Access
-from annotations.models import DocumentLabel, LabelKind, LabelType, Layer, Relation, Role, Span
+from annotations.models import (
+    CatalogueKind,
+    DocumentLabel,
+    LabelKind,
+    LabelType,
+    Layer,
+    Relation,
+    Role,
+    Span,
+)
 from annotations.services.audit import record_event
 
 MANAGERS_ONLY_MESSAGE = "Only the project's managers edit its label schema."
@@ -66,8 +75,13 @@ EDITABLE = frozenset(
         "tail_label",
         "choices",
         "multiple",
+        "catalogue",
+        "link_required",
+        "stance_values",
     }
 )
+# A label that starts linking to propositions takes these stances unless told otherwise.
+DEFAULT_STANCES = ["asserts", "denies", "reports", "questions"]
 
 
 @dataclass(frozen=True)
@@ -330,6 +344,21 @@ def _check_label(problems: _Problems, access: Access, label: LabelType) -> None:
         problems.add("choices", "only document labels have choices")
     if label.kind != LabelKind.SPAN and label.attribute_schema:
         problems.add("attribute_schema", "only span labels have attributes")
+    _check_catalogue(problems, label)
+
+
+def _check_catalogue(problems: _Problems, label: LabelType) -> None:
+    """A span label's link: the catalogue, whether it is required, the stance values."""
+    if label.catalogue and label.kind != LabelKind.SPAN:
+        problems.add("catalogue", "only span labels link to a catalogue")
+    elif label.catalogue and label.catalogue not in CatalogueKind.values:
+        problems.add("catalogue", f"must be one of: {', '.join(CatalogueKind.values)} (or blank)")
+    if label.link_required and not label.catalogue:
+        problems.add("link_required", "a link can be required only to a catalogue")
+    if label.stance_values:
+        if label.catalogue != CatalogueKind.PROPOSITION:
+            problems.add("stance_values", "only labels that link to propositions take a stance")
+        label.stance_values = _clean_list(problems, "stance_values", label.stance_values, "stance")
 
 
 def snapshot(label: LabelType) -> dict[str, Any]:
@@ -347,6 +376,9 @@ def snapshot(label: LabelType) -> dict[str, Any]:
         "tail_label": label.tail_label.name if label.tail_label else None,
         "choices": label.choices,
         "multiple": label.multiple,
+        "catalogue": label.catalogue,
+        "link_required": label.link_required,
+        "stance_values": label.stance_values,
     }
 
 
@@ -474,8 +506,12 @@ def create_label(
     tail_label: LabelType | None = None,
     choices: Sequence[str] | None = None,
     multiple: bool = False,
+    catalogue: str = "",
+    link_required: bool = False,
+    stance_values: Sequence[str] | None = None,
 ) -> LabelType:
-    """Add a span label, a relation type or a document label to the project."""
+    """Add a span label, a relation type or a document label to the project. A span label
+    that links to propositions takes ``DEFAULT_STANCES`` unless ``stance_values`` says."""
     _require_manager(access)
     problems = _Problems()
     schema = _clean_attribute_schema(problems, attribute_schema or {})
@@ -496,6 +532,9 @@ def create_label(
         tail_label=tail_label,
         choices=list(choices) if choices is not None else [],
         multiple=multiple,
+        catalogue=catalogue,
+        link_required=link_required,
+        stance_values=_stances_for(catalogue, stance_values),
     )
     if kind == LabelKind.DOCUMENT and choices is None:
         problems.add("choices", "needs at least one choice")
@@ -504,6 +543,12 @@ def create_label(
     label.save()
     _audit(access, "create", label, None, snapshot(label))
     return label
+
+
+def _stances_for(catalogue: str, given: Sequence[str] | None) -> list[str]:
+    if given is not None:
+        return list(given)
+    return list(DEFAULT_STANCES) if catalogue == CatalogueKind.PROPOSITION else []
 
 
 def _apply_renames(
@@ -544,16 +589,21 @@ def _apply_renames(
 
 
 def _rename_choices(
-    problems: _Problems, current: Sequence[str], renames: Mapping[str, str]
+    problems: _Problems,
+    current: Sequence[str],
+    renames: Mapping[str, str],
+    where: str = "choices",
+    noun: str = "choice",
 ) -> tuple[list[str], list[tuple[str, str]]]:
+    """The values after the renames (a document label's choices, a label's stances)."""
     choices = list(current)
     applied = []
     for old, raw_new in renames.items():
-        new = _clean_name(problems, "choices", raw_new, MAX_VALUE)
+        new = _clean_name(problems, where, raw_new, MAX_VALUE)
         if old not in choices:
-            problems.add("choices", f"the label has no choice {old!r}")
+            problems.add(where, f"the label has no {noun} {old!r}")
         elif new and any(c.casefold() == new.casefold() for c in choices if c != old):
-            problems.add("choices", f"the label has a choice {new!r} already")
+            problems.add(where, f"the label has a {noun} {new!r} already")
         elif new and new != old:
             choices[choices.index(old)] = new
             applied.append((old, new))
@@ -577,6 +627,7 @@ def update_label(
     renamed_attributes: Mapping[str, str] | None = None,
     renamed_values: Mapping[str, Mapping[str, str]] | None = None,
     renamed_choices: Mapping[str, str] | None = None,
+    renamed_stances: Mapping[str, str] | None = None,
     delete_annotations: bool = False,
 ) -> LabelType:
     """Change a label's fields (``changes``: any of ``EDITABLE``) and rename its
@@ -600,6 +651,9 @@ def update_label(
         problems, label.attribute_schema, renamed_attributes or {}, renamed_values or {}
     )
     choices, choice_renames = _rename_choices(problems, label.choices, renamed_choices or {})
+    stances, stance_renames = _rename_choices(
+        problems, label.stance_values, renamed_stances or {}, "stance_values", "stance"
+    )
     if "attribute_schema" in changes:
         target = _clean_attribute_schema(problems, changes["attribute_schema"])
     else:
@@ -611,6 +665,15 @@ def update_label(
     ]
     kept = target_choices if isinstance(target_choices, list | tuple) else choices
     removed_choices = [c for c in choices if c not in kept]
+    new_catalogue = changes.get("catalogue", label.catalogue)
+    if "stance_values" in changes:
+        target_stances = changes["stance_values"]
+    elif new_catalogue != label.catalogue:
+        target_stances = _stances_for(new_catalogue, None)
+    else:
+        target_stances = stances
+    kept_stances = target_stances if isinstance(target_stances, list | tuple) else stances
+    removed_stances = [v for v in stances if v not in kept_stances]
     problems.raise_if_any()
 
     for key, value in changes.items():
@@ -620,7 +683,22 @@ def update_label(
             )
     label.attribute_schema = target
     label.choices = target_choices
+    label.stance_values = target_stances
     _check_label(problems, access, label)
+    unlinked = before["catalogue"] and label.catalogue != before["catalogue"]
+    if unlinked:
+        _refuse_if_used(
+            problems,
+            "catalogue",
+            f"the link to {before['catalogue']} entries",
+            _usage(Span.objects.filter(label=label, entry__isnull=False), "span"),
+            delete_annotations,
+        )
+    for value in removed_stances:
+        usage = _usage(Span.objects.filter(label=label, stance=value), "span")
+        _refuse_if_used(
+            problems, "stance_values", f"the stance {value!r}", usage, delete_annotations
+        )
 
     in_use = label_usage(LabelType(pk=label.pk, kind=before["kind"]))
     if label.kind != before["kind"] and in_use:
@@ -694,6 +772,22 @@ def update_label(
         count, _ = rows.delete()
         if count:
             deleted[f"choice {value}"] = count
+    for old, new in stance_renames:
+        rows = Span.objects.filter(label=label, stance=old)
+        touched += _layers_of(rows)
+        rewritten[f"stance {old} -> {new}"] = rows.update(stance=new)
+    if unlinked:
+        rows = Span.objects.filter(label=label, entry__isnull=False)
+        touched += _layers_of(rows)
+        count = rows.update(entry=None, stance="")
+        if count:
+            deleted["links"] = count
+    for value in removed_stances:
+        rows = Span.objects.filter(label=label, stance=value)
+        touched += _layers_of(rows)
+        count = rows.update(stance="")
+        if count:
+            deleted[f"stance {value}"] = count
     if label.name != before["name"]:
         # The rows keep pointing at the label; only the name layers show changes.
         touched += _layers_of(_annotation_rows(label))

@@ -13,7 +13,7 @@ from django.contrib.auth.models import Permission, User
 from django.db import transaction
 
 from annotations.interchange import DocumentRecord
-from annotations.models import Project, Role
+from annotations.models import CatalogueEntry, CatalogueKind, EntryStatus, LabelType, Project, Role
 from annotations.services.assignments import assign_documents
 from annotations.services.imports import import_documents
 from annotations.services.projects import add_member, create_project
@@ -41,6 +41,77 @@ Mark what each article **asserts** and **who says so**.
 
 Contradictory claims in different articles are expected: mark each as its article states it.
 """
+
+# What the five articles argue about: (key, name, description), and who says what.
+DEMO_PROPOSITIONS = (
+    (
+        "saleh-fled-to-tajikistan",
+        "Amrullah Saleh fled to Tajikistan",
+        "Saleh left Panjshir and is in, or heading for, Tajikistan (TASS's Kabul source, "
+        "the reports seed 004 repeats).",
+    ),
+    (
+        "saleh-still-in-panjshir",
+        "Amrullah Saleh is still in Panjshir",
+        "Saleh says he is in the Panjshir valley with the commanders (his video message).",
+    ),
+    (
+        "resistance-leaders-fled-afghanistan",
+        "The resistance leaders fled Afghanistan",
+        "Massoud and Saleh left the country: the rumour the articles repeat and refute.",
+    ),
+    (
+        "taliban-captured-panjshir",
+        "The Taliban captured Panjshir",
+        "The Taliban's claim of control over the valley, denied by the resistance.",
+    ),
+)
+# (key, name, kind of source)
+DEMO_SOURCES = (
+    ("amrullah-saleh", "Amrullah Saleh", "person"),
+    ("tass", "TASS", "agency"),
+    ("tolonews", "TOLOnews", "outlet"),
+    ("bbc", "BBC", "outlet"),
+    ("taliban", "The Taliban", "government"),
+    ("fahim-dashti", "Fahim Dashti, resistance spokesman", "person"),
+    ("source-in-kabul", "An unnamed source in Kabul", "anonymous"),
+    ("unnamed-media-reports", "Unnamed media reports", "anonymous"),
+)
+DEMO_STANCES = ["asserts", "denies", "reports", "questions"]
+
+
+def link_demo_schema(project: Project) -> None:
+    """Claims link to propositions (with a stance), sources to source entities, and the
+    catalogue starts with what the seed articles argue about and who says it."""
+    LabelType.objects.filter(project=project, name="claim").update(
+        catalogue=CatalogueKind.PROPOSITION, stance_values=DEMO_STANCES
+    )
+    LabelType.objects.filter(project=project, name="source").update(catalogue=CatalogueKind.SOURCE)
+    CatalogueEntry.objects.bulk_create(
+        [
+            CatalogueEntry(
+                project=project,
+                kind=CatalogueKind.PROPOSITION,
+                key=key,
+                name=name,
+                description=description,
+                status=EntryStatus.APPROVED,
+            )
+            for key, name, description in DEMO_PROPOSITIONS
+        ]
+        + [
+            CatalogueEntry(
+                project=project,
+                kind=CatalogueKind.SOURCE,
+                key=key,
+                name=name,
+                source_kind=source_kind,
+                status=EntryStatus.APPROVED,
+            )
+            for key, name, source_kind in DEMO_SOURCES
+        ]
+    )
+
 
 # TASS's dateline, as in seed 002: date 2021-09-03 CAIRO, September 3. /TASS/.
 _TASS_DATELINE = re.compile(r"^\s*date (\d{4}-\d{2}-\d{2}) ([A-Z][A-Z -]+),[^/]*/([A-Z]+)/\.")
@@ -150,6 +221,7 @@ def load_demo(
             guidelines=DEMO_GUIDELINES,
             overlap=3,
         )
+        link_demo_schema(project)
         for username, role in DEMO_ACCOUNTS[1:]:
             add_member(project=project, user=users[username], role=role)
         import_documents(project=project, records=seed_records(folder), source="seeds/")

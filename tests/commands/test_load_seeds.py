@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
 
-from annotations.models import Assignment, Document, Layer, Project
+from annotations.models import Assignment, CatalogueEntry, Document, LabelType, Layer, Project
 
 pytestmark = pytest.mark.django_db
 
@@ -119,3 +119,20 @@ def test_articles_without_a_dateline_are_dated_by_the_latest_date_they_mention()
     assert Document.objects.get(external_id="004").meta["published_from"] == (
         "latest date in the text"
     )
+
+
+def test_the_demo_links_claims_and_sources_to_a_starter_catalogue():
+    load()
+    project = Project.objects.get(slug="demo")
+    claim = LabelType.objects.get(project=project, name="claim")
+    source = LabelType.objects.get(project=project, name="source")
+    assert (claim.catalogue, source.catalogue) == ("proposition", "source")
+    assert claim.stance_values == ["asserts", "denies", "reports", "questions"]
+    names = set(CatalogueEntry.objects.filter(project=project).values_list("name", flat=True))
+    assert {"Amrullah Saleh fled to Tajikistan", "Amrullah Saleh is still in Panjshir"} <= names
+    assert {"TASS", "TOLOnews", "An unnamed source in Kabul"} <= names
+    assert set(
+        CatalogueEntry.objects.filter(project=project, kind="source").values_list(
+            "source_kind", flat=True
+        )
+    ) >= {"person", "agency", "outlet", "anonymous"}

@@ -7,7 +7,9 @@ PostgreSQL and must store the same project.
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -20,6 +22,7 @@ from annotations.interchange import (
     DocumentRecord,
     Relation,
     Span,
+    dump_catalogue_record,
     dump_record,
 )
 from annotations.models import (
@@ -31,7 +34,7 @@ from annotations.models import (
     Membership,
     Role,
 )
-from annotations.selectors import iter_project_records
+from annotations.selectors import catalogue_records, iter_project_records
 from annotations.services import imports
 from annotations.services.imports import (
     ImportRejected,
@@ -326,3 +329,59 @@ def test_a_role_that_may_not_skip_them_imports_with_the_checks(plain_role) -> No
         assert imports._skip_key_checks(project) is False
     assert replication_role() == "origin"
     assert "".join(exported(project)).encode() == jsonl(records)
+
+
+CATALOGUE = (
+    '{"key": "saleh-fled", "kind": "proposition", "name": "Saleh fled to Tajikistan", '
+    '"source_kind": "", "description": "", "status": "approved"}\n'
+    '{"key": "tass", "kind": "source", "name": "TASS", "source_kind": "agency", '
+    '"description": "Russian news agency", "status": "proposed"}\n'
+)
+
+
+def linked_record(number: int) -> DocumentRecord:
+    """``record(number)`` with its claims linked to a proposition and its sources to TASS."""
+    made = record(number)
+    for name, spans in made.annotations.items():
+        made.annotations[name] = [
+            span._replace(entry="saleh-fled", stance="asserts")
+            if span.label == "claim"
+            else span._replace(entry="tass")
+            if span.label == "source"
+            else span
+            for span in spans
+        ]
+    return made
+
+
+@pytest.mark.parametrize("writer_class", [_CopyWriter, _OrmWriter])
+def test_both_writing_paths_store_links_and_the_catalogue(
+    writer_class: type[_Writer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = ProjectFactory()
+    models.LabelType.objects.filter(project=project, name="claim").update(
+        catalogue="proposition", stance_values=["asserts", "denies"]
+    )
+    models.LabelType.objects.filter(project=project, name="source").update(catalogue="source")
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zipped:
+        # The entries come after the documents here: the import reads them first anyway.
+        zipped.writestr("documents.jsonl", jsonl([linked_record(n) for n in range(3)]))
+        zipped.writestr("catalogues.jsonl", CATALOGUE)
+    # The path under test, whichever this database would choose.
+    monkeypatch.setattr(imports, "_CopyWriter", writer_class)
+    summary = import_file(project=project, filename="corpus.zip", data=archive.getvalue())
+    assert summary.entries == 2
+    assert exported(project) == [dump_record(linked_record(n)) for n in range(3)]
+    assert "".join(dump_catalogue_record(r) for r in catalogue_records(project)) == CATALOGUE
+
+
+def test_a_span_naming_an_unknown_entry_rejects_the_file() -> None:
+    project = ProjectFactory()
+    models.LabelType.objects.filter(project=project, name="claim").update(catalogue="proposition")
+    bad = record(0)
+    bad.annotations["alice"][0] = bad.annotations["alice"][0]._replace(entry="nobody")
+    with pytest.raises(ImportRejected) as refused:
+        import_file(project=project, filename="corpus.jsonl", data=jsonl([bad]))
+    assert "entry: no proposition named 'nobody'" in str(refused.value)
+    assert not Document.objects.filter(project=project).exists()
