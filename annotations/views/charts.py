@@ -248,17 +248,19 @@ def timeline(
     colour (the legend says which), each mark a tooltip with its date, stance and count."""
     days = sorted({date.fromisoformat(day) for (_, day, _) in counts})
     shown = [lane for lane in lanes if any(key[0] == lane for key in counts)]
-    lane_h, left, right, top, bottom = 30, 220, 20, 34, 34
+    lane_h, left, right, top, bottom = 30, 220, 50, 34, 34
     width = 760
-    plot_w = width - left - right
+    # The marks keep clear of the lane names on the left and of the last date's label.
+    pad = 24
+    plot_w = width - left - right - 2 * pad
     height = top + lane_h * max(1, len(shown)) + bottom
     first, last = (days[0], days[-1]) if days else (date.min, date.min)
     span = max(1, (last - first).days)
 
     def x_of(day: date) -> float:
         if first == last:
-            return left + plot_w / 2
-        return left + plot_w * (day - first).days / span
+            return left + pad + plot_w / 2
+        return left + pad + plot_w * (day - first).days / span
 
     total = sum(counts.values())
     summary = (
@@ -276,7 +278,15 @@ def timeline(
         parts.append(f"{_mark(number, x + 5, 12, 5, colour)}/>")
         parts.append(f'<text x="{x + 14:.0f}" y="16" font-size="11">{escape(stance)}</text>')
         x += 24 + 7 * len(stance)
-    marked = sorted({first, last, *days[:: max(1, len(days) // 6)]}) if days else []
+    marked: list[date] = []
+    for day in sorted({first, last, *days[:: max(1, len(days) // 6)]}) if days else []:
+        # A date's label is about 64 px wide: a day closer than that to the labelled one
+        # before it is left out (the last day never is: it takes the other's place).
+        if marked and x_of(day) - x_of(marked[-1]) < 70:
+            if day != last:
+                continue
+            marked.pop()
+        marked.append(day)
     for day in marked:
         parts.append(
             f'<line x1="{x_of(day):.1f}" x2="{x_of(day):.1f}" y1="{top}" '
@@ -289,7 +299,8 @@ def timeline(
         name = names.get(lane, str(lane))
         label = name if len(name) <= 32 else name[:31] + "…"
         parts.append(
-            f'<line x1="{left}" x2="{left + plot_w}" y1="{middle:.1f}" y2="{middle:.1f}" '
+            f'<line x1="{left}" x2="{left + 2 * pad + plot_w}" y1="{middle:.1f}" '
+            f'y2="{middle:.1f}" '
             f'stroke="#eee"/><text x="{left - 8}" y="{middle + 4:.1f}" text-anchor="end" '
             f'font-size="12"><title>{escape(name)}</title>{escape(label)}</text>'
         )
