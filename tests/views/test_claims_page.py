@@ -12,6 +12,14 @@ from tests.claims import document, layer, link_schema, mention, proposition, sou
 pytestmark = pytest.mark.django_db
 
 URL = "/projects/panjshir/claims/"
+MENTIONS = re.compile(r'<section class="card" id="mentions".*?</section>', re.S)
+
+
+def opened_cell(client, user, proposition, source) -> tuple[str, str]:
+    """The page with the cell (proposition, source) opened, and its list of mentions."""
+    client.force_login(user)
+    html = client.get(URL, {"proposition": proposition.pk, "source": source.pk}).content.decode()
+    return html, MENTIONS.search(html)[0]
 
 
 @pytest.fixture
@@ -75,11 +83,9 @@ def test_the_matrix_shows_counts_and_marks_the_contradiction(client, cast, linke
 
 def test_opening_a_cell_lists_its_mentions_with_links_to_review(client, cast, linked):
     fled, _, saleh, _, denial = linked
-    client.force_login(cast.reviewer)
 
-    html = client.get(URL, {"proposition": fled.pk, "source": saleh.pk}).content.decode()
+    _, section = opened_cell(client, cast.reviewer, fled, saleh)
 
-    section = re.search(r'<section class="card" id="mentions".*?</section>', html, re.S)[0]
     assert "2 mentions" in section
     assert section.count(f'href="/projects/panjshir/documents/{denial.pk}/review/"') == 2
     assert all(word in section for word in ("alice", "bob", "2021-09-04"))
@@ -87,11 +93,9 @@ def test_opening_a_cell_lists_its_mentions_with_links_to_review(client, cast, li
 
 def test_an_annotator_sees_her_own_mentions_and_links_to_annotate(client, cast, linked):
     fled, tass, saleh, _, denial = linked
-    client.force_login(cast.alice)
 
-    html = client.get(URL, {"proposition": fled.pk, "source": saleh.pk}).content.decode()
+    html, section = opened_cell(client, cast.alice, fled, saleh)
 
-    section = re.search(r'<section class="card" id="mentions".*?</section>', html, re.S)[0]
     assert "1 mention" in section
     assert f'href="/projects/panjshir/documents/{denial.pk}/annotate/"' in section
     assert "bob" not in section
