@@ -21,6 +21,7 @@ EXPORTERS: dict[str, str] = {
     "brat": "annotations.exporters.brat.BratExporter",
     "xmi": "annotations.exporters.uima_xmi.XmiExporter",
     "parquet": "annotations.exporters.parquet.ParquetExporter",
+    "graph": "annotations.exporters.graph.GraphExporter",
 }
 
 # One line on each format, for the dataset card and the export form: kept here, beside the
@@ -49,6 +50,10 @@ DESCRIPTIONS: dict[str, str] = {
     "parquet": (
         "Parquet, one row per document with list-of-struct spans per layer, one file per "
         "split: loads in Hugging Face datasets, pandas and polars."
+    ),
+    "graph": (
+        "Who claims what: source entity -> proposition edges per stance, with their "
+        "mentions as evidence, as GraphML and CSV node and edge lists (networkx, Gephi)."
     ),
 }
 

@@ -20,6 +20,7 @@ from annotations.exporters.base import (
     ArchiveWriter,
     Exporter,
     ExportOptions,
+    UsesCatalogue,
     layers_of,
 )
 from annotations.exporters.dataset_card import CardData, render_card
@@ -167,6 +168,8 @@ def write_archive(
     agreement); the counts come from the stream itself.
     """
     exporter: Exporter = get_exporter(format)
+    if isinstance(exporter, UsesCatalogue):
+        exporter.use_catalogue(card.catalogue)
     rename = Pseudonyms(card.annotators) if options.pseudonymise else None
     stats = ExportStats()
     with ArchiveWriter(target) as archive:

@@ -23,11 +23,11 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Literal, Protocol, get_args
+from typing import IO, Any, Literal, Protocol, get_args, runtime_checkable
 from urllib.parse import quote
 
 from annotations.exporters.zipstream import MemberWriter, StreamingZip
-from annotations.interchange import DocumentRecord, Relation, Span
+from annotations.interchange import CatalogueRecord, DocumentRecord, Relation, Span
 
 LayerChoice = Literal["gold", "annotators", "all"]
 Alignment = Literal["split", "strict", "expand", "contract"]
@@ -272,6 +272,14 @@ class Exporter(Protocol):
         options: ExportOptions,
         schema: Sequence[LabelInfo],
     ) -> None: ...
+
+
+@runtime_checkable
+class UsesCatalogue(Protocol):
+    """A format that also needs the project's catalogue entries (names, kinds), which
+    records name by key only: it is handed them before ``write``."""
+
+    def use_catalogue(self, entries: Sequence[CatalogueRecord]) -> None: ...
 
 
 class ArchiveWriter:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
@@ -117,6 +117,13 @@ def link_demo_schema(project: Project) -> None:
 _TASS_DATELINE = re.compile(r"^\s*date (\d{4}-\d{2}-\d{2}) ([A-Z][A-Z -]+),[^/]*/([A-Z]+)/\.")
 # The publication line of seed 001, with its time in IST.
 _PUBLISHED = re.compile(r"^Published : (\w{3} \d{1,2}, \d{4}, \d{1,2}:\d{2} [AP]M) IST$", re.M)
+# A date written out in the text: "September 3, 2021", or "September 23" with no year.
+_MENTIONED = re.compile(
+    r"\b(January|February|March|April|May|June|July|August|September|October|November|"
+    r"December) (\d{1,2})(?:, (\d{4}))?\b"
+)
+# The year of the demo's event: what a date written without one means in these articles.
+DEMO_YEAR = 2021
 
 
 def seed_meta(filename: str, text: str) -> dict[str, str]:
@@ -127,10 +134,27 @@ def seed_meta(filename: str, text: str) -> dict[str, str]:
     if match := _PUBLISHED.search(text):
         published = datetime.strptime(match[1], "%b %d, %Y, %I:%M %p")  # noqa: DTZ007
         meta["published"] = published.strftime("%Y-%m-%dT%H:%M+05:30")  # IST
+    if "published" not in meta and (latest := latest_mentioned_date(text)) is not None:
+        # No dateline nor publication line: the article was written on or after the last
+        # date it mentions (the tweets it embeds, the events it reports).
+        meta.update(published=latest.isoformat(), published_from="latest date in the text")
     first_line = text.strip().splitlines()[0]
     if not _TASS_DATELINE.match(text) and len(first_line) < 120:
         meta["headline"] = first_line.strip()
     return meta
+
+
+def latest_mentioned_date(text: str) -> date | None:
+    """The latest date the text writes out; a date without a year is in the demo's year."""
+    found = []
+    for month, day, year in _MENTIONED.findall(text):
+        try:
+            found.append(
+                datetime.strptime(f"{month} {day} {year or DEMO_YEAR}", "%B %d %Y").date()  # noqa: DTZ007
+            )
+        except ValueError:  # "February 30": not a date
+            continue
+    return max(found, default=None)
 
 
 def seed_records(folder: Path) -> list[DocumentRecord]:

@@ -215,3 +215,115 @@ def daily_bars(
     parts.append("</svg>")
     # Safe: every piece of data in the markup above went through escape().
     return mark_safe("".join(parts))
+
+
+def _mark(shape: int, x: float, y: float, size: float, colour: str) -> str:
+    """A symbol centred on (x, y): circle, square, triangle, diamond, then round again."""
+    kind = shape % 4
+    if kind == 0:
+        return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{size:.1f}" fill="{colour}"'
+    if kind == 1:
+        return (
+            f'<rect x="{x - size:.1f}" y="{y - size:.1f}" width="{2 * size:.1f}" '
+            f'height="{2 * size:.1f}" fill="{colour}"'
+        )
+    if kind == 2:
+        points = f"{x:.1f},{y - size * 1.2:.1f} {x - size * 1.1:.1f},{y + size:.1f} "
+        points += f"{x + size * 1.1:.1f},{y + size:.1f}"
+        return f'<polygon points="{points}" fill="{colour}"'
+    points = f"{x:.1f},{y - size * 1.3:.1f} {x + size * 1.3:.1f},{y:.1f} "
+    points += f"{x:.1f},{y + size * 1.3:.1f} {x - size * 1.3:.1f},{y:.1f}"
+    return f'<polygon points="{points}" fill="{colour}"'
+
+
+def timeline(
+    lanes: Sequence[int],
+    names: Mapping[int, str],
+    stances: Sequence[str],
+    counts: Mapping[tuple[int, str, str], int],
+    title: str,
+) -> SafeString:
+    """One lane per proposition (``lanes``, named by ``names``), its mentions placed by
+    date: ``counts[(lane, "YYYY-MM-DD", stance)]``. Each stance has its own symbol and
+    colour (the legend says which), each mark a tooltip with its date, stance and count."""
+    days = sorted({date.fromisoformat(day) for (_, day, _) in counts})
+    shown = [lane for lane in lanes if any(key[0] == lane for key in counts)]
+    lane_h, left, right, top, bottom = 30, 220, 50, 34, 34
+    width = 760
+    # The marks keep clear of the lane names on the left and of the last date's label.
+    pad = 24
+    plot_w = width - left - right - 2 * pad
+    height = top + lane_h * max(1, len(shown)) + bottom
+    first, last = (days[0], days[-1]) if days else (date.min, date.min)
+    span = max(1, (last - first).days)
+
+    def x_of(day: date) -> float:
+        if first == last:
+            return left + pad + plot_w / 2
+        return left + pad + plot_w * (day - first).days / span
+
+    total = sum(counts.values())
+    summary = (
+        f"{total} dated mention{'s' * (total != 1)} of {len(shown)} "
+        f"proposition{'s' * (len(shown) != 1)} from {first} to {last}"
+    )
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart timeline" role="img" '
+        f'width="{width}" height="{height}" viewBox="0 0 {width} {height}">',
+        f"<title>{escape(title)}</title><desc>{escape(summary)}.</desc>",
+    ]
+    x = float(left)
+    for number, stance in enumerate(stances):
+        colour = PALETTE[number % len(PALETTE)]
+        parts.append(f"{_mark(number, x + 5, 12, 5, colour)}/>")
+        parts.append(f'<text x="{x + 14:.0f}" y="16" font-size="11">{escape(stance)}</text>')
+        x += 24 + 7 * len(stance)
+    marked: list[date] = []
+    for day in sorted({first, last, *days[:: max(1, len(days) // 6)]}) if days else []:
+        # A date's label is about 64 px wide: a day closer than that to the labelled one
+        # before it is left out (the last day never is: it takes the other's place).
+        if marked and x_of(day) - x_of(marked[-1]) < 70:
+            if day != last:
+                continue
+            marked.pop()
+        marked.append(day)
+    for day in marked:
+        parts.append(
+            f'<line x1="{x_of(day):.1f}" x2="{x_of(day):.1f}" y1="{top}" '
+            f'y2="{height - bottom}" stroke="#ddd"/><text x="{x_of(day):.1f}" '
+            f'y="{height - bottom + 16}" text-anchor="middle" font-size="11">'
+            f"{day.isoformat()}</text>"
+        )
+    for index, lane in enumerate(shown):
+        middle = top + lane_h * index + lane_h / 2
+        name = names.get(lane, str(lane))
+        label = name if len(name) <= 32 else name[:31] + "…"
+        parts.append(
+            f'<line x1="{left}" x2="{left + 2 * pad + plot_w}" y1="{middle:.1f}" '
+            f'y2="{middle:.1f}" '
+            f'stroke="#eee"/><text x="{left - 8}" y="{middle + 4:.1f}" text-anchor="end" '
+            f'font-size="12"><title>{escape(name)}</title>{escape(label)}</text>'
+        )
+        for number, stance in enumerate(stances):
+            # Stances side by side around the day, so that marks of one day never hide
+            # each other.
+            shift = (number - (len(stances) - 1) / 2) * 7
+            for day in days:
+                count = counts.get((lane, day.isoformat(), stance), 0)
+                if not count:
+                    continue
+                size = min(9.0, 3.5 + 1.5 * count**0.5)
+                colour = PALETTE[number % len(PALETTE)]
+                tip = f"{name}, {day.isoformat()}: {count} {stance}"
+                parts.append(
+                    f"{_mark(number, x_of(day) + shift, middle, size, colour)}>"
+                    f"<title>{escape(tip)}</title>{_close(number)}"
+                )
+    parts.append("</svg>")
+    # Safe: every piece of data in the markup above went through escape().
+    return mark_safe("".join(parts))
+
+
+def _close(shape: int) -> str:
+    kind = shape % 4
+    return "</circle>" if kind == 0 else "</rect>" if kind == 1 else "</polygon>"

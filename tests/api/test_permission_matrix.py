@@ -260,6 +260,9 @@ RULES = {
     "agreement": [
         ("GET", f"{PAGE}/agreement/", "open", (302, 404, 404, 404, 200, 200)),
     ],
+    "claims": [
+        ("GET", f"{PAGE}/claims/", "open", (302, 404, 200, 200, 200, 200)),
+    ],
     "review-list": [
         ("GET", f"{PAGE}/review/", "open", (302, 404, 404, 404, 200, 200)),
     ],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from annotations.views.charts import heatmap
+from annotations.views.charts import heatmap, timeline
 
 pytestmark = pytest.mark.browser
 
@@ -31,3 +31,31 @@ def test_every_heatmap_label_lies_inside_the_svg(page, annotators):
     page.set_content(f"<body style='margin:0'>{heatmap(annotators, values, 'F1')}</body>")
 
     assert page.evaluate(OUTSIDE) == []
+
+
+# Text boxes of the timeline's labels that overlap another label.
+OVERLAPPING = """() => [...document.querySelectorAll("svg > text")]
+  .map((text) => [text.textContent, text.getBoundingClientRect()])
+  .filter(([, r], i, all) => all.some(([, o], j) => j !== i && r.left < o.right
+      && o.left < r.right && r.top < o.bottom && o.top < r.bottom))
+  .map(([name]) => name)"""
+
+
+@pytest.mark.parametrize(
+    "days",
+    [
+        ["2021-09-03"],
+        ["2021-09-03", "2021-09-04", "2021-09-23"],
+        [f"2021-{month:02d}-{day:02d}" for month in range(1, 13) for day in (1, 2, 15)],
+    ],
+)
+def test_every_timeline_label_lies_inside_the_svg_and_clear_of_the_others(page, days):
+    names = {1: "Saleh fled to Tajikistan", 2: "A proposition with a much longer name " * 2}
+    counts = {(lane, day, "asserts"): 2 for lane in names for day in days}
+    counts[1, days[-1], "questions"] = 7
+    stances = ["asserts", "denies", "reports", "questions"]
+    svg = timeline(list(names), names, stances, counts, "Mentions")
+    page.set_content(f"<body style='margin:0'>{svg}</body>")
+
+    assert page.evaluate(OUTSIDE) == []
+    assert page.evaluate(OVERLAPPING) == []

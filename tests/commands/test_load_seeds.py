@@ -104,6 +104,23 @@ def test_password_flag_with_a_value_gives_every_demo_account_that_password():
     assert all(user.check_password("demo-pass-123") for user in User.objects.all())
 
 
+def test_articles_without_a_dateline_are_dated_by_the_latest_date_they_mention():
+    load()
+
+    dates = dict(Document.objects.values_list("external_id", "meta__published"))
+    # 000 embeds tweets of September 3, 2021; 004 reports what happened on September 23.
+    assert dates == {
+        "000": "2021-09-03",
+        "001": "2021-09-04T06:41+05:30",
+        "002": "2021-09-03",
+        "003": "2021-09-03",
+        "004": "2021-09-23",
+    }
+    assert Document.objects.get(external_id="004").meta["published_from"] == (
+        "latest date in the text"
+    )
+
+
 def test_the_demo_links_claims_and_sources_to_a_starter_catalogue():
     load()
     project = Project.objects.get(slug="demo")
