@@ -79,6 +79,10 @@ class Span(NamedTuple):
     label: str
     # Shared and never mutated: records are read-only (the selector shares these dicts too).
     attrs: Mapping[str, Any] = {}
+    # The key of the catalogue entry the span links to (None: none), and the stance of
+    # the text toward it ("" : none).
+    entry: str | None = None
+    stance: str = ""
 
     def to_json(self) -> dict[str, Any]:
         attrs = self.attrs

@@ -48,6 +48,7 @@ from annotations.models import (
     AgreementRun,
     Assignment,
     AssignmentStatus,
+    CatalogueEntry,
     Document,
     DocumentLabel,
     JobStatus,
@@ -125,6 +126,7 @@ def iter_project_records(
     share one attributes dict.
     """
     label_names = dict(LabelType.objects.filter(project=project).values_list("id", "name"))
+    entry_keys = dict(CatalogueEntry.objects.filter(project=project).values_list("id", "key"))
     queryset = documents if documents is not None else project.documents.all()
     last_id = 0
     while True:
@@ -136,7 +138,7 @@ def iter_project_records(
         if not chunk:
             return
         last_id = chunk[-1]["id"]
-        yield from _records_for_chunk(chunk, label_names, include_unsubmitted)
+        yield from _records_for_chunk(chunk, label_names, entry_keys, include_unsubmitted)
 
 
 @lru_cache(maxsize=4096)
@@ -148,7 +150,10 @@ def _decode_attrs(raw: str) -> dict[str, Any]:
 
 
 def _records_for_chunk(
-    chunk: Sequence[Mapping[str, Any]], label_names: dict[int, str], include_unsubmitted: bool
+    chunk: Sequence[Mapping[str, Any]],
+    label_names: dict[int, str],
+    entry_keys: dict[int, str],
+    include_unsubmitted: bool,
 ) -> Iterator[DocumentRecord]:
     document_ids = [row["id"] for row in chunk]
     layers = Layer.objects.filter(document_id__in=document_ids)
@@ -167,15 +172,31 @@ def _records_for_chunk(
     rows = (
         SpanRow.objects.filter(layer__document_id__in=document_ids)
         .order_by("layer_id", "start", "end", "id")
-        .values_list("id", "layer_id", "label_id", "start", "end", Cast("attributes", TextField()))
+        .values_list(
+            "id",
+            "layer_id",
+            "label_id",
+            "start",
+            "end",
+            Cast("attributes", TextField()),
+            "entry_id",
+            "stance",
+        )
     )
     for layer_id, span_rows in groupby(rows, key=itemgetter(1)):
         if layer_id not in wanted:
             continue
         group = list(span_rows)
         spans_by_layer[layer_id] = [
-            Span(start, end, label_names[label_id], _decode_attrs(attrs))
-            for _, _, label_id, start, end, attrs in group
+            Span(
+                start,
+                end,
+                label_names[label_id],
+                _decode_attrs(attrs),
+                None if entry_id is None else entry_keys[entry_id],
+                stance,
+            )
+            for _, _, label_id, start, end, attrs, entry_id, stance in group
         ]
         span_ids_by_layer[layer_id] = [row[0] for row in group]
     relations_by_layer: dict[int, list[tuple[str, int, int]]] = {}
@@ -586,13 +607,15 @@ def latest_document_scores(project: Project) -> tuple[int | None, dict[str, dict
     }
 
 
-def _count_chunk(label_names: dict[int, str], document_ids: Sequence[int]) -> dict[int, Counted]:
+def _count_chunk(
+    label_names: dict[int, str], entry_keys: dict[int, str], document_ids: Sequence[int]
+) -> dict[int, Counted]:
     # Only the marks count here: the records go without texts and meta, so a chunk costs
     # three queries (layers, spans, links) whatever its size.
     rows = [{"id": pk, "external_id": "", "text": "", "meta": {}} for pk in document_ids]
     counted = {}
     for document_id, record in zip(
-        document_ids, _records_for_chunk(rows, label_names, False), strict=True
+        document_ids, _records_for_chunk(rows, label_names, entry_keys, False), strict=True
     ):
         review = review_candidates(record.annotations, record.relations)
         counted[document_id] = Counted(
@@ -623,10 +646,11 @@ def submitted_counts(project: Project) -> dict[int, Counted]:
             submitted.order_by("document_id").values_list("document_id", flat=True).distinct()
         )
         label_names = dict(LabelType.objects.filter(project=project).values_list("id", "name"))
+        entry_keys = dict(CatalogueEntry.objects.filter(project=project).values_list("id", "key"))
         counted = {}
         for start in range(0, len(document_ids), REVIEW_CHUNK):
             chunk = document_ids[start : start + REVIEW_CHUNK]
-            counted.update(_count_chunk(label_names, chunk))
+            counted.update(_count_chunk(label_names, entry_keys, chunk))
         caches["default"].set(key, counted, REVIEW_COUNTS_CACHE_SECONDS)
     return counted
 

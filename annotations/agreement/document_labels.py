@@ -35,7 +35,7 @@ from itertools import combinations
 from typing import Any
 
 from annotations.agreement.kappa import cohen_kappa_nominal
-from annotations.agreement.types import DocumentLabelSpec, Measure
+from annotations.agreement.types import DocumentLabelSpec, Measure, mean_of
 from annotations.interchange import DocumentRecord
 
 Key = tuple[Any, ...]
@@ -103,14 +103,6 @@ def _with_reason(into: dict[str, Any], key: str, measure: Measure) -> None:
         into[f"{key}_reason"] = measure[1]
 
 
-def _mean(measures: Sequence[Measure], what: str) -> Measure:
-    defined = [value for value, _ in measures if value is not None]
-    if not defined:
-        reasons = sorted({reason for _, reason in measures if reason})
-        return None, reasons[0] if reasons else f"no {what}"
-    return sum(defined) / len(defined), None
-
-
 def _item_report(
     totals: Mapping[Key, int], label: str, item: str | None, annotators: Sequence[str]
 ) -> dict[str, Any]:
@@ -140,7 +132,7 @@ def _item_report(
     documents = sum(Fraction(count, m * (m - 1)) for (m, _, _), count in coincidences.items())
     report: dict[str, Any] = {"n_documents": int(documents)}
     _with_reason(report, "alpha", nominal_alpha(coincidences))
-    _with_reason(report, "cohen_kappa_mean", _mean(kappas, "pair of annotators"))
+    _with_reason(report, "cohen_kappa_mean", mean_of(kappas, "pair of annotators"))
     report["pairs"] = pairs
     return report
 
@@ -156,7 +148,7 @@ def _multiple_report(values: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
         "n_documents": max((found["n_documents"] for found in values.values()), default=0),
     }
     for key in ("alpha", "cohen_kappa_mean"):
-        _with_reason(report, key, _mean([_measure(v, key) for v in values.values()], "value"))
+        _with_reason(report, key, mean_of([_measure(v, key) for v in values.values()], "value"))
     kappas: dict[tuple[str, str], list[Measure]] = {}
     documents: dict[tuple[str, str], int] = {}
     for found in values.values():
@@ -167,7 +159,7 @@ def _multiple_report(values: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
     report["pairs"] = []
     for (a, b), measures in kappas.items():
         entry: dict[str, Any] = {"a": a, "b": b, "n_documents": documents[a, b]}
-        _with_reason(entry, "cohen_kappa", _mean(measures, "value"))
+        _with_reason(entry, "cohen_kappa", mean_of(measures, "value"))
         report["pairs"].append(entry)
     report["values"] = dict(values)
     return report

@@ -594,7 +594,7 @@ class _Writer:
         """``[index].field: reason`` for the first bad span of a layer, or None."""
         length, schema = len(text), self.schema
         for index, span in enumerate(spans):
-            start, end, label, attrs = span
+            start, end, label, attrs, _, _ = span
             allowed = schema.get(label)
             # One fast test for the good span (a file holds millions of them); the
             # interchange's checks name what is wrong with a bad one.
@@ -913,7 +913,7 @@ class _CopyWriter(_Writer):
             write = copy.write_row
             for layer_id, _, record, plan in layers:
                 text = record.text
-                for start, end, label, attrs in plan.spans:
+                for start, end, label, attrs, _, _ in plan.spans:
                     row = (next_id(), layer_id, label_ids[label], start, end, attributes(attrs))
                     write((*row, text[start:end], None, ""))
         return span_ids
