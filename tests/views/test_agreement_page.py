@@ -12,6 +12,7 @@ from annotations.services import agreement_runs, jobs
 from annotations.services.imports import import_documents
 from tests.agreement.corpus import corpus
 from tests.factories import DocumentLabelTypeFactory
+from tests.links import link_claims
 
 PAGE = "/projects/panjshir/agreement/"
 
@@ -103,26 +104,6 @@ def test_the_report_shows_document_label_agreement(cast) -> None:
     assert rows == ["stance", "topics", "topics = politics", "topics = security"]
     assert "alice–bob" in table.group(1)
     assert 'title="no variation' in table.group(1)  # everybody said "security"
-
-
-def link_claims(project) -> None:
-    """Link every claim span to one of two propositions and every source span to one
-    entity, by where the span starts (annotators who agree on a span agree on its link)."""
-    from annotations.models import CatalogueEntry, LabelType, Span
-
-    LabelType.objects.filter(project=project, name="claim").update(
-        catalogue="proposition", stance_values=["asserts", "denies"]
-    )
-    LabelType.objects.filter(project=project, name="source").update(catalogue="source")
-    fled, stays, tass = (
-        CatalogueEntry.objects.create(project=project, kind=kind, key=key, name=key)
-        for kind, key in (("proposition", "fled"), ("proposition", "stays"), ("source", "tass"))
-    )
-    for span in Span.objects.filter(layer__document__project=project, label__name="claim"):
-        span.entry = fled if span.start % 3 else stays
-        span.stance = "asserts" if span.start % 2 else "denies"
-        span.save(update_fields=["entry", "stance"])
-    Span.objects.filter(layer__document__project=project, label__name="source").update(entry=tass)
 
 
 @pytest.mark.django_db
