@@ -29,6 +29,7 @@ all of them.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from itertools import combinations
@@ -78,23 +79,28 @@ def count_document_labels(
 
 
 def nominal_alpha(coincidences: Mapping[tuple[int, Any, Any], int]) -> Measure:
-    """Alpha from ``{(m, value_a, value_b): ordered pairs in units of m values}``."""
-    matrix: dict[tuple[Any, Any], Fraction] = {}
-    for (m, value_a, value_b), count in coincidences.items():
-        matrix[value_a, value_b] = matrix.get((value_a, value_b), Fraction(0)) + Fraction(
-            count, m - 1
-        )
-    if not matrix:
+    """Alpha from ``{(m, value_a, value_b): ordered pairs in units of m values}``.
+
+    In integers: each count is weighed by ``L / (m - 1)``, ``L`` the least common
+    multiple of the ``m - 1``, so that with ``N`` the weighed total, ``O`` its part off
+    the diagonal and ``C_c`` the margins, ``alpha = 1 - (N - L) O / (N^2 - sum C_c^2)``:
+    one division of two integers, correctly rounded."""
+    if not coincidences:
         return None, NO_UNITS
-    margins: dict[Any, Fraction] = {}
-    for (value_a, _), weight in matrix.items():
-        margins[value_a] = margins.get(value_a, Fraction(0)) + weight
-    total = sum(margins.values(), Fraction(0))
-    observed = sum((w for (a, b), w in matrix.items() if a != b), Fraction(0))
-    expected = total * total - sum((n * n for n in margins.values()), Fraction(0))
+    scale = math.lcm(*{m - 1 for m, _, _ in coincidences})
+    total = observed = 0
+    margins: dict[Any, int] = {}
+    for (m, value_a, _value_b), count in coincidences.items():
+        weight = count * (scale // (m - 1))
+        total += weight
+        margins[value_a] = margins.get(value_a, 0) + weight
+    for (m, value_a, value_b), count in coincidences.items():
+        if value_a != value_b:
+            observed += count * (scale // (m - 1))
+    expected = total * total - sum(n * n for n in margins.values())
     if expected == 0:
         return None, NO_VARIATION
-    return float(1 - (total - 1) * observed / expected), None
+    return (expected - (total - scale) * observed) / expected, None
 
 
 def _with_reason(into: dict[str, Any], key: str, measure: Measure) -> None:

@@ -72,6 +72,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -96,6 +97,9 @@ Key = tuple[Any, ...]
 Floats = NDArray[np.float64]
 ClusterTable = Mapping[tuple[str | None, str | None], int]
 
+_entry = attrgetter("entry")
+_stance = attrgetter("stance")
+
 ENTRY = "entry"
 STANCE = "stance"
 FACETS = (ENTRY, STANCE)
@@ -113,20 +117,16 @@ RESPONSE_NO_LINKS = "the second annotator has no two mentions in one entry"
 # --- counting, one batch of documents at a time ------------------------------------------
 
 
-def _codes(values: Sequence[str | None], names: list[str]) -> Ints:
-    """An integer per value (-1 for None or ""), and ``names`` extended with new ones."""
-    lookup = {name: number for number, name in enumerate(names)}
-    out = np.empty(len(values), dtype=np.int64)
-    for index, value in enumerate(values):
-        if not value:
-            out[index] = -1
-            continue
-        number = lookup.get(value)
-        if number is None:
-            number = lookup[value] = len(names)
-            names.append(value)
-        out[index] = number
-    return out
+def _codes(columns: Sequence[Sequence[str | None]]) -> tuple[list[Ints], list[str]]:
+    """Each column's values as integers (-1 for None or ""), and the names they number."""
+    names = sorted({value for column in columns for value in column if value})
+    lookup: dict[str | None, int] = {name: number for number, name in enumerate(names)}
+    lookup[None] = lookup[""] = -1
+    found = [
+        np.fromiter(map(lookup.__getitem__, column), dtype=np.int64, count=len(column))
+        for column in columns
+    ]
+    return found, names
 
 
 def _add_counts(
@@ -155,12 +155,17 @@ def _add_counts(
         rows = np.stack(unpacked[::-1], axis=1)
     else:
         rows, counts = np.unique(np.stack(columns, axis=1), axis=0, return_counts=True)
-    for row, count in zip(rows.tolist(), counts.tolist(), strict=True):
-        key = prefix + tuple(
-            code if decode is None else None if code < 0 else decode[code]
-            for code, decode in zip(row, decoders, strict=True)
-        )
-        totals[key] = totals.get(key, 0) + count
+    # Decoded a column at a time; None sits last, where the code -1 points.
+    decoded = [
+        rows[:, number].tolist()
+        if decode is None
+        else np.array([*decode, None], dtype=object)[rows[:, number]].tolist()
+        for number, decode in enumerate(decoders)
+    ]
+    get = totals.get
+    for key, count in zip(zip(*decoded, strict=True), counts.tolist(), strict=True):
+        key = prefix + key
+        totals[key] = get(key, 0) + count
 
 
 def count_links(
@@ -180,12 +185,11 @@ def count_links(
         return
     labels = np.array(sorted(wanted), dtype=np.int64)
     linkable = np.isin(batch.label, labels)
-    spans = [batch.spans[index] for index in batch.source.tolist()]
-    values: list[str] = []
-    facets = {
-        ENTRY: _codes([span.entry for span in spans], values),
-        STANCE: _codes([span.stance for span in spans], values),
-    }
+    # Coded in the spans' list order, then put in batch order.
+    (entries, stances), values = _codes(
+        [list(map(_entry, batch.spans)), list(map(_stance, batch.spans))]
+    )
+    facets = {ENTRY: entries[batch.source], STANCE: stances[batch.source]}
     label_names = batch.label_names
     segment = batch.first_segment[batch.doc]
     owner = segment_names[segment + batch.pos]  # per span: its annotator
@@ -409,18 +413,32 @@ def clustering_scores(table: ClusterTable) -> dict[str, Any]:
 # --- the report ----------------------------------------------------------------------------
 
 
+# Sums of one label, by kind: kind -> the keys' rest (after kind and label) -> count.
+Sorted = dict[str, dict[Key, int]]
+
+
+def _by_label(totals: Mapping[Key, int]) -> dict[str, Sorted]:
+    """The link sums of ``totals`` in one pass, by label then kind."""
+    found: dict[str, Sorted] = {}
+    for key, count in totals.items():
+        kind = key[0]
+        if kind.startswith("link_"):
+            found.setdefault(key[1], {}).setdefault(kind, {})[key[2:]] = count
+    return found
+
+
 def _facet_report(
-    totals: Mapping[Key, int], label: str, facet: str, pairs: Sequence[tuple[str, str]]
+    sums: Sorted, facet: str, pairs: Sequence[tuple[str, str]]
 ) -> tuple[dict[str, Any], dict[tuple[str, str], dict[str, Any]]]:
     """Alpha and the mean kappa of one facet, and per pair its kappa and matches."""
     coincidences: dict[tuple[int, Any, Any], int] = {}
     tables: dict[tuple[str, str], dict[tuple[Any, Any], int]] = {}
-    for key, count in totals.items():
-        if key[0] == "link_coincidence" and key[1] == label and key[2] == facet:
-            coincidences[key[3], key[4], key[5]] = count
-        elif key[0] == "link_pair" and key[1] == label and key[2] == facet:
-            table = tables.setdefault((key[3], key[4]), {})
-            table[key[5], key[6]] = count
+    for key, count in sums.get("link_coincidence", {}).items():
+        if key[0] == facet:
+            coincidences[key[1], key[2], key[3]] = count
+    for key, count in sums.get("link_pair", {}).items():
+        if key[0] == facet:
+            tables.setdefault((key[1], key[2]), {})[key[3], key[4]] = count
     report: dict[str, Any] = {}
     alpha = nominal_alpha(coincidences) if coincidences else (None, NO_UNITS)
     units = sum(count / (m * (m - 1)) for (m, _, _), count in coincidences.items())
@@ -450,12 +468,13 @@ def link_report(
     pair of annotators and their means. ``pairs``: every pair of annotators, in order;
     ``shared``: those that annotated a document together."""
     out: dict[str, dict[str, Any]] = {}
+    by_label = _by_label(totals)
     for spec in specs:
         label = spec.name
+        sums = by_label.get(label, {})
         clusters: dict[tuple[str, str], dict[tuple[str | None, str | None], int]] = {}
-        for key, count in totals.items():
-            if key[0] == "link_cluster" and key[1] == label:
-                clusters.setdefault((key[2], key[3]), {})[key[4], key[5]] = count
+        for key, count in sums.get("link_cluster", {}).items():
+            clusters.setdefault((key[0], key[1]), {})[key[2], key[3]] = count
         report: dict[str, Any] = {
             "catalogue": spec.catalogue,
             "spans": totals.get(("link_spans", label), 0),
@@ -465,7 +484,7 @@ def link_report(
         facets = [ENTRY, STANCE] if spec.stances else [ENTRY]
         per_facet = {}
         for facet in facets:
-            report[facet], per_facet[facet] = _facet_report(totals, label, facet, pairs)
+            report[facet], per_facet[facet] = _facet_report(sums, facet, pairs)
         pair_items = []
         for pair in pairs:
             item: dict[str, Any] = {"a": pair[0], "b": pair[1]}
