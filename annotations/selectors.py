@@ -655,6 +655,12 @@ def submitted_counts(project: Project) -> dict[int, Counted]:
     return counted
 
 
+def catalogue_names(project: Project) -> dict[str, str]:
+    """The names of the project's catalogue entries, by key (for a reviewer: proposed
+    entries too)."""
+    return dict(CatalogueEntry.objects.filter(project=project).values_list("key", "name"))
+
+
 # A document's gold: no gold layer yet, a gold layer open, or a gold layer submitted.
 GOLD_NOT_STARTED = "not_started"
 GOLD_STATES = {

@@ -55,10 +55,10 @@ let layerStarting = false; // the POST that makes a layer not made yet is queued
 
 // --- spans and relations --------------------------------------------------------------
 
-function makeSpan({ id = null, label, start, end, attrs = {} }, key = nextKey++) {
+function makeSpan({ id = null, label, start, end, attrs = {}, entry = null, stance = "" }, key = nextKey++) {
   const s16 = offsets.toUtf16(start);
   const e16 = offsets.toUtf16(end);
-  return { key, id, label, start, end, s16, e16, attrs: { ...attrs }, quote: text.slice(s16, e16), lane: 0 };
+  return { key, id, label, start, end, s16, e16, attrs: { ...attrs }, entry, stance, quote: text.slice(s16, e16), lane: 0 };
 }
 
 function relationsOf(span) {
@@ -292,6 +292,7 @@ function addSpan(span) {
   contentRevision++;
   markDirty(span.s16, span.e16);
   const body = { label: span.label, start: span.start, end: span.end, attrs: { ...span.attrs }, quote: span.quote };
+  if (span.entry || span.stance) Object.assign(body, { entry: span.entry, stance: span.stance });
   save(async (version) => {
     const data = await request("POST", layerUrl("spans/"), { ...body, version });
     span.id = data.span.id;
@@ -1041,23 +1042,31 @@ function batchCommand(commands) {
   };
 }
 
-/** Write spans ({label, start, end, attrs}) and links ({type, head, tail}: span keys
- * "start:end:label") into the layer as one undoable step. A span already there with other
- * attributes takes the given ones; what is there already is left alone. */
+/** Write spans ({label, start, end, attrs, entry, stance}) and links ({type, head, tail}:
+ * span keys "start:end:label") into the layer as one undoable step. A span already there
+ * with other attributes, entry or stance takes the given ones (only those that differ are
+ * sent); what is there already is left alone. */
 function accept({ spans = [], links = [] }) {
   if (state.readOnly) return false;
   flushResize();
   const byKey = new Map([...state.spans.values()].map((span) => [spanKeyOf(span), span]));
   const commands = [];
   for (const item of spans) {
-    const attrs = { ...(item.attrs ?? {}) };
+    const wanted = { attrs: { ...(item.attrs ?? {}) }, entry: item.entry ?? null, stance: item.stance ?? "" };
     const twin = byKey.get(spanKeyOf(item));
     if (!twin) {
-      const span = makeSpan({ label: item.label, start: item.start, end: item.end, attrs });
+      const span = makeSpan({ label: item.label, start: item.start, end: item.end, ...wanted });
       byKey.set(spanKeyOf(span), span);
       commands.push(createSpanCommand(span));
-    } else if (!sameAttrs(twin.attrs, attrs)) {
-      commands.push(updateSpanCommand(twin, { attrs: twin.attrs }, { attrs }));
+      continue;
+    }
+    const now = { attrs: twin.attrs, entry: twin.entry ?? null, stance: twin.stance ?? "" };
+    const changed = Object.keys(wanted).filter((name) =>
+      name === "attrs" ? !sameAttrs(now.attrs, wanted.attrs) : now[name] !== wanted[name],
+    );
+    if (changed.length) {
+      const pick = (from) => Object.fromEntries(changed.map((name) => [name, from[name]]));
+      commands.push(updateSpanCommand(twin, pick(now), pick(wanted)));
     }
   }
   for (const link of links) {
@@ -1162,6 +1171,8 @@ export const editor = {
         start: span.start,
         end: span.end,
         attrs: { ...span.attrs },
+        entry: span.entry,
+        stance: span.stance,
       })),
       links: [...state.relations.values()].map((rel) => ({
         type: rel.type,
