@@ -167,12 +167,16 @@ def _review_data(review: Review, entry_names: Mapping[str, str]) -> dict[str, An
             for candidate in review.candidates
         ],
         "entries": {
-            key: entry_names[key]
-            for key in sorted(
-                {entry for candidate in review.candidates for entry, _ in candidate.links.values()}
-                - {None}
+            entry: entry_names[entry]
+            for entry in sorted(
+                {
+                    entry
+                    for candidate in review.candidates
+                    for entry, _ in candidate.links.values()
+                    if entry is not None
+                }
             )
-            if key in entry_names
+            if entry in entry_names
         },
         "links": [
             {
