@@ -8,7 +8,9 @@ marked it, with which attributes, and the ways the annotators disagree about it:
 - ``label``: someone who did not mark it gave the same offsets another label;
 - ``boundary``: someone who did not mark it marked an overlapping span of the same label
   with other offsets;
-- ``attributes``: those who marked it gave different attributes.
+- ``attributes``: those who marked it gave different attributes;
+- ``link``: those who marked it linked it to different catalogue entries, or gave
+  different stances toward the entry.
 
 Only the *counted* annotators take part in votes and disagreements: a manager also sees the
 layers still open (``pending``), whose marks are listed but not counted, because their
@@ -32,7 +34,8 @@ PARTIAL = "partial"
 LABEL = "label"
 BOUNDARY = "boundary"
 ATTRIBUTES = "attributes"
-ISSUES = (PARTIAL, LABEL, BOUNDARY, ATTRIBUTES)
+LINK = "link"
+ISSUES = (PARTIAL, LABEL, BOUNDARY, ATTRIBUTES, LINK)
 
 # How far the counted annotators agree on a candidate (the curation view colours by it).
 ALL_AGREE = "all"
@@ -41,6 +44,9 @@ ONE_ONLY = "one"
 NOT_COUNTED = "none"
 
 SpanKey = tuple[int, int, str]
+# A span's catalogue link: the entry's key (None: not linked) and the stance ("": none).
+Link = tuple[str | None, str]
+NO_LINK: Link = (None, "")
 
 
 def majority(voters: int) -> int:
@@ -70,10 +76,12 @@ def _attrs_id(attrs: Mapping[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class Variant:
-    """One set of attributes given to a candidate, and who gave it."""
+    """One set of attributes, with one catalogue link, given to a candidate, and who gave it."""
 
     attrs: Mapping[str, Any]
     annotators: tuple[str, ...]
+    entry: str | None = None
+    stance: str = ""
 
 
 @dataclass
@@ -86,13 +94,17 @@ class Candidate:
     marks: dict[str, Mapping[str, Any]]
     votes: int
     voters: int
-    # Distinct attributes among the counted marks, the most common first (ties: sorted).
+    # Distinct attributes and links among the counted marks, the most common first
+    # (ties: sorted).
     variants: list[Variant]
+    # Annotator -> the entry and stance they gave (their first mark, as ``marks``).
+    links: dict[str, Link] = field(default_factory=dict)
     issues: tuple[str, ...] = ()
     # Labels that others gave the same offsets; offsets of same-label spans overlapping it.
     other_labels: tuple[str, ...] = ()
     rivals: tuple[tuple[int, int], ...] = ()
     gold_attrs: Mapping[str, Any] | None = None
+    gold_link: Link = NO_LINK
 
     @property
     def key(self) -> SpanKey:
@@ -162,12 +174,19 @@ class Review:
         return [key for key in spans + links if key not in rejected]
 
 
-def _variants(marks: Mapping[str, Mapping[str, Any]], who: Collection[str]) -> list[Variant]:
-    groups: dict[str, tuple[Mapping[str, Any], list[str]]] = {}
+def _variants(
+    marks: Mapping[str, Mapping[str, Any]], links: Mapping[str, Link], who: Collection[str]
+) -> list[Variant]:
+    groups: dict[tuple[str, str, str], tuple[Mapping[str, Any], Link, list[str]]] = {}
     for name in sorted(who):
-        groups.setdefault(_attrs_id(marks[name]), (marks[name], []))[1].append(name)
-    ordered = sorted(groups.items(), key=lambda item: (-len(item[1][1]), item[0]))
-    return [Variant(attrs=attrs, annotators=tuple(names)) for _, (attrs, names) in ordered]
+        entry, stance = links.get(name, NO_LINK)
+        group = (_attrs_id(marks[name]), entry or "", stance)
+        groups.setdefault(group, (marks[name], (entry, stance), []))[2].append(name)
+    ordered = sorted(groups.items(), key=lambda item: (-len(item[1][2]), item[0]))
+    return [
+        Variant(attrs=attrs, annotators=tuple(names), entry=entry, stance=stance)
+        for _, (attrs, (entry, stance), names) in ordered
+    ]
 
 
 def _overlapping_pairs(candidates: Sequence[Candidate]) -> list[tuple[Candidate, Candidate]]:
@@ -208,10 +227,14 @@ def review_candidates(
     counted_set = set(counted)
 
     marks: dict[SpanKey, dict[str, Mapping[str, Any]]] = {}
+    span_links: dict[SpanKey, dict[str, Link]] = {}
     for name in annotators:
         for span in annotations[name]:
-            marks.setdefault(span_key(span), {}).setdefault(name, dict(span.attrs))
+            if name not in marks.setdefault(span_key(span), {}):
+                marks[span_key(span)][name] = dict(span.attrs)
+                span_links.setdefault(span_key(span), {})[name] = (span.entry, span.stance)
     gold_attrs = {span_key(span): dict(span.attrs) for span in gold}
+    gold_span_links = {span_key(span): (span.entry, span.stance) for span in gold}
 
     candidates: dict[SpanKey, Candidate] = {}
     for key in sorted(marks, key=lambda k: (k[0], -k[1], k[2])):
@@ -226,8 +249,10 @@ def review_candidates(
             marks=who,
             votes=len(voting),
             voters=len(counted),
-            variants=_variants(who, voting or who),
+            variants=_variants(who, span_links[key], voting or who),
+            links=span_links[key],
             gold_attrs=gold_attrs.get(key),
+            gold_link=gold_span_links.get(key, NO_LINK),
         )
 
     def voters_of(candidate: Candidate) -> set[str]:
@@ -241,8 +266,11 @@ def review_candidates(
         by_offsets.setdefault((candidate.start, candidate.end), []).append(candidate)
         if 0 < candidate.votes < candidate.voters:
             issues[candidate.key].add(PARTIAL)
-        if len(candidate.variants) > 1 and candidate.votes > 1:
-            issues[candidate.key].add(ATTRIBUTES)
+        if candidate.votes > 1:
+            if len({_attrs_id(variant.attrs) for variant in candidate.variants}) > 1:
+                issues[candidate.key].add(ATTRIBUTES)
+            if len({(variant.entry, variant.stance) for variant in candidate.variants}) > 1:
+                issues[candidate.key].add(LINK)
     # A rival only counts as a disagreement when someone marked it instead of this one.
     for same_offsets in by_offsets.values():
         for first in same_offsets:

@@ -636,13 +636,15 @@ def latest_document_scores(project: Project) -> tuple[int | None, dict[str, dict
     }
 
 
-def _count_chunk(label_names: dict[int, str], document_ids: Sequence[int]) -> dict[int, Counted]:
+def _count_chunk(
+    label_names: dict[int, str], entry_keys: dict[int, str], document_ids: Sequence[int]
+) -> dict[int, Counted]:
     # Only the marks count here: the records go without texts and meta, so a chunk costs
     # three queries (layers, spans, links) whatever its size.
     rows = [{"id": pk, "external_id": "", "text": "", "meta": {}} for pk in document_ids]
     counted = {}
     for document_id, record in zip(
-        document_ids, _records_for_chunk(rows, label_names, {}, False), strict=True
+        document_ids, _records_for_chunk(rows, label_names, entry_keys, False), strict=True
     ):
         review = review_candidates(record.annotations, record.relations)
         counted[document_id] = Counted(
@@ -673,12 +675,19 @@ def submitted_counts(project: Project) -> dict[int, Counted]:
             submitted.order_by("document_id").values_list("document_id", flat=True).distinct()
         )
         label_names = dict(LabelType.objects.filter(project=project).values_list("id", "name"))
+        entry_keys = dict(CatalogueEntry.objects.filter(project=project).values_list("id", "key"))
         counted = {}
         for start in range(0, len(document_ids), REVIEW_CHUNK):
             chunk = document_ids[start : start + REVIEW_CHUNK]
-            counted.update(_count_chunk(label_names, chunk))
+            counted.update(_count_chunk(label_names, entry_keys, chunk))
         caches["default"].set(key, counted, REVIEW_COUNTS_CACHE_SECONDS)
     return counted
+
+
+def catalogue_names(project: Project) -> dict[str, str]:
+    """The names of the project's catalogue entries, by key (for a reviewer: proposed
+    entries too)."""
+    return dict(CatalogueEntry.objects.filter(project=project).values_list("key", "name"))
 
 
 # A document's gold: no gold layer yet, a gold layer open, or a gold layer submitted.

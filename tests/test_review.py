@@ -10,6 +10,7 @@ from annotations.review import (
     ATTRIBUTES,
     BOUNDARY,
     LABEL,
+    LINK,
     PARTIAL,
     agreement_level,
     majority,
@@ -265,3 +266,59 @@ def test_a_lone_counted_annotator_backs_up_nobody():
         "all",
         "none",
     ]
+
+
+def linked(bounds: tuple[int, int], entry: str | None, stance: str = "", **attrs: str) -> Span:
+    return Span(bounds[0], bounds[1], "claim", attrs, entry, stance)
+
+
+def test_different_entries_or_stances_are_link_variants_not_attribute_ones():
+    review = review_candidates(
+        {
+            "alice": [linked(CLAIM, "stays", "asserts")],
+            "bob": [linked(CLAIM, "stays", "asserts")],
+            "carol": [linked(CLAIM, "fled", "denies")],
+        }
+    )
+
+    (candidate,) = review.candidates
+    assert candidate.issues == (LINK,)
+    assert [(v.entry, v.stance, v.annotators) for v in candidate.variants] == [
+        ("stays", "asserts", ("alice", "bob")),
+        ("fled", "denies", ("carol",)),
+    ]
+    assert candidate.links == {
+        "alice": ("stays", "asserts"),
+        "bob": ("stays", "asserts"),
+        "carol": ("fled", "denies"),
+    }
+
+
+def test_a_stance_alone_makes_a_variant_and_attributes_stay_their_own_issue():
+    review = review_candidates(
+        {
+            "alice": [linked(CLAIM, "stays", "asserts", tone="calm")],
+            "bob": [linked(CLAIM, "stays", "reports", tone="calm")],
+        }
+    )
+    (candidate,) = review.candidates
+    assert candidate.issues == (LINK,)
+    assert len(candidate.variants) == 2
+
+    review = review_candidates(
+        {"alice": [linked(CLAIM, "stays", tone="calm")], "bob": [linked(CLAIM, "stays", tone="x")]}
+    )
+    assert review.candidates[0].issues == (ATTRIBUTES,)
+
+
+def test_gold_link_of_a_candidate_is_known():
+    record = DocumentRecord(
+        id="d",
+        text=TEXT,
+        annotations={"alice": [linked(CLAIM, "stays", "asserts")]},
+        gold_state="in_progress",
+        gold=[linked(CLAIM, "fled", "denies")],
+    )
+    (candidate,) = review_record(record).candidates
+    assert candidate.in_gold
+    assert candidate.gold_link == ("fled", "denies")

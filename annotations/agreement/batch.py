@@ -431,11 +431,12 @@ class Leftovers:
 @dataclass
 class OverlapMatches:
     """M1': the spans ``x`` of an earlier annotator that the matching pairs, with the
-    partner's position, and the spans it leaves alone."""
+    partner's position and the partner's span ``y``, and the spans it leaves alone."""
 
     x: Ints
     partner: Ints
     left: Leftovers
+    y: Ints
 
 
 def overlap_matches(batch: Batch) -> OverlapMatches:
@@ -469,6 +470,7 @@ def overlap_matches(batch: Batch) -> OverlapMatches:
         x[matched_x],
         partner[matched_x],
         Leftovers(x[alone_x], partner[alone_x], y[alone_y], earlier[alone_y]),
+        matched_y,
     )
 
 

@@ -29,13 +29,14 @@ all of them.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from itertools import combinations
 from typing import Any
 
 from annotations.agreement.kappa import cohen_kappa_nominal
-from annotations.agreement.types import DocumentLabelSpec, Measure
+from annotations.agreement.types import DocumentLabelSpec, Measure, mean_of
 from annotations.interchange import DocumentRecord
 
 Key = tuple[Any, ...]
@@ -78,37 +79,34 @@ def count_document_labels(
 
 
 def nominal_alpha(coincidences: Mapping[tuple[int, Any, Any], int]) -> Measure:
-    """Alpha from ``{(m, value_a, value_b): ordered pairs in units of m values}``."""
-    matrix: dict[tuple[Any, Any], Fraction] = {}
-    for (m, value_a, value_b), count in coincidences.items():
-        matrix[value_a, value_b] = matrix.get((value_a, value_b), Fraction(0)) + Fraction(
-            count, m - 1
-        )
-    if not matrix:
+    """Alpha from ``{(m, value_a, value_b): ordered pairs in units of m values}``.
+
+    In integers: each count is weighed by ``L / (m - 1)``, ``L`` the least common
+    multiple of the ``m - 1``, so that with ``N`` the weighed total, ``O`` its part off
+    the diagonal and ``C_c`` the margins, ``alpha = 1 - (N - L) O / (N^2 - sum C_c^2)``:
+    one division of two integers, correctly rounded."""
+    if not coincidences:
         return None, NO_UNITS
-    margins: dict[Any, Fraction] = {}
-    for (value_a, _), weight in matrix.items():
-        margins[value_a] = margins.get(value_a, Fraction(0)) + weight
-    total = sum(margins.values(), Fraction(0))
-    observed = sum((w for (a, b), w in matrix.items() if a != b), Fraction(0))
-    expected = total * total - sum((n * n for n in margins.values()), Fraction(0))
+    scale = math.lcm(*{m - 1 for m, _, _ in coincidences})
+    total = observed = 0
+    margins: dict[Any, int] = {}
+    for (m, value_a, _value_b), count in coincidences.items():
+        weight = count * (scale // (m - 1))
+        total += weight
+        margins[value_a] = margins.get(value_a, 0) + weight
+    for (m, value_a, value_b), count in coincidences.items():
+        if value_a != value_b:
+            observed += count * (scale // (m - 1))
+    expected = total * total - sum(n * n for n in margins.values())
     if expected == 0:
         return None, NO_VARIATION
-    return float(1 - (total - 1) * observed / expected), None
+    return (expected - (total - scale) * observed) / expected, None
 
 
 def _with_reason(into: dict[str, Any], key: str, measure: Measure) -> None:
     into[key] = measure[0]
     if measure[0] is None:
         into[f"{key}_reason"] = measure[1]
-
-
-def _mean(measures: Sequence[Measure], what: str) -> Measure:
-    defined = [value for value, _ in measures if value is not None]
-    if not defined:
-        reasons = sorted({reason for _, reason in measures if reason})
-        return None, reasons[0] if reasons else f"no {what}"
-    return sum(defined) / len(defined), None
 
 
 def _item_report(
@@ -140,7 +138,7 @@ def _item_report(
     documents = sum(Fraction(count, m * (m - 1)) for (m, _, _), count in coincidences.items())
     report: dict[str, Any] = {"n_documents": int(documents)}
     _with_reason(report, "alpha", nominal_alpha(coincidences))
-    _with_reason(report, "cohen_kappa_mean", _mean(kappas, "pair of annotators"))
+    _with_reason(report, "cohen_kappa_mean", mean_of(kappas, "pair of annotators"))
     report["pairs"] = pairs
     return report
 
@@ -156,7 +154,7 @@ def _multiple_report(values: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
         "n_documents": max((found["n_documents"] for found in values.values()), default=0),
     }
     for key in ("alpha", "cohen_kappa_mean"):
-        _with_reason(report, key, _mean([_measure(v, key) for v in values.values()], "value"))
+        _with_reason(report, key, mean_of([_measure(v, key) for v in values.values()], "value"))
     kappas: dict[tuple[str, str], list[Measure]] = {}
     documents: dict[tuple[str, str], int] = {}
     for found in values.values():
@@ -167,7 +165,7 @@ def _multiple_report(values: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
     report["pairs"] = []
     for (a, b), measures in kappas.items():
         entry: dict[str, Any] = {"a": a, "b": b, "n_documents": documents[a, b]}
-        _with_reason(entry, "cohen_kappa", _mean(measures, "value"))
+        _with_reason(entry, "cohen_kappa", mean_of(measures, "value"))
         report["pairs"].append(entry)
     report["values"] = dict(values)
     return report

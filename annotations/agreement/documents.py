@@ -16,7 +16,7 @@ Memory follows the batch, not the corpus.
 from __future__ import annotations
 
 import json
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import count
 from operator import attrgetter, itemgetter
@@ -43,8 +43,9 @@ from annotations.agreement.batch import (
     unions,
 )
 from annotations.agreement.document_labels import count_document_labels
+from annotations.agreement.links import count_links
 from annotations.agreement.partial import Group, Key, Layout, Partial, Signature
-from annotations.agreement.types import Params
+from annotations.agreement.types import LinkLabelSpec, Params
 from annotations.interchange import DocumentRecord, Relation
 
 Floats = NDArray[np.float64]
@@ -89,10 +90,10 @@ def accumulate(documents: Iterable[DocumentRecord], params: Params, *, start: in
         count_document_labels(record, names, document_labels, partial.totals)
         spans += sum(len(layers[name]) for name in names)
         if spans >= BATCH_SPANS:
-            add_documents(partial, pending, labels, relation_types)
+            add_documents(partial, pending, labels, relation_types, params.links or ())
             pending, spans = [], 0
     if pending:
-        add_documents(partial, pending, labels, relation_types)
+        add_documents(partial, pending, labels, relation_types, params.links or ())
     return partial
 
 
@@ -101,6 +102,7 @@ def add_documents(
     documents: list[Pending],
     labels: frozenset[str] | None,
     relation_types: frozenset[str] | None,
+    links: Sequence[LinkLabelSpec] = (),
 ) -> None:
     """Add the sums of documents with two annotators or more to ``partial``."""
     batch = Batch.build(
@@ -116,6 +118,10 @@ def add_documents(
     _add_to_groups(partial, batch, documents, rows, document_sums)
     _count_attributes(batch, documents, exact, partial.totals)
     _count_confusion(batch, overlap, partial.totals)
+    if links:
+        names: list[str] = []
+        segment_names = _name_ids([name for _, _, found in documents for name in found], names)
+        count_links(batch, overlap, segment_names, names, links, partial.totals)
 
     exact_mean, overlap_mean, spans = _document_span_f1(batch, exact, overlap)
     alpha = _document_alpha(batch, texts, rows)
@@ -415,11 +421,8 @@ def _count_attributes(
     kind = kind[batch.source]
     chosen = np.flatnonzero((kind[exact.x] > 0) | (kind[exact.y] > 0))
     x, y = exact.x[chosen], exact.y[chosen]
-    name_ids: dict[str, int] = {}
-    segment_name = np.array(
-        [name_ids.setdefault(name, len(name_ids)) for _, _, names in documents for name in names],
-        dtype=np.int64,
-    )
+    names: list[str] = []
+    segment_name = _name_ids([name for _, _, found in documents for name in found], names)
     segment = batch.first_segment[batch.doc[x]]
     columns = (
         batch.label[x],
@@ -429,11 +432,10 @@ def _count_attributes(
         kind[y],
     )
     kinds = len(attrs) + 1
-    bounds = (len(batch.label_names), len(name_ids), len(name_ids), kinds, kinds)
+    bounds = (len(batch.label_names), len(names), len(names), kinds, kinds)
     order = order_by(*zip(columns, bounds, strict=True))
     firsts = np.flatnonzero(starts_of_runs(*(column[order] for column in columns)))
     matches = np.diff(np.append(firsts, len(order))).tolist()
-    names = list(name_ids)
     label, name_x, name_y = (column.tolist() for column in columns[:3])
     source_x, source_y = batch.source[x].tolist(), batch.source[y].tolist()
     for row, times in zip(order[firsts].tolist(), matches, strict=True):
@@ -444,6 +446,14 @@ def _count_attributes(
             (attrs[source_x[row]], attrs[source_y[row]]),
             times,
         )
+
+
+def _name_ids(segment_names: list[str], names: list[str]) -> Ints:
+    """Per segment, its annotator as an index into ``names`` (filled here)."""
+    ids: dict[str, int] = {}
+    found = np.array([ids.setdefault(name, len(ids)) for name in segment_names], dtype=np.int64)
+    names.extend(ids)
+    return found
 
 
 def _attribute_ids(attrs: list[Any]) -> Ints:

@@ -22,6 +22,7 @@ import numpy as np
 from annotations.agreement.alpha import binary_nominal_alpha
 from annotations.agreement.document_labels import document_label_report
 from annotations.agreement.kappa import cohen_kappa_binary, cohen_kappa_nominal, fleiss_kappa_binary
+from annotations.agreement.links import link_report
 from annotations.agreement.partial import Key, Layout, Partial, Signature, Sums
 from annotations.agreement.span_f1 import f1_value
 from annotations.agreement.types import Measure, Number, Params
@@ -293,6 +294,9 @@ def build_result(
         result["document_labels"] = document_label_report(
             partial.totals, params.document_labels, annotators
         )
+    if params.links:
+        shared = frozenset(pair for signature in partial.groups for pair in all_pairs(signature))
+        result["links"] = link_report(partial.totals, params.links, all_pairs(annotators), shared)
     if intervals is None:
         result["intervals"] = None
         result["intervals_reason"] = "bootstrap_resamples is 0"

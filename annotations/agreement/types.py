@@ -8,7 +8,7 @@ and, only when it is ``null``, the reason sits beside it under ``<key>_reason``.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, NamedTuple
 
@@ -34,29 +34,82 @@ class DocumentLabelSpec(NamedTuple):
     choices: tuple[str, ...]
 
 
-def _document_labels(raw: Mapping[str, Any]) -> tuple[DocumentLabelSpec, ...] | None:
-    value = raw.get("document_labels")
+def _label_specs(
+    raw: Mapping[str, Any], key: str, shape: str, fits: Callable[[Mapping[str, Any]], bool]
+) -> list[tuple[str, Mapping[str, Any]]] | None:
+    """``raw[key]``, a mapping of label names to specs that ``fits`` accepts, sorted by
+    name; None when absent."""
+    value = raw.get(key)
     if value is None:
         return None
-    problem = ParameterError(
-        'document_labels must map label names to {"multiple": true or false, "choices": [values]}'
-    )
+    problem = ParameterError(f"{key} must map label names to {shape}")
     if not isinstance(value, Mapping):
         raise problem
-    specs = []
+    found = []
     for name in sorted(value):
         spec = value[name]
-        if (
-            not isinstance(name, str)
-            or not name
-            or not isinstance(spec, Mapping)
-            or not isinstance(spec.get("multiple", False), bool)
-            or not isinstance(spec.get("choices"), list)
-            or not all(isinstance(choice, str) and choice for choice in spec["choices"])
-        ):
+        if not isinstance(name, str) or not name or not isinstance(spec, Mapping) or not fits(spec):
             raise problem
-        specs.append(DocumentLabelSpec(name, spec.get("multiple", False), tuple(spec["choices"])))
-    return tuple(specs)
+        found.append((name, spec))
+    return found
+
+
+def _strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) and item for item in value)
+
+
+def _document_labels(raw: Mapping[str, Any]) -> tuple[DocumentLabelSpec, ...] | None:
+    specs = _label_specs(
+        raw,
+        "document_labels",
+        '{"multiple": true or false, "choices": [values]}',
+        lambda spec: (
+            isinstance(spec.get("multiple", False), bool) and _strings(spec.get("choices"))
+        ),
+    )
+    if specs is None:
+        return None
+    return tuple(
+        DocumentLabelSpec(name, spec.get("multiple", False), tuple(spec["choices"]))
+        for name, spec in specs
+    )
+
+
+class LinkLabelSpec(NamedTuple):
+    """A span label whose spans link to a catalogue: which one (``proposition`` or
+    ``source``), and the stances a span may take toward its entry (none: no stance)."""
+
+    name: str
+    catalogue: str
+    stances: tuple[str, ...]
+
+
+CATALOGUES = ("proposition", "source")
+
+
+def _links(raw: Mapping[str, Any]) -> tuple[LinkLabelSpec, ...] | None:
+    specs = _label_specs(
+        raw,
+        "links",
+        '{"catalogue": "proposition" or "source", "stances": [values]}',
+        lambda spec: spec.get("catalogue") in CATALOGUES and _strings(spec.get("stances", [])),
+    )
+    if specs is None:
+        return None
+    return tuple(
+        LinkLabelSpec(name, spec["catalogue"], tuple(spec.get("stances", [])))
+        for name, spec in specs
+    )
+
+
+def mean_of(measures: Iterable[Measure], what: str) -> Measure:
+    """The mean of the defined values; undefined, with the first reason, when none is."""
+    found = list(measures)
+    defined = [value for value, _ in found if value is not None]
+    if not defined:
+        reasons = sorted({reason for _, reason in found if reason})
+        return None, reasons[0] if reasons else f"no {what}"
+    return sum(defined) / len(defined), None
 
 
 def _names(raw: Mapping[str, Any], key: str) -> tuple[str, ...] | None:
@@ -97,6 +150,8 @@ class Params:
     - ``per_document_limit``: keep only the worst N documents in ``per_document``.
     - ``document_labels``: the document-level labels to measure, each with whether it
       takes several values and its allowed values; default: none.
+    - ``links``: the span labels whose catalogue links to measure (``links.py``), each
+      with its catalogue and stance values; default: none.
     """
 
     labels: tuple[str, ...] | None = None
@@ -107,6 +162,7 @@ class Params:
     confidence: float = 0.95
     per_document_limit: int | None = None
     document_labels: tuple[DocumentLabelSpec, ...] | None = None
+    links: tuple[LinkLabelSpec, ...] | None = None
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any] | None) -> Params:
@@ -138,17 +194,23 @@ class Params:
             confidence=float(confidence),
             per_document_limit=_integer(raw, "per_document_limit", None, 1),
             document_labels=_document_labels(raw),
+            links=_links(raw),
         )
 
     def to_json(self) -> dict[str, Any]:
         found = {
             key: list(value) if isinstance(value, tuple) else value
             for key, value in asdict(self).items()
-            if key != "document_labels"
+            if key not in ("document_labels", "links")
         }
         if self.document_labels is not None:
             found["document_labels"] = {
                 spec.name: {"multiple": spec.multiple, "choices": list(spec.choices)}
                 for spec in self.document_labels
+            }
+        if self.links is not None:
+            found["links"] = {
+                spec.name: {"catalogue": spec.catalogue, "stances": list(spec.stances)}
+                for spec in self.links
             }
         return found

@@ -220,6 +220,66 @@ def _agreement_section(card: CardData, rename: Pseudonyms | None) -> list[str]:
         header = ["document label", "alpha", "cohen_kappa_mean", "documents"]
         lines += ["Document labels (nominal, one unit per document):", ""]
         lines += [*_table(header, document_rows), ""]
+    lines += _link_section(result, name, lambda found, key: show(found, key, {}))
+    return lines
+
+
+LINK_CLUSTERING = ("muc", "b_cubed", "ceaf_e")
+
+
+def _link_section(
+    result: Mapping[str, Any],
+    name: Callable[[object], str],
+    show: Callable[[Mapping[str, Any], str], str],
+) -> list[str]:
+    """Agreement on catalogue links, per linked label and per pair of annotators."""
+    links = result.get("links") or {}
+    if not links:
+        return []
+    summary = []
+    pairs = []
+    for label, found in sorted(links.items()):
+        clustering = found.get("clustering") or {}
+        entry = found.get("entry") or {}
+        stance = found.get("stance")
+        summary.append(
+            [
+                label,
+                found.get("catalogue", ""),
+                f"{found.get('linked', 0)} of {found.get('spans', 0)}",
+                show(entry, "alpha"),
+                show(entry, "cohen_kappa_mean"),
+                show(stance, "alpha") if stance is not None else "no stances",
+                show(stance, "cohen_kappa_mean") if stance is not None else "no stances",
+                *(show(clustering, f"{metric}_f1_mean") for metric in LINK_CLUSTERING),
+                show(clustering, "conll_f1_mean"),
+            ]
+        )
+        for pair in found.get("pairs") or []:
+            pairs.append(
+                [
+                    label,
+                    name(pair.get("a")),
+                    name(pair.get("b")),
+                    show(pair, "entry_cohen_kappa"),
+                    show(pair, "stance_cohen_kappa") if stance is not None else "no stances",
+                    *(show(pair.get(metric) or {}, "f1") for metric in LINK_CLUSTERING),
+                    show(pair, "conll_f1"),
+                ]
+            )
+    clustering_header = ["MUC F1", "B-cubed F1", "CEAF-e F1", "CoNLL F1"]
+    header = ["label", "catalogue", "spans linked", "entry alpha", "entry kappa (mean)"]
+    header += ["stance alpha", "stance kappa (mean)", *(f"{h} (mean)" for h in clustering_header)]
+    lines = [
+        "Catalogue links (the entry and stance of overlapping spans; the clustering of "
+        "mentions into entries, scored as coreference):",
+        "",
+        *_table(header, summary),
+        "",
+    ]
+    if pairs:
+        header = ["label", "annotator a", "annotator b", "entry kappa", "stance kappa"]
+        lines += [*_table([*header, *clustering_header], pairs), ""]
     return lines
 
 

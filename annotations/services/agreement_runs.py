@@ -73,8 +73,9 @@ def parse_parameters(project: Project, raw: Mapping[str, Any] | None) -> Params:
     """Checked parameters, or ValidationError naming the problem (``parameters``).
 
     Unless the caller names labels, the run measures the project's span labels, so that a
-    label nobody used still shows (undefined, with its reason); and unless the caller
-    gives ``document_labels``, every document-level label of the project.
+    label nobody used still shows (undefined, with its reason); unless the caller gives
+    ``links``, the catalogue links of every span label that links to a catalogue; and
+    unless the caller gives ``document_labels``, every document-level label of the project.
     """
     if raw is not None and not isinstance(raw, Mapping):
         raise ValidationError({"parameters": ["must be an object"]})
@@ -85,6 +86,15 @@ def parse_parameters(project: Project, raw: Mapping[str, Any] | None) -> Params:
                 "name", flat=True
             )
         )
+    if "links" not in raw:
+        raw["links"] = {
+            name: {"catalogue": catalogue, "stances": list(stances)}
+            for name, catalogue, stances in LabelType.objects.filter(
+                project=project, kind=LabelKind.SPAN
+            )
+            .exclude(catalogue="")
+            .values_list("name", "catalogue", "stance_values")
+        }
     if "document_labels" not in raw:
         raw["document_labels"] = {
             name: {"multiple": multiple, "choices": list(choices)}

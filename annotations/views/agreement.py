@@ -80,6 +80,57 @@ def _document_label_rows(found: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+LINK_CLUSTERING = ("muc", "b_cubed", "ceaf_e")
+LINK_HEADINGS = ["entry alpha", "entry Cohen κ", "stance alpha", "stance Cohen κ"]
+LINK_HEADINGS += ["MUC F1", "B³ F1", "CEAF-e F1", "CoNLL F1"]
+NO_STANCES = {"value": None, "reason": "this label takes no stance", "low": None, "high": None}
+
+
+def _link_sections(found: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per label linked to a catalogue: its figures (means over pairs), then per pair."""
+    sections = []
+    for label, links in sorted(found.items()):
+        stance = links.get("stance")
+        clustering = links.get("clustering") or {}
+        pairs = []
+        for pair in links.get("pairs", []):
+            figures = [_figure(pair, "entry_cohen_kappa", None)]
+            figures.append(
+                _figure(pair, "stance_cohen_kappa", None) if stance is not None else NO_STANCES
+            )
+            figures += [_figure(pair.get(name) or {}, "f1", None) for name in LINK_CLUSTERING]
+            figures.append(_figure(pair, "conll_f1", None))
+            pairs.append(
+                {
+                    "a": pair["a"],
+                    "b": pair["b"],
+                    "matched": pair.get("entry_matched", 0),
+                    "figures": figures,
+                }
+            )
+        summary = [
+            _figure(links.get("entry") or {}, "alpha", None),
+            _figure(links.get("entry") or {}, "cohen_kappa_mean", None),
+            _figure(stance, "alpha", None) if stance is not None else NO_STANCES,
+            _figure(stance, "cohen_kappa_mean", None) if stance is not None else NO_STANCES,
+            *(_figure(clustering, f"{name}_f1_mean", None) for name in LINK_CLUSTERING),
+            _figure(clustering, "conll_f1_mean", None),
+        ]
+        sections.append(
+            {
+                "label": label,
+                "catalogue": links.get("catalogue", ""),
+                "spans": links.get("spans", 0),
+                "linked": links.get("linked", 0),
+                "units": (links.get("entry") or {}).get("units", 0),
+                "ambiguous": links.get("ambiguous_units", 0),
+                "summary": summary,
+                "pairs": pairs,
+            }
+        )
+    return sections
+
+
 def _report(
     project_slug: str, result: dict[str, Any], document_ids: dict[str, int]
 ) -> dict[str, Any]:
@@ -136,6 +187,8 @@ def _report(
         },
         "attributes": result.get("attributes", {}),
         "document_labels": _document_label_rows(result.get("document_labels") or {}),
+        "links": _link_sections(result.get("links") or {}),
+        "link_headings": LINK_HEADINGS,
         "intervals": intervals,
         "intervals_reason": result.get("intervals_reason", ""),
     }

@@ -28,8 +28,11 @@ from annotations.review import (
     ATTRIBUTES,
     BOUNDARY,
     LABEL,
+    LINK,
+    NO_LINK,
     PARTIAL,
     Candidate,
+    Link,
     LinkCandidate,
     Review,
     candidate_key,
@@ -39,6 +42,7 @@ from annotations.review import (
 from annotations.selectors import (
     GOLD_FINAL,
     GOLD_STATES,
+    catalogue_names,
     document_review,
     documents_to_review,
     gold_state,
@@ -62,30 +66,48 @@ def attrs_text(attrs: Mapping[str, Any]) -> str:
     return " · ".join(f"{name}={attrs[name]}" for name in sorted(attrs))
 
 
+def link_text(link: Link, names: Mapping[str, str]) -> str:
+    """A catalogue link in a table cell: the entry's name, then the stance."""
+    entry, stance = link
+    parts = [names.get(entry, entry)] if entry else []
+    return " · ".join([*parts, stance] if stance else parts)
+
+
+def _mark_text(attrs: Mapping[str, Any], link: Link, names: Mapping[str, str]) -> str:
+    return " · ".join(part for part in (attrs_text(attrs), link_text(link, names)) if part)
+
+
 def _issue_badges(candidate: Candidate) -> list[dict[str, str]]:
     text = {
         PARTIAL: f"{candidate.votes} of {candidate.voters}",
         LABEL: "also " + ", ".join(candidate.other_labels),
         BOUNDARY: "boundaries differ",
         ATTRIBUTES: "attributes differ",
+        LINK: "links differ",
     }
     return [{"kind": issue, "text": text[issue]} for issue in candidate.issues]
 
 
 def _candidate_row(
-    index: int, candidate: Candidate, review: Review, colours: Mapping[str, str]
+    index: int,
+    candidate: Candidate,
+    review: Review,
+    colours: Mapping[str, str],
+    entry_names: Mapping[str, str],
 ) -> dict[str, Any]:
-    most_common = dict(candidate.variants[0].attrs) if candidate.variants else {}
+    top = candidate.variants[0] if candidate.variants else None
+    most_common = (dict(top.attrs), (top.entry, top.stance)) if top else ({}, NO_LINK)
     cells = []
     for name in review.annotators:
         attrs = candidate.marks.get(name)
+        link = candidate.links.get(name, NO_LINK)
         cells.append(
             {
                 "annotator": name,
                 "marked": attrs is not None,
-                "attrs": attrs_text(attrs) if attrs else "",
-                # Attributes that differ from the most common ones stand out.
-                "odd": attrs is not None and dict(attrs) != most_common,
+                "attrs": _mark_text(attrs, link, entry_names) if attrs is not None else "",
+                # Attributes or links that differ from the most common ones stand out.
+                "odd": attrs is not None and (dict(attrs), link) != most_common,
                 "counted": name in review.counted,
             }
         )
@@ -95,11 +117,13 @@ def _candidate_row(
         "colour": colours.get(candidate.label, DEFAULT_COLOUR),
         "cells": cells,
         "badges": _issue_badges(candidate),
-        "gold_attrs": attrs_text(candidate.gold_attrs) if candidate.gold_attrs else "",
+        "gold_attrs": _mark_text(candidate.gold_attrs, candidate.gold_link, entry_names)
+        if candidate.gold_attrs is not None
+        else "",
         "variants": [
             {
                 "index": position,
-                "text": attrs_text(variant.attrs),
+                "text": _mark_text(variant.attrs, (variant.entry, variant.stance), entry_names),
                 "count": len(variant.annotators),
             }
             for position, variant in enumerate(candidate.variants)
@@ -126,8 +150,9 @@ def _link_row(
     }
 
 
-def _review_data(review: Review) -> dict[str, Any]:
-    """What review.js needs to write a candidate into gold."""
+def _review_data(review: Review, entry_names: Mapping[str, str]) -> dict[str, Any]:
+    """What review.js needs to write a candidate into gold: each variant's attributes
+    and link, and the names of the catalogue entries they link to."""
     return {
         "candidates": [
             {
@@ -136,10 +161,25 @@ def _review_data(review: Review) -> dict[str, Any]:
                 "end": candidate.end,
                 "label": candidate.label,
                 "quote": candidate.quote,
-                "variants": [dict(variant.attrs) for variant in candidate.variants],
+                "variants": [
+                    {"attrs": dict(variant.attrs), "entry": variant.entry, "stance": variant.stance}
+                    for variant in candidate.variants
+                ],
             }
             for candidate in review.candidates
         ],
+        "entries": {
+            entry: entry_names[entry]
+            for entry in sorted(
+                {
+                    entry
+                    for candidate in review.candidates
+                    for entry, _ in candidate.links.values()
+                    if entry is not None
+                }
+            )
+            if entry in entry_names
+        },
         "links": [
             {
                 "key": link_key(link),
@@ -165,6 +205,7 @@ def _curation_data(review: Review) -> dict[str, Any]:
     for candidate in review.candidates:
         for name, attrs in candidate.marks.items():
             if name in rows:
+                entry, stance = candidate.links.get(name, (None, ""))
                 rows[name]["spans"].append(
                     {
                         "key": candidate_key(candidate),
@@ -172,6 +213,8 @@ def _curation_data(review: Review) -> dict[str, Any]:
                         "end": candidate.end,
                         "label": candidate.label,
                         "attrs": dict(attrs),
+                        "entry": entry,
+                        "stance": stance,
                         "votes": candidate.votes,
                         "agreement": candidate.agreement,
                     }
@@ -258,6 +301,7 @@ def review(request: HttpRequest, access: Access, doc_id: int) -> HttpResponse:
     labels = label_schema(project)
     counted = len(review.counted)
     colours = {label["name"]: label["colour"] for label in labels}
+    entry_names = catalogue_names(project)
     config = {
         "project": project.slug,
         "document": document.pk,
@@ -297,7 +341,7 @@ def review(request: HttpRequest, access: Access, doc_id: int) -> HttpResponse:
             ],
             "review": review,
             "rows": [
-                _candidate_row(index, candidate, review, colours)
+                _candidate_row(index, candidate, review, colours, entry_names)
                 for index, candidate in enumerate(review.candidates)
             ],
             "link_rows": [
@@ -307,7 +351,7 @@ def review(request: HttpRequest, access: Access, doc_id: int) -> HttpResponse:
             "gold_state": state,
             "gold_state_name": GOLD_STATES[state],
             "gold_body": layer_body(gold.pk) if gold is not None else None,
-            "review_data": _review_data(review),
+            "review_data": _review_data(review, entry_names),
             "curation_data": _curation_data(review),
             "config": config,
             "vote_choices": list(range(1, counted + 1)),

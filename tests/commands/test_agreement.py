@@ -44,3 +44,33 @@ def test_import_then_agreement_prints_the_report_and_keeps_the_run(tmp_path: Pat
 def test_unknown_project_is_an_error() -> None:
     with pytest.raises(CommandError, match="no project 'nope'"):
         call_command("agreement", "nope")
+
+
+@pytest.mark.django_db
+def test_json_and_text_carry_the_link_figures(tmp_path: Path) -> None:
+    from annotations.models import Project
+    from tests.links import link_claims
+
+    records = corpus(8, ["ana", "ben"], seed=3)
+    path = tmp_path / "study.jsonl"
+    path.write_text("".join(dump_record(record) for record in records), encoding="utf-8")
+    call_command("import_documents", str(path), project="study", create=True, stdout=StringIO())
+    link_claims(Project.objects.get(slug="study"))
+
+    out = StringIO()
+    call_command("agreement", "study", "--json", "--resamples", "0", stdout=out)
+    result = json.loads(out.getvalue())
+    assert result["params"]["links"] == {
+        "claim": {"catalogue": "proposition", "stances": ["asserts", "denies"]},
+        "source": {"catalogue": "source", "stances": []},
+    }
+    claim = result["links"]["claim"]
+    assert set(claim) >= {"catalogue", "spans", "linked", "entry", "stance", "clustering"}
+    pair = claim["pairs"][0]
+    assert (pair["a"], pair["b"]) == ("ana", "ben")
+    assert set(pair["muc"]) >= {"recall", "precision", "f1"}
+
+    text = StringIO()
+    call_command("agreement", "study", "--resamples", "0", stdout=text)
+    assert "Links: claim -> proposition" in text.getvalue()
+    assert "clustering (means over pairs): muc" in text.getvalue()

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from annotations.agreement import compute
@@ -135,3 +137,33 @@ def test_card_says_how_much_final_gold_was_marked_final_with_candidates_open(
     assert "- Of the project's final gold, 1 document(s) were marked final with candidates" in (
         text
     )
+
+
+def test_card_lists_link_agreement_per_label_and_pair_with_pseudonyms(
+    export: Export, records: list[DocumentRecord]
+) -> None:
+    linked = [
+        replace(
+            record,
+            annotations={
+                name: [
+                    span._replace(entry="fled", stance="asserts") if span.label == "claim" else span
+                    for span in spans
+                ]
+                for name, spans in record.annotations.items()
+            },
+        )
+        for record in records
+    ]
+    links = {"claim": {"catalogue": "proposition", "stances": ["asserts", "denies"]}}
+    agreement = compute(linked, {"bootstrap_resamples": 0, "links": links})
+    archive, _ = export(
+        "jsonl", ExportOptions(pseudonymise=True), card=make_card(agreement=agreement)
+    )
+    text = archive.read("README.md").decode()
+
+    assert "Catalogue links" in text
+    found = agreement["links"]["claim"]
+    assert f"| claim | proposition | {found['linked']} of {found['spans']} |" in text
+    assert "| claim | annotator_01 | annotator_02 |" in text
+    assert "alice" not in text

@@ -12,6 +12,7 @@ from annotations.services import agreement_runs, jobs
 from annotations.services.imports import import_documents
 from tests.agreement.corpus import corpus
 from tests.factories import DocumentLabelTypeFactory
+from tests.links import link_claims
 
 PAGE = "/projects/panjshir/agreement/"
 
@@ -103,3 +104,41 @@ def test_the_report_shows_document_label_agreement(cast) -> None:
     assert rows == ["stance", "topics", "topics = politics", "topics = security"]
     assert "alice–bob" in table.group(1)
     assert 'title="no variation' in table.group(1)  # everybody said "security"
+
+
+@pytest.mark.django_db
+def test_the_report_shows_link_agreement_per_catalogue_label(cast) -> None:
+    import_documents(project=cast.project, records=corpus(12, ["alice", "bob", "carol"], seed=5))
+    link_claims(cast.project)
+    params = agreement_runs.parse_parameters(cast.project, {"bootstrap_resamples": 0})
+    run = AgreementRun.objects.create(project=cast.project, parameters=params.to_json())
+    claim = jobs.claim(AgreementRun, run.pk)
+    run.refresh_from_db()
+    agreement_runs.run_inline(run, claim)
+    run.refresh_from_db()
+    links = run.result["links"]
+    assert set(links) == {"claim", "source"}
+    assert "stance" in links["claim"]
+    assert "stance" not in links["source"]
+
+    html = page_for(cast.reviewer)
+    assert "Links: claim → proposition entries" in html
+    assert "Links: source → source entries" in html
+    table = re.search(r'id="links-claim-table">(.*?)</table>', html, re.S)
+    assert table
+    assert "alice / bob" in table.group(1)
+    conll = links["claim"]["clustering"]["conll_f1_mean"]
+    shown = "–" if conll is None else f"{conll:.3f}"
+    summary = re.search(r'<tr class="link-summary">(.*?)</tr>', table.group(1), re.S)
+    assert summary
+    assert summary.group(1).count("<td") == 1 + 8
+    assert shown in summary.group(1)
+    assert f"{links['claim']['linked']} of {links['claim']['spans']} spans linked" in html
+
+
+@pytest.mark.django_db
+def test_a_project_without_catalogue_labels_has_no_link_section(cast) -> None:
+    import_documents(project=cast.project, records=corpus(3, ["alice", "bob"], seed=2))
+    latest = run_now(cast.project)
+    assert "links" not in latest.result
+    assert "Links:" not in page_for(cast.reviewer)

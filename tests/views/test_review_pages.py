@@ -187,7 +187,10 @@ def test_candidates_group_spans_with_who_marked_them_and_how_they_disagree(clien
         "end": SALEH[1],
         "label": "source",
         "quote": "Saleh",
-        "variants": [{"kind": "organisation"}, {"kind": "person"}],
+        "variants": [
+            {"attrs": {"kind": "organisation"}, "entry": None, "stance": ""},
+            {"attrs": {"kind": "person"}, "entry": None, "stance": ""},
+        ],
     }
     claim = f"{CLAIM[0]}:{CLAIM[1]}:claim"
     assert data["links"] == [
@@ -501,3 +504,26 @@ def test_quoted_persian_is_isolated_inside_quote_marks_of_the_tables_direction(c
     # them. With dir="auto" on the <q> itself the marks swapped ends.
     assert html_text.count(f"<q><bdi>{persian}</bdi></q>") == 2  # the candidate, the link head
     assert '<q dir="auto">' not in html_text
+
+
+def test_candidates_show_each_annotators_entry_by_name_and_stance(client, cast, disputed):
+    from annotations.models import CatalogueEntry, Span
+
+    entry = CatalogueEntry.objects.create(
+        project=cast.project, kind="proposition", key="stays", name="Saleh is in Panjshir"
+    )
+    Span.objects.filter(
+        layer__document=disputed, layer__annotator=cast.alice, start=CLAIM[0], end=CLAIM[1]
+    ).update(entry=entry, stance="asserts")
+    client.force_login(cast.reviewer)
+
+    response = client.get(review_url(cast.project, disputed))
+
+    row = next(r for r in response.context["rows"] if r["candidate"].key == (*CLAIM, "claim"))
+    assert [b["kind"] for b in row["badges"]] == ["link"]
+    assert [c["attrs"] for c in row["cells"]] == ["Saleh is in Panjshir · asserts", ""]
+    assert [v["text"] for v in row["variants"]] == ["", "Saleh is in Panjshir · asserts"]
+    data = json_script(response.content.decode(), "review-data")
+    assert data["entries"] == {"stays": "Saleh is in Panjshir"}
+    claim = next(c for c in data["candidates"] if c["label"] == "claim" and c["start"] == CLAIM[0])
+    assert {"attrs": {}, "entry": "stays", "stance": "asserts"} in claim["variants"]

@@ -71,6 +71,22 @@ def render_text(result: dict[str, Any], worst: int = 10) -> str:
             f"  {item['id']}: {_number(item['span_f1_exact_mean'])}, "
             f"{_number(item['span_f1_overlap_mean'])}, {_number(item['alpha_char_macro'])}"
         )
+    for label, links in sorted((result.get("links") or {}).items()):
+        lines += ["", f"Links: {label} -> {links['catalogue']} ({links['linked']} of "]
+        lines[-1] += f"{links['spans']} spans linked)"
+        for facet in ("entry", "stance"):
+            if facet in links:
+                alpha = _with_interval(links[facet], "alpha", None)
+                kappa = _with_interval(links[facet], "cohen_kappa_mean", None)
+                lines.append(f"  {facet:<8} alpha {alpha}; Cohen's kappa (mean) {kappa}")
+        clustering = links["clustering"]
+        lines.append(
+            "  clustering (means over pairs): "
+            + ", ".join(
+                f"{name} {_with_interval(clustering, f'{name}_f1_mean', None)}"
+                for name in ("muc", "b_cubed", "ceaf_e", "conll")
+            )
+        )
     confusion = result["confusion"]
     names = [name if name is not None else "(none)" for name in confusion["labels"]]
     width = max([10, *(len(name) + 1 for name in names)])

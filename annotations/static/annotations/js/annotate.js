@@ -1083,23 +1083,31 @@ function batchCommand(commands) {
   };
 }
 
-/** Write spans ({label, start, end, attrs}) and links ({type, head, tail}: span keys
- * "start:end:label") into the layer as one undoable step. A span already there with other
- * attributes takes the given ones; what is there already is left alone. */
+/** Write spans ({label, start, end, attrs, entry, stance}) and links ({type, head, tail}:
+ * span keys "start:end:label") into the layer as one undoable step. A span already there
+ * with other attributes, entry or stance takes the given ones (only those that differ are
+ * sent); what is there already is left alone. */
 function accept({ spans = [], links = [] }) {
   if (state.readOnly) return false;
   flushResize();
   const byKey = new Map([...state.spans.values()].map((span) => [spanKeyOf(span), span]));
   const commands = [];
   for (const item of spans) {
-    const attrs = { ...(item.attrs ?? {}) };
+    const wanted = { attrs: { ...(item.attrs ?? {}) }, entry: item.entry ?? null, stance: item.stance ?? "" };
     const twin = byKey.get(spanKeyOf(item));
     if (!twin) {
-      const span = makeSpan({ label: item.label, start: item.start, end: item.end, attrs });
+      const span = makeSpan({ label: item.label, start: item.start, end: item.end, ...wanted });
       byKey.set(spanKeyOf(span), span);
       commands.push(createSpanCommand(span));
-    } else if (!sameAttrs(twin.attrs, attrs)) {
-      commands.push(updateSpanCommand(twin, { attrs: twin.attrs }, { attrs }));
+      continue;
+    }
+    const now = { attrs: twin.attrs, entry: twin.entry ?? null, stance: twin.stance ?? "" };
+    const changed = Object.keys(wanted).filter((name) =>
+      name === "attrs" ? !sameAttrs(now.attrs, wanted.attrs) : now[name] !== wanted[name],
+    );
+    if (changed.length) {
+      const pick = (from) => Object.fromEntries(changed.map((name) => [name, from[name]]));
+      commands.push(updateSpanCommand(twin, pick(now), pick(wanted)));
     }
   }
   for (const link of links) {
@@ -1204,6 +1212,8 @@ export const editor = {
         start: span.start,
         end: span.end,
         attrs: { ...span.attrs },
+        entry: span.entry,
+        stance: span.stance,
       })),
       links: [...state.relations.values()].map((rel) => ({
         type: rel.type,

@@ -174,7 +174,10 @@ export function createCuration({ text, labels, data, onSpan, onLink }) {
     // The end of a drag over a row (copying its text) takes nothing.
     if (!event.target.closest(".cur-mark") && !getSelection().isCollapsed) return;
     const found = spanAt(event.target);
-    if (found) onSpan(found.span.candidate, found.span.attrs);
+    if (found) {
+      const { attrs, entry, stance } = found.span;
+      onSpan(found.span.candidate, { attrs, entry, stance });
+    }
   }
 
   function setShown(name, shown) {

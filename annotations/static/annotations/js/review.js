@@ -92,15 +92,31 @@ function attrsText(attrs) {
   return names.map((name) => `${name}=${attrs[name]}`).join(" · ");
 }
 
-function goldCell(row, inGold, rejected, attrs) {
+/** A variant (or a gold span): its attributes, then its entry's name and stance. */
+function variantText({ attrs = {}, entry = null, stance = "" }) {
+  const entryName = entry ? (data.entries?.[entry] ?? entry) : "";
+  return [attrsText(attrs), entryName, stance].filter(Boolean).join(" · ");
+}
+
+/** The same attributes, entry and stance (a span with none has entry null, stance ""). */
+function sameVariant(span, variant) {
+  return (
+    sameAttrs(span.attrs, variant.attrs) &&
+    (span.entry ?? null) === (variant.entry ?? null) &&
+    (span.stance ?? "") === (variant.stance ?? "")
+  );
+}
+
+function goldCell(row, inGold, rejected, span) {
   const cell = row.querySelector("[data-gold]");
   if (inGold) {
     cell.replaceChildren("✓");
-    if (attrs && Object.keys(attrs).length) {
-      const span = document.createElement("span");
-      span.className = "attrs";
-      span.textContent = attrsText(attrs);
-      cell.append(span);
+    const text = span ? variantText(span) : "";
+    if (text) {
+      const shown = document.createElement("span");
+      shown.className = "attrs";
+      shown.textContent = text;
+      cell.append(shown);
     }
   } else if (rejected) {
     const undo = document.createElement("button");
@@ -133,13 +149,13 @@ function render() {
     const rejected = !inGold && isRejected(candidate.key);
     row.classList.toggle("in-gold", Boolean(inGold));
     row.classList.toggle("rejected", rejected);
-    goldCell(row, inGold, rejected, inGold?.attrs);
+    goldCell(row, inGold, rejected, inGold);
     for (const button of row.querySelectorAll("button.accept")) {
       const variant = candidate.variants[Number(button.dataset.variant)];
-      // In gold already: only attributes other than gold's are left to choose.
-      button.hidden = Boolean(inGold) && sameAttrs(inGold.attrs, variant);
+      // In gold already: only attributes and links other than gold's are left to choose.
+      button.hidden = Boolean(inGold) && sameVariant(inGold, variant);
       button.dataset.text ??= button.textContent;
-      button.textContent = inGold ? `Use ${attrsText(variant) || "no attributes"}` : button.dataset.text;
+      button.textContent = inGold ? `Use ${variantText(variant) || "no attributes"}` : button.dataset.text;
     }
     row.querySelector("button.reject").hidden = rejected;
     const isSettled = Boolean(inGold) || rejected;
@@ -237,10 +253,11 @@ function bindCandidates() {
 }
 
 /** Accept a span candidate into gold with these attributes, and store the decision. */
-async function acceptSpan(candidate, attrs) {
+/** Accept a span candidate with one annotator's reading of it ({attrs, entry, stance}). */
+async function acceptSpan(candidate, variant) {
   if (editor.readOnly) return readOnlyNotice();
   if (!(await decide(candidate.key, "accept"))) return;
-  if (!editor.accept({ spans: [{ ...candidate, attrs }] })) render();
+  if (!editor.accept({ spans: [{ ...candidate, ...variant }] })) render();
 }
 
 /** Accept a link; an end span that is rejected or not in gold comes in only when the
@@ -260,10 +277,10 @@ async function acceptLink(link) {
   // The server checks the ends against gold as saved: let the editor's writes land first.
   await editor.idle();
   if (!(await decide(link.key, "accept", { with_ends: missing.length > 0 }))) return;
-  // The ends that gold lacks come in with it, with their most common attributes.
+  // The ends that gold lacks come in with it, with their most common attributes and link.
   const spans = missing
     .filter((key) => !inGold.has(key))
-    .map((key) => ({ ...spansByKey.get(key), attrs: spansByKey.get(key).variants[0] ?? {} }));
+    .map((key) => ({ ...spansByKey.get(key), ...(spansByKey.get(key).variants[0] ?? { attrs: {} }) }));
   if (!editor.accept({ spans, links: [link] })) render();
 }
 
@@ -387,7 +404,7 @@ async function start() {
       text: readJson("doc-text-data"),
       labels: readJson("labels-data"),
       data: readJson("curation-data"),
-      onSpan: (key, attrs) => acceptSpan(spansByKey.get(key), attrs),
+      onSpan: (key, reading) => acceptSpan(spansByKey.get(key), reading),
       onLink: (key) => acceptLink(linksByKey.get(key)),
     });
   }
