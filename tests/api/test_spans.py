@@ -28,6 +28,8 @@ def test_annotator_adds_a_span_and_the_version_goes_up_by_one(world, api):
         "end": 17,
         "attrs": {},
         "quote": text[0:17],
+        "entry": None,
+        "stance": "",
     }
     stored = Span.objects.get(pk=data["span"]["id"])
     assert (stored.layer_id, stored.quote) == (world.alice_layer.pk, text[0:17])

@@ -953,7 +953,9 @@ function renderArcs() {
   const shown = `${linksRevision}|${contentRevision}|${state.selected}`;
   if (arcs.boxes && shown === arcsShown) return;
   arcsShown = shown;
+  const t0 = performance.now();
   arcs.draw([...state.relations.values()], (type) => colours.get(type) ?? "#555555", state.selected);
+  performance.measure("wb:arcs", { start: t0, end: performance.now() });
 }
 
 function refresh() {
