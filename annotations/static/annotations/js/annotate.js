@@ -948,24 +948,43 @@ function renderCounts() {
 }
 
 let arcsShown = null; // what the arcs were last drawn for
+let arcsLater = false; // a redraw after the next paint is scheduled
 
-function renderArcs() {
-  const shown = `${linksRevision}|${contentRevision}|${state.selected}`;
-  if (arcs.boxes && shown === arcsShown) return;
-  arcsShown = shown;
+function drawArcs() {
+  arcsShown = `${linksRevision}|${contentRevision}|${state.selected}`;
   const t0 = performance.now();
   arcs.draw([...state.relations.values()], (type) => colours.get(type) ?? "#555555", state.selected);
   performance.measure("wb:arcs", { start: t0, end: performance.now() });
 }
 
+/** Arcs over spans that did not move are redrawn at once. After a repaint of the text
+ * the spans are measured again, which lays the text out: that waits until the new text
+ * is on the screen, so a new span shows without waiting for the arcs. */
+function renderArcs() {
+  if (arcs.boxes) {
+    if (arcsShown !== `${linksRevision}|${contentRevision}|${state.selected}`) drawArcs();
+    return;
+  }
+  if (arcsLater) return;
+  arcsLater = true;
+  // After the frame that shows the text, and after whatever else waits for that frame.
+  afterPaint(() =>
+    setTimeout(() => {
+      arcsLater = false;
+      drawArcs();
+    }, 0),
+  );
+}
+
 function refresh() {
   repaint();
   renderHighlights();
-  renderArcs();
   renderSelectionPanel();
   renderSpanPanel();
   renderLinksPanel();
   renderCounts();
+  // Last: measuring the spans lays the page out, once, after every other change.
+  renderArcs();
   document.body.classList.toggle("read-only", state.readOnly);
   if (contentShown !== contentRevision) {
     contentShown = contentRevision;

@@ -26,6 +26,7 @@ export class ArcLayer {
     this.group = this.svg.appendChild(svg("g"));
     this.stage.append(root, this.svg);
     this.markers = new Map(); // colour -> marker id
+    this.paths = new Map(); // relation key -> the path last drawn for it
     this.boxes = null; // span key -> {left, top, width, height}, relative to the stage
     this.last = null; // the arguments of the last draw, for a redraw after a resize
     new ResizeObserver(() => {
@@ -57,6 +58,10 @@ export class ArcLayer {
       }
     }
     this.boxes = boxes;
+    // Read here, with the layout just measured: reading sizes while drawing would make
+    // the browser lay the whole text out again after every style change.
+    this.svg.setAttribute("width", String(this.root.offsetWidth));
+    this.svg.setAttribute("height", String(this.root.offsetHeight));
   }
 
   marker(colour) {
@@ -87,8 +92,6 @@ export class ArcLayer {
   draw(relations, colourOf, selected) {
     this.last = [relations, colourOf, selected];
     if (!this.boxes) this.measure();
-    this.svg.setAttribute("width", String(this.root.offsetWidth));
-    this.svg.setAttribute("height", String(this.root.offsetHeight));
     const drawn = [];
     // Where on its span's top edge each arc ends: spread by the other end's position.
     const ends = new Map();
@@ -111,6 +114,7 @@ export class ArcLayer {
       endX.set(box, new Map(list.map((item, index) => [item.rel, box.left + (box.width * (index + 1)) / (list.length + 1)])));
     }
     const elements = [];
+    const paths = new Map(); // what this draw made, by relation key, for the next one
     for (const { rel, head, tail } of drawn) {
       const x1 = endX.get(head).get(rel);
       const x2 = endX.get(tail).get(rel);
@@ -122,7 +126,7 @@ export class ArcLayer {
       const apex = Math.min(y1, y2) - rise;
       const colour = colourOf(rel.type);
       const bold = selected !== null && (rel.head.key === selected || rel.tail.key === selected);
-      const path = svg("path", {
+      const attributes = {
         d: `M${x1.toFixed(1)},${y1.toFixed(1)} C${x1.toFixed(1)},${apex.toFixed(1)} ${x2.toFixed(1)},${apex.toFixed(1)} ${x2.toFixed(1)},${y2.toFixed(1)}`,
         stroke: colour,
         "marker-end": `url(#${this.marker(colour)})`,
@@ -130,7 +134,15 @@ export class ArcLayer {
         "data-head": String(rel.head.key),
         "data-tail": String(rel.tail.key),
         "data-type": rel.type,
-      });
+      };
+      // An arc drawn the same last time keeps its element: adding one link adds one path.
+      const signature = Object.values(attributes).join("|");
+      let path = this.paths.get(rel.key);
+      if (!path || path.dataset.signature !== signature) {
+        path = svg("path", attributes);
+        path.dataset.signature = signature;
+      }
+      paths.set(rel.key, path);
       elements.push(path);
       if (bold) {
         const name = svg("text", { x: ((x1 + x2) / 2).toFixed(1), y: (apex + rise / 4 - 2).toFixed(1), class: "arc-name" });
@@ -138,6 +150,10 @@ export class ArcLayer {
         elements.push(name);
       }
     }
-    this.group.replaceChildren(...elements);
+    this.paths = paths;
+    const current = [...this.group.children];
+    if (current.length !== elements.length || current.some((element, i) => element !== elements[i])) {
+      this.group.replaceChildren(...elements);
+    }
   }
 }
