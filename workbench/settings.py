@@ -322,6 +322,10 @@ SPECTACULAR_SETTINGS = {
         "AssignmentStatusEnum": "annotations.models.AssignmentStatus",
         "LayerStatusEnum": "annotations.models.LayerStatus",
         "JobStatusEnum": "annotations.models.JobStatus",
+        # And several have a "kind": labels, catalogues, source entities.
+        "LabelKindEnum": "annotations.models.LabelKind",
+        "CatalogueKindEnum": "annotations.models.CatalogueKind",
+        "SourceKindEnum": "annotations.models.SourceKind",
     },
 }
 

@@ -46,7 +46,9 @@ def test_export_command_writes_the_zip_with_a_progress_bar(cast, tmp_path: Path)
     assert "100.0%" in stderr.getvalue()
     assert "2/2 documents" in stderr.getvalue()
     assert hashlib.sha256(out.read_bytes()).hexdigest() in stdout.getvalue()
-    assert [p.name for p in tmp_path.iterdir()] == ["corpus.zip"]  # no .part left
+    # Nothing else written beside the archive, and no part file left in the scratch folder.
+    assert [p.name for p in tmp_path.iterdir() if p.is_file()] == ["corpus.zip"]
+    assert list(tmp_path.rglob("*.part")) == []
 
 
 @pytest.mark.django_db
