@@ -2,11 +2,13 @@
 
 A reviewer starts from a vote: every span that at least ``min_votes`` annotators marked
 exactly (same start, end and label) goes into gold, with the attributes most of them
-gave; so does every link whose two ends made it and that enough annotators drew, and
-every document-label value enough annotators gave (for a single-choice label, the one
-value with the most votes, none on a tie). What the gold layer held already is kept.
-The result is written through ``layers.replace_layer``, so it is checked, versioned and
-audited like any other write, and it is all or nothing. The reviewer then edits gold span by span.
+gave, and the catalogue entry and stance that enough of them gave (none when they did
+not agree: gold does not link what was not decided); so does every link whose two ends
+made it and that enough annotators drew, and every document-label value enough
+annotators gave (for a single-choice label, the one value with the most votes, none on
+a tie). What the gold layer held already is kept. The result is written through
+``layers.replace_layer``, so it is checked, versioned and audited like any other write,
+and it is all or nothing. The reviewer then edits gold span by span.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from annotations.services.layers import (
 )
 
 SpanKey = tuple[int, int, str]
+Link = tuple[str | None, str]  # a span's catalogue entry key and its stance
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,31 @@ def _vote_document_labels(
     return chosen
 
 
+def _settled(counts: Counter[Any], needed: int) -> Any | None:
+    """The one value given at least ``needed`` times and more often than any other."""
+    ranked = counts.most_common(2)
+    if not ranked or ranked[0][1] < needed:
+        return None
+    if len(ranked) == 2 and ranked[1][1] == ranked[0][1]:
+        return None
+    return ranked[0][0]
+
+
+def _vote_link(links: Counter[Link], needed: int) -> Link:
+    """The entry enough annotators linked the span to, and the stance enough of those gave."""
+    entries: Counter[str] = Counter()
+    for (key, _), count in links.items():
+        if key is not None:
+            entries[key] += count
+    entry = _settled(entries, needed)
+    if entry is None:
+        return None, ""
+    stances = Counter(
+        {stance: count for (key, stance), count in links.items() if key == entry and stance}
+    )
+    return entry, _settled(stances, needed) or ""
+
+
 def vote(
     record: DocumentRecord, min_votes: int | None = None, single: frozenset[str] = frozenset()
 ) -> Merge:
@@ -89,25 +117,29 @@ def vote(
 
     span_votes: Counter[SpanKey] = Counter()
     attrs_votes: dict[SpanKey, Counter[str]] = {}
+    link_choices: dict[SpanKey, Counter[Link]] = {}
     link_votes: Counter[tuple[str, SpanKey, SpanKey]] = Counter()
     for name, spans in record.annotations.items():
         for key in {_key(span) for span in spans}:
             span_votes[key] += 1
         for span in spans:
             attrs_votes.setdefault(_key(span), Counter())[_attrs_id(span.attrs)] += 1
+            link_choices.setdefault(_key(span), Counter())[(span.entry, span.stance)] += 1
         links = {
             (rel.type, _key(spans[rel.head]), _key(spans[rel.tail]))
             for rel in record.relations.get(name, [])
         }
         link_votes.update(links)
 
-    chosen: dict[SpanKey, dict[str, Any]] = {_key(span): dict(span.attrs) for span in record.gold}
+    chosen: dict[SpanKey, tuple[dict[str, Any], Link]] = {
+        _key(span): (dict(span.attrs), (span.entry, span.stance)) for span in record.gold
+    }
     for key, votes in sorted(span_votes.items()):
         if votes >= needed and key not in chosen:
             # Most common attributes; a tie goes to the first in sorted order.
             counts = attrs_votes[key]
             best = min(counts, key=lambda attrs: (-counts[attrs], attrs))
-            chosen[key] = json.loads(best)
+            chosen[key] = (json.loads(best), _vote_link(link_choices[key], needed))
 
     order = sorted(chosen)
     position = {key: index for index, key in enumerate(order)}
@@ -122,8 +154,10 @@ def vote(
     )
     return Merge(
         spans=[
-            SpanInput(label=label, start=start, end=end, attrs=chosen[(start, end, label)])
-            for start, end, label in order
+            SpanInput(label=label, start=start, end=end, attrs=attrs, entry=entry, stance=stance)
+            for (start, end, label), (attrs, (entry, stance)) in (
+                (key, chosen[key]) for key in order
+            )
         ],
         relations=[
             RelationInput(type=kind, head=position[head], tail=position[tail])

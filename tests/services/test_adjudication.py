@@ -3,14 +3,27 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from annotations.models import AuditEvent, Document, DocumentLabel, Layer, Role
+from annotations.models import (
+    AuditEvent,
+    CatalogueEntry,
+    Document,
+    DocumentLabel,
+    Layer,
+    Role,
+    Span,
+)
 from annotations.services.adjudication import merge_into_gold
 from annotations.services.imports import import_file
 from annotations.services.layers import LayerConflict
 from annotations.services.projects import add_member
 from tests.access import project_access
+from tests.claims import TEXT as CLAIM_TEXT
+from tests.claims import document as claim_document
+from tests.claims import layer as claim_layer
+from tests.claims import link_schema, proposition
 from tests.factories import DocumentLabelTypeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -207,3 +220,76 @@ def test_with_one_vote_a_single_choice_label_takes_the_most_voted_value_or_none_
     )
 
     assert gold_labels(document) == [("topics", "politics"), ("topics", "security")]
+
+
+def linked_claims(cast, links: dict) -> Document:
+    """alice, bob and carol each mark the same claim, linked as ``links[name]`` says:
+    (proposition key or None, stance)."""
+    schema = link_schema(cast.project)
+    proposition(cast.project, "p-in", "He is still in Panjshir")
+    proposition(cast.project, "p-left", "He left Panjshir")
+    add_member(project=cast.project, user=UserFactory(username="carol"), role=Role.ANNOTATOR)
+    doc = claim_document(cast.project, "d3", None)
+    for name, (key, stance) in links.items():
+        annotator = get_user_model().objects.get(username=name)
+        entry = CatalogueEntry.objects.get(key=key) if key else None
+        Span.objects.create(
+            layer=claim_layer(doc, annotator),
+            label=schema.claim,
+            start=0,
+            end=34,
+            quote=CLAIM_TEXT[0:34],
+            entry=entry,
+            stance=stance,
+        )
+    return doc
+
+
+def gold_links(document) -> list[tuple[str | None, str]]:
+    return [
+        (span.entry.key if span.entry else None, span.stance)
+        for span in Span.objects.filter(layer__document=document, layer__is_gold=True)
+    ]
+
+
+def test_the_vote_links_gold_to_the_entry_and_stance_most_annotators_gave(cast):
+    document = linked_claims(
+        cast,
+        {"alice": ("p-in", "asserts"), "bob": ("p-in", "asserts"), "carol": ("p-left", "denies")},
+    )
+
+    merge_into_gold(access=project_access(cast.reviewer, document.project), document=document)
+
+    assert gold_links(document) == [("p-in", "asserts")]
+
+
+def test_the_vote_leaves_undecided_links_and_stances_out_of_gold(cast):
+    document = linked_claims(
+        cast,
+        {"alice": ("p-in", "asserts"), "bob": ("p-in", "reports"), "carol": ("p-left", "")},
+    )
+
+    merge_into_gold(access=project_access(cast.reviewer, document.project), document=document)
+    assert gold_links(document) == [("p-in", "")]  # two of three for p-in, no stance twice
+
+    Layer.objects.filter(is_gold=True).delete()
+    merge_into_gold(
+        access=project_access(cast.reviewer, document.project), document=document, min_votes=1
+    )
+    assert gold_links(document) == [("p-in", "")]  # p-in twice beats p-left; stances tie
+
+
+def test_gold_keeps_the_link_it_already_had_when_the_vote_runs_again(cast):
+    document = linked_claims(
+        cast,
+        {"alice": ("p-in", "asserts"), "bob": ("p-in", "asserts"), "carol": ("p-left", "denies")},
+    )
+    access = project_access(cast.reviewer, document.project)
+    merge_into_gold(access=access, document=document)
+    Span.objects.filter(layer__is_gold=True).update(
+        entry=CatalogueEntry.objects.get(key="p-left"), stance="reports"
+    )
+
+    merge_into_gold(access=access, document=document)
+
+    assert gold_links(document) == [("p-left", "reports")]
