@@ -133,6 +133,11 @@ def test_adding_a_link_draws_its_arc(page, live_server, cast, drawn_layer):
     # Link the first claim to the nested "Saleh" as well.
     click_text(page, text, still.start, still.end)
     page.keyboard.press("l")
+    # While linking, the spans the link may end on (sources) are outlined, the others not.
+    outline = "(seg) => getComputedStyle(seg).outlineStyle"
+    expect(page.locator("#doc-text .seg[data-l~=source]").first).to_have_text("Amrullah Saleh")
+    assert page.locator("#doc-text .seg[data-l~=source]").first.evaluate(outline) == "dotted"
+    assert page.locator("#doc-text .seg[data-l=claim]").last.evaluate(outline) == "none"
     with page.expect_response(lambda r: r.url.endswith("/relations/")):
         click_text(page, text, inner.start, inner.end)
     expect(page.locator(".arcs path.arc")).to_have_count(4)

@@ -10,7 +10,7 @@ import { ApiError, SaveQueue, request, setCsrfToken } from "./api.js";
 import { ArcLayer } from "./arcs.js";
 import { linkPicker } from "./catalogue_picker.js";
 import { submitWarnings } from "./submitting.js";
-import { fill, h, shorten } from "./dom.js";
+import { fill, h, keepChildren, shorten } from "./dom.js";
 import { OffsetMap, domPoint, snapToWords, step, textOffset } from "./offsets.js";
 import { assignLanes, paintBlock, paragraphRanges } from "./paint.js";
 
@@ -26,7 +26,6 @@ let relationLabels;
 let labelByName;
 let colours;
 let hotkeys;
-let dynamicStyle;
 let arcs;
 let confirmSubmit = () => Promise.resolve(true);
 
@@ -200,16 +199,23 @@ function renderHighlights() {
   if (state.spans.has(state.candidate)) mark(state.candidate, "is-candidate");
   const from = state.spans.get(state.linkFrom);
   root.classList.toggle("linking", Boolean(from));
+  if (from) root.dataset.linking = from.label;
+  else delete root.dataset.linking;
+}
+
+/** The outlines of the spans a link may end on, for each label it may start from. Written
+ * once: starting a link then changes one attribute of the text, where rewriting a style
+ * sheet would restyle and lay out the whole document (60 ms on a 50,000-character one). */
+function linkTargetStyle() {
   const rules = [];
-  if (from) {
-    for (const label of spanLabels) {
-      if (linkBetween(from, { label: label.name })) {
-        rules.push(`#doc-text.linking .seg[data-l~="${CSS.escape(label.name)}"] { cursor: crosshair; outline: 1px dotted ${label.colour}; }`);
+  for (const from of spanLabels) {
+    for (const to of spanLabels) {
+      if (linkBetween({ label: from.name }, { label: to.name })) {
+        rules.push(`#${CSS.escape(root.id)}[data-linking="${CSS.escape(from.name)}"] .seg[data-l~="${CSS.escape(to.name)}"] { cursor: crosshair; outline: 1px dotted ${to.colour}; }`);
       }
     }
   }
-  const css = rules.join("\n");
-  if (dynamicStyle.textContent !== css) dynamicStyle.textContent = css;
+  return rules.join("\n");
 }
 
 // --- the pending text selection ----------------------------------------------------
@@ -916,25 +922,37 @@ function renderSpanPanel() {
   );
 }
 
+// Each link's list item, kept while the link and its two spans stay as they are, so that
+// adding one link to a long list adds one item instead of rebuilding them all.
+const linkItems = new Map(); // relation key -> {rel, signature, element}
+
+function linkItem(rel) {
+  const { head, tail } = rel;
+  const signature = [rel.type, head.key, head.label, head.s16, head.e16, tail.key, tail.label, tail.s16, tail.e16, state.readOnly].join("|");
+  const kept = linkItems.get(rel.key);
+  if (kept && kept.rel === rel && kept.signature === signature) return kept.element;
+  const element = h(
+    "li",
+    { dataset: { type: rel.type } },
+    h("button", { type: "button", class: "link", onclick: () => select(head.key) }, chip(head.label), " ", quoteOf(head, 30)),
+    h("span", { class: "muted" }, ` ${rel.type} → `),
+    h("button", { type: "button", class: "link", onclick: () => select(tail.key) }, chip(tail.label), " ", quoteOf(tail, 30)),
+    state.readOnly
+      ? null
+      : h("button", { type: "button", class: "remove", "aria-label": "Remove this link", title: "Remove this link", onclick: () => perform(deleteRelationCommand(rel)) }, "×"),
+  );
+  linkItems.set(rel.key, { rel, signature, element });
+  return element;
+}
+
 function renderLinksPanel() {
   if (linksShown === linksRevision) return;
   linksShown = linksRevision;
   const relations = [...state.relations.values()].sort((a, b) => a.head.s16 - b.head.s16 || a.tail.s16 - b.tail.s16);
   ui.linksCount.textContent = String(relations.length);
-  fill(ui.linksList,
-    ...relations.map((rel) =>
-      h(
-        "li",
-        { dataset: { type: rel.type } },
-        h("button", { type: "button", class: "link", onclick: () => select(rel.head.key) }, chip(rel.head.label), " ", quoteOf(rel.head, 30)),
-        h("span", { class: "muted" }, ` ${rel.type} → `),
-        h("button", { type: "button", class: "link", onclick: () => select(rel.tail.key) }, chip(rel.tail.label), " ", quoteOf(rel.tail, 30)),
-        state.readOnly
-          ? null
-          : h("button", { type: "button", class: "remove", "aria-label": "Remove this link", title: "Remove this link", onclick: () => perform(deleteRelationCommand(rel)) }, "×"),
-      ),
-    ),
-  );
+  const items = relations.map(linkItem);
+  for (const key of linkItems.keys()) if (!state.relations.has(key)) linkItems.delete(key);
+  keepChildren(ui.linksList, items);
 }
 
 function renderCounts() {
@@ -1301,7 +1319,7 @@ export function init({ root: element, text: documentText, labels: labelTypes, la
   hotkeys = new Map(
     spanLabels.filter((label) => label.hotkey).map((label) => [label.hotkey.toLowerCase(), label]),
   );
-  dynamicStyle = document.head.appendChild(document.createElement("style"));
+  document.head.appendChild(document.createElement("style")).textContent = linkTargetStyle();
   arcs = new ArcLayer(root);
   // The side panel and scrolled-to spans keep clear of the sticky toolbar.
   if (ui.toolbar) {

@@ -7,6 +7,8 @@
 // Span boxes are measured once per layout (a repaint of the text, a resize), so adding or
 // removing a link only redraws the arcs.
 
+import { keepChildren } from "./dom.js";
+
 const SVG = "http://www.w3.org/2000/svg";
 
 function svg(tag, attributes = {}) {
@@ -151,9 +153,6 @@ export class ArcLayer {
       }
     }
     this.paths = paths;
-    const current = [...this.group.children];
-    if (current.length !== elements.length || current.some((element, i) => element !== elements[i])) {
-      this.group.replaceChildren(...elements);
-    }
+    keepChildren(this.group, elements);
   }
 }

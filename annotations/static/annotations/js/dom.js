@@ -24,6 +24,17 @@ export function fill(element, ...children) {
   element.replaceChildren(...children.flat(2).filter((child) => child !== null && child !== false));
 }
 
+/** Make `parent`'s children exactly `children`, in order, moving only what must move: an
+ * element kept stays laid out, where `fill` would take every child out and put it back. */
+export function keepChildren(parent, children) {
+  const wanted = new Set(children);
+  for (const child of [...parent.children]) if (!wanted.has(child)) child.remove();
+  children.forEach((child, index) => {
+    const here = parent.children[index];
+    if (here !== child) parent.insertBefore(child, here ?? null);
+  });
+}
+
 export function shorten(value, limit = 60) {
   return value.length > limit ? `${value.slice(0, limit - 1)}…` : value;
 }
