@@ -23,7 +23,31 @@ def record_event(
     after: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Store who did ``action`` to what; ``obj`` names the object unless type is given."""
-    event = AuditEvent(
+    event = unsaved_event(
+        actor=actor,
+        project=project,
+        action=action,
+        obj=obj,
+        object_type=object_type,
+        before=before,
+        after=after,
+    )
+    sql.insert(event)  # Every write records one: the hand-composed INSERT is cheaper.
+    return event
+
+
+def unsaved_event(
+    *,
+    actor: User | None,
+    project: Project | None,
+    action: str,
+    obj: models.Model | None = None,
+    object_type: str = "",
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """The event ``record_event`` stores, not saved yet (for writes that save many at once)."""
+    return AuditEvent(
         project=project,
         actor=actor if actor is not None and actor.is_authenticated else None,
         action=action,
@@ -32,8 +56,6 @@ def record_event(
         before=before,
         after=after,
     )
-    sql.insert(event)  # Every write records one: the hand-composed INSERT is cheaper.
-    return event
 
 
 def record_change(
