@@ -4,6 +4,8 @@ version, each checked as its single write is and audited as it would be."""
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from annotations.models import (
     Assignment,
@@ -135,7 +137,8 @@ def test_each_operation_is_audited_as_its_single_write_is(world, api):
         ("create", "relation", str(new_link.pk)),
         ("delete", "span", str(claim.pk)),
     ]
-    assert events[0][3]["attrs"] == {} and events[0][4]["attrs"] == {"kind": "media"}
+    assert events[0][3]["attrs"] == {}
+    assert events[0][4]["attrs"] == {"kind": "media"}
     assert events[1][3] == {
         "id": link.pk,
         "type": "attributed_to",
@@ -276,7 +279,8 @@ def test_made_deleted_and_made_again_in_one_batch(world, api):
 
     assert response.status_code == 200, response.json()
     data = response.json()
-    assert list(data["links"]) == ["b"] and data["spans"] == {}
+    assert list(data["links"]) == ["b"]
+    assert data["spans"] == {}
     assert contents(world.alice_layer)[1] == [("attributed_to", 0, 61)]
     assert Span.objects.filter(layer=world.alice_layer).count() == 2
     made_and_gone = AuditEvent.objects.filter(object_type="span", after__version=data["version"])
@@ -411,3 +415,23 @@ def test_the_batch_size_is_capped(world, api, settings):
     assert list(empty.json()) == ["operations"]
     assert enough.status_code == 200
     assert Span.objects.filter(layer=world.alice_layer).count() == 3
+
+
+def test_the_queries_a_batch_makes_do_not_grow_with_its_size(world, api):
+    claim, source, _ = claim_and_source(world)
+    client = api(world.cast.alice)
+
+    def queries(size):
+        operations = []
+        for n in range(size):
+            operations += [
+                {"op": "create_span", "ref": f"c{n}", "label": "claim", "start": n, "end": n + 9},
+                {"op": "update_span", "id": f"c{n}", "end": n + 10},
+                {"op": "create_link", "type": "attributed_to", "head": f"c{n}", "tail": source.pk},
+            ]
+        operations.append({"op": "update_span", "id": claim.pk, "attrs": {}})
+        with CaptureQueriesContext(connection) as captured:
+            assert send(client, world.alice_layer, operations).status_code == 200
+        return len(captured)
+
+    assert queries(2) == queries(40)
