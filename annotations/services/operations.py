@@ -520,7 +520,7 @@ def apply_operations(
                 {f"operations[{index}].{name}": reasons for name, reasons in refused.errors.items()}
             ) from None
     state.write(access)
-    if state.created_spans or state.changed:
+    if state.created_spans or state.created_links:  # as the single creates do
         _mark_started(access)
     return BatchResult(
         version=layer.version,
