@@ -649,16 +649,20 @@ OPERATION_SERIALIZERS: dict[str, type[serializers.Serializer]] = {
 class OperationField(serializers.Field):
     """One operation, checked by the serializer its ``op`` names."""
 
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self._by_kind: dict[str, serializers.Serializer] = {}
+
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         kind = data.get("op") if isinstance(data, dict) else None
-        serializer_class = OPERATION_SERIALIZERS.get(kind) if isinstance(kind, str) else None
-        if serializer_class is None:
+        if not isinstance(kind, str) or kind not in OPERATION_SERIALIZERS:
             choices = ", ".join(OPERATION_SERIALIZERS)
             raise serializers.ValidationError({"op": [f"must be one of: {choices}"]})
-        operation = serializer_class(data=data)
-        if not operation.is_valid():
-            raise serializers.ValidationError(operation.errors)
-        return dict(operation.validated_data)
+        # One serializer per kind, reused across the batch as ListSerializer reuses its
+        # child: making one per operation copies its fields each time.
+        if kind not in self._by_kind:
+            self._by_kind[kind] = OPERATION_SERIALIZERS[kind]()
+        return dict(self._by_kind[kind].run_validation(data))
 
     def to_representation(self, value: Any) -> Any:
         return value
