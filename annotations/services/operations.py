@@ -25,6 +25,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 
+from annotations import sql
 from annotations.access import Access
 from annotations.models import AuditEvent, LabelType, Relation, Span
 from annotations.services.audit import unsaved_event
@@ -411,7 +412,7 @@ class _Layer:
             fields = set().union(*(names for _, names in self.changed.values()))
             Span.objects.bulk_update(changed, sorted(fields))
         if self.created_spans:
-            Span.objects.bulk_create(self.created_spans)
+            sql.insert_many(self.created_spans)
         self._write_new_links()
         # Last, spans made here among them (their audit events name their ids); their
         # links go with them, by the cascade.
@@ -432,7 +433,7 @@ class _Layer:
                 key = (link.label_id, link.head_id, link.tail_id)
                 (later if key in seen else now).append(link)
                 seen.add(key)
-            Relation.objects.bulk_create(now)
+            sql.insert_many(now)
             doomed = [link.pk for link in now if id(link) not in self.links]
             if doomed:
                 Relation.objects.filter(pk__in=doomed).delete()
@@ -454,7 +455,7 @@ class _Layer:
                     after={**where, **after} if after is not None else where,
                 )
             )
-        AuditEvent.objects.bulk_create(events)
+        sql.insert_many(events)
 
 
 def _is_end(link: Relation, end: str, at: int | None, span: Span) -> bool:
