@@ -592,8 +592,7 @@ def ref_field() -> serializers.CharField:
     return serializers.CharField(
         required=False,
         max_length=MAX_REF,
-        help_text="The client's name for what this makes: later operations and the answer "
-        "use it.",
+        help_text="The client's name for what this makes: later operations and the answer use it.",
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -23,30 +24,20 @@ def record_event(
     after: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Store who did ``action`` to what; ``obj`` names the object unless type is given."""
-    event = unsaved_event(
-        actor=actor,
-        project=project,
-        action=action,
-        obj=obj,
-        object_type=object_type,
-        before=before,
-        after=after,
-    )
+    event = _unsaved(actor, project, action, obj, before, after, object_type)
     sql.insert(event)  # Every write records one: the hand-composed INSERT is cheaper.
     return event
 
 
-def unsaved_event(
-    *,
+def _unsaved(
     actor: User | None,
     project: Project | None,
     action: str,
-    obj: models.Model | None = None,
+    obj: models.Model | None,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
     object_type: str = "",
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """The event ``record_event`` stores, not saved yet (for writes that save many at once)."""
     return AuditEvent(
         project=project,
         actor=actor if actor is not None and actor.is_authenticated else None,
@@ -56,6 +47,15 @@ def unsaved_event(
         before=before,
         after=after,
     )
+
+
+# One change: (action, object, before, after).
+Change = tuple[str, models.Model, dict[str, Any] | None, dict[str, Any] | None]
+
+
+def record_changes(access: Access, changes: Sequence[Change]) -> None:
+    """``record_change`` for many changes at once (a batch write): one INSERT."""
+    sql.insert_many([_unsaved(access.user, access.project, *change) for change in changes])
 
 
 def record_change(

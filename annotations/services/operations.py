@@ -18,7 +18,7 @@ in the same batch.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -27,10 +27,11 @@ from django.db.models import Q
 
 from annotations import sql
 from annotations.access import Access
-from annotations.models import AuditEvent, LabelType, Relation, Span
-from annotations.services.audit import unsaved_event
+from annotations.models import LabelType, Relation, Span
+from annotations.services.audit import Change, record_changes
 from annotations.services.layers import (
     NOTHING_TO_CHANGE_MESSAGE,
+    SpanInput,
     _bump_version,
     _check_link,
     _check_span,
@@ -49,14 +50,7 @@ Target = int | str
 
 
 @dataclass(frozen=True)
-class CreateSpan:
-    label: str
-    start: int
-    end: int
-    attrs: Mapping[str, Any] = field(default_factory=dict)
-    quote: str | None = None
-    entry: str | None = None
-    stance: str = ""
+class CreateSpan(SpanInput):
     ref: str | None = None
 
 
@@ -442,20 +436,12 @@ class _Layer:
     def _write_trail(self, access: Access) -> None:
         """The events the single writes record, one per operation, now that ids are known."""
         where = {"layer": self.layer.pk, "version": self.layer.version}
-        events: list[AuditEvent] = []
+        changes: list[Change] = []
         for event in self.trail:
             before, after = event.snapshots()
-            events.append(
-                unsaved_event(
-                    actor=access.user,
-                    project=access.project,
-                    action=event.action,
-                    obj=event.made,
-                    before=before,
-                    after={**where, **after} if after is not None else where,
-                )
-            )
-        sql.insert_many(events)
+            after = {**where, **after} if after is not None else where
+            changes.append((event.action, event.made, before, after))
+        record_changes(access, changes)
 
 
 def _is_end(link: Relation, end: str, at: int | None, span: Span) -> bool:
