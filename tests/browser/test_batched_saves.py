@@ -6,6 +6,8 @@ import pytest
 from playwright.sync_api import expect
 
 from annotations.models import Layer, Relation, Span
+from annotations.services import layers as layer_service
+from tests.access import layer_access
 from tests.browser.conftest import drag_select, login, open_document
 
 pytestmark = pytest.mark.browser
@@ -93,3 +95,83 @@ def test_edits_queued_behind_a_slow_save_go_as_one_batch_and_undo_still_works(
     expect(page.locator(".seg[data-l~=source]").first).to_have_text(SOURCE)
     expect(page.locator("#links-count")).to_have_text("0")
     assert Layer.objects.get(pk=layer.pk).version == 4
+
+
+def queue_two_spans_behind_a_held_save(page, seed):
+    """Label the claim (its POST held back), then the source and its attribute behind it;
+    returns the held request."""
+    held = []
+
+    def hold_the_first(route):
+        if route.request.method == "POST" and not held:
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route("**/spans/", hold_the_first)
+    start = seed.text.index(CLAIM)
+    drag_select(page, seed.text, start, start + len(CLAIM))
+    with page.expect_request(lambda r: r.url.endswith("/spans/")):
+        page.keyboard.press("c")
+    start = seed.text.index(SOURCE)
+    drag_select(page, seed.text, start, start + len(SOURCE))
+    page.keyboard.press("s")
+    page.keyboard.press("1")
+    return held[0]
+
+
+def test_a_batch_that_fails_for_a_moment_is_sent_again(
+    page, live_server, cast, documents, celery_eager
+):
+    seed = documents["seed"]
+    login(page, live_server, "alice")
+    open_document(page, live_server, cast.project, seed)
+    failures = []
+
+    def fail_once(route):
+        if not failures:
+            failures.append(route.request.post_data_json)
+            route.fulfill(status=503, json={"detail": "Service unavailable."})
+        else:
+            route.continue_()
+
+    page.route("**/operations/", fail_once)
+    queue_two_spans_behind_a_held_save(page, seed).continue_()
+
+    state = page.locator("#save-state")
+    expect(state).to_have_attribute("data-state", "retrying")
+    expect(state).to_contain_text("Service unavailable.")
+    expect(state).to_have_attribute("data-state", "saved", timeout=10_000)
+    layer = Layer.objects.get(document=seed, annotator=cast.alice)
+    assert [op["op"] for op in failures[0]["operations"]] == ["create_span", "update_span"]
+    source = Span.objects.get(layer=layer, label__name="source")
+    assert source.attributes == {"kind": "person"}
+    assert Layer.objects.get(pk=layer.pk).version == 3
+
+
+def test_a_stale_batch_reloads_the_layer_and_says_why(
+    page, live_server, cast, documents, celery_eager
+):
+    seed = documents["seed"]
+    login(page, live_server, "alice")
+    open_document(page, live_server, cast.project, seed)
+    layer = Layer.objects.get(document=seed, annotator=cast.alice)
+    held_batch = []
+    page.route("**/operations/", lambda route: held_batch.append(route))
+    with page.expect_request(lambda r: r.url.endswith("/operations/")):
+        queue_two_spans_behind_a_held_save(page, seed).continue_()
+    while not held_batch:  # the route's handler runs as Playwright hands over its events
+        page.wait_for_timeout(20)
+    # Before the batch reaches the server, another tab takes the claim out again.
+    claim = Span.objects.get(layer=layer)
+    layer_service.delete_span(access=layer_access(cast.alice, layer), span_id=claim.pk)
+
+    with page.expect_response(lambda r: r.url.endswith("/operations/")) as batch:
+        held_batch[0].continue_()
+
+    assert batch.value.status == 409
+    expect(page.locator("#save-state")).to_have_attribute("data-state", "conflict")
+    expect(page.locator("#notice")).to_contain_text("(version 3)")
+    expect(page.locator(".seg[data-l~=claim]")).to_have_count(0)
+    expect(page.locator(".seg[data-l~=source]")).to_have_count(0)
+    assert not Span.objects.filter(layer=layer).exists()
