@@ -27,7 +27,7 @@ from django.db.models import Q
 
 from annotations import sql
 from annotations.access import Access
-from annotations.models import LabelType, Relation, Span
+from annotations.models import CatalogueEntry, LabelType, Relation, Span
 from annotations.services.audit import Change, record_changes
 from annotations.services.layers import (
     NOTHING_TO_CHANGE_MESSAGE,
@@ -185,6 +185,7 @@ class _Layer:
         self.deleted_spans: list[Span] = []
         self.deleted_links: list[Relation] = []  # those in the database, deleted by name
         self.trail: list[_Event] = []
+        self.entries: dict[tuple[str, str], CatalogueEntry | None] = {}  # looked up once
 
     # --- finding what an operation names ------------------------------------------------
 
@@ -254,7 +255,14 @@ class _Layer:
             attrs=attrs,
             quote=op.quote,
         )
-        linked = _check_link(problems, access, self.schema.spans.get(op.label), op.entry, op.stance)
+        linked = _check_link(
+            problems,
+            access,
+            self.schema.spans.get(op.label),
+            op.entry,
+            op.stance,
+            seen=self.entries,
+        )
         _raise(problems)
         span = Span(
             layer=self.layer,
@@ -307,7 +315,12 @@ class _Layer:
         touched = op.entry is not None or op.stance is not None or new_label != label_name
         if op.unlink or touched:
             linked = _check_link(
-                problems, access, self.schema.spans.get(new_label), new_entry, new_stance
+                problems,
+                access,
+                self.schema.spans.get(new_label),
+                new_entry,
+                new_stance,
+                seen=self.entries,
             )
         _raise(problems)
         changed: set[str] = set()

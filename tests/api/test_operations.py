@@ -419,6 +419,12 @@ def test_the_batch_size_is_capped(world, api, settings):
 
 def test_the_queries_a_batch_makes_do_not_grow_with_its_size(world, api):
     claim, source, _ = claim_and_source(world)
+    LabelType.objects.filter(project=world.project, name="claim").update(
+        catalogue="proposition", stance_values=["asserts"]
+    )
+    CatalogueEntry.objects.create(
+        project=world.project, kind="proposition", key="saleh-fled", name="Saleh fled"
+    )
     client = api(world.cast.alice)
 
     def queries(size):
@@ -427,6 +433,7 @@ def test_the_queries_a_batch_makes_do_not_grow_with_its_size(world, api):
             operations += [
                 {"op": "create_span", "ref": f"c{n}", "label": "claim", "start": n, "end": n + 9},
                 {"op": "update_span", "id": f"c{n}", "end": n + 10},
+                {"op": "update_span", "id": f"c{n}", "entry": "saleh-fled", "stance": "asserts"},
                 {"op": "create_link", "type": "attributed_to", "head": f"c{n}", "tail": source.pk},
             ]
         operations.append({"op": "update_span", "id": claim.pk, "attrs": {}})
