@@ -8,12 +8,35 @@ from playwright.sync_api import expect
 from annotations.models import Layer, Relation, Span
 from annotations.services import layers as layer_service
 from tests.access import layer_access
-from tests.browser.conftest import drag_select, login, open_document
+from tests.browser.conftest import drag_select, fail_once, login, open_document
 
 pytestmark = pytest.mark.browser
 
 CLAIM = "he is still in Panjshir valley"
 SOURCE = "Amrullah Saleh"
+
+
+def queue_two_spans_behind_a_held_save(page, seed):
+    """Label the claim (its POST held back), then the source and its attribute behind it;
+    returns the held request."""
+    held = []
+
+    def hold_the_first(route):
+        if route.request.method == "POST" and not held:
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route("**/spans/", hold_the_first)
+    start = seed.text.index(CLAIM)
+    drag_select(page, seed.text, start, start + len(CLAIM))
+    with page.expect_request(lambda r: r.url.endswith("/spans/")):
+        page.keyboard.press("c")
+    start = seed.text.index(SOURCE)
+    drag_select(page, seed.text, start, start + len(SOURCE))
+    page.keyboard.press("s")
+    page.keyboard.press("1")
+    return held[0]
 
 
 def test_edits_queued_behind_a_slow_save_go_as_one_batch_and_undo_still_works(
@@ -34,27 +57,11 @@ def test_edits_queued_behind_a_slow_save_go_as_one_batch_and_undo_still_works(
             else None
         ),
     )
-    held = []  # the first span's POST, kept from the server until the test lets it go
-
-    def hold_the_first(route):
-        if route.request.method == "POST" and not held:
-            held.append(route)
-        else:
-            route.continue_()
-
-    page.route("**/spans/", hold_the_first)
     saved = page.locator("#save-state[data-state=saved]")
 
     # The claim's POST goes at once and hangs; a source, its attribute and a link from it
     # to the claim (neither saved yet) queue behind it.
-    start = seed.text.index(CLAIM)
-    drag_select(page, seed.text, start, start + len(CLAIM))
-    with page.expect_request(lambda r: r.url.endswith("/spans/")):
-        page.keyboard.press("c")
-    start = seed.text.index(SOURCE)
-    drag_select(page, seed.text, start, start + len(SOURCE))
-    page.keyboard.press("s")
-    page.keyboard.press("1")
+    held = queue_two_spans_behind_a_held_save(page, seed)
     page.keyboard.press("l")
     page.keyboard.press("Alt+ArrowDown")
     page.keyboard.press("Enter")
@@ -63,7 +70,7 @@ def test_edits_queued_behind_a_slow_save_go_as_one_batch_and_undo_still_works(
     assert [(method, path) for method, path, _ in writes] == [("POST", "spans/")]
 
     with page.expect_response(lambda r: r.url.endswith("/operations/")) as batch:
-        held[0].continue_()
+        held.continue_()
     expect(saved).to_be_visible()
 
     assert batch.value.status == 200
@@ -97,45 +104,13 @@ def test_edits_queued_behind_a_slow_save_go_as_one_batch_and_undo_still_works(
     assert Layer.objects.get(pk=layer.pk).version == 4
 
 
-def queue_two_spans_behind_a_held_save(page, seed):
-    """Label the claim (its POST held back), then the source and its attribute behind it;
-    returns the held request."""
-    held = []
-
-    def hold_the_first(route):
-        if route.request.method == "POST" and not held:
-            held.append(route)
-        else:
-            route.continue_()
-
-    page.route("**/spans/", hold_the_first)
-    start = seed.text.index(CLAIM)
-    drag_select(page, seed.text, start, start + len(CLAIM))
-    with page.expect_request(lambda r: r.url.endswith("/spans/")):
-        page.keyboard.press("c")
-    start = seed.text.index(SOURCE)
-    drag_select(page, seed.text, start, start + len(SOURCE))
-    page.keyboard.press("s")
-    page.keyboard.press("1")
-    return held[0]
-
-
 def test_a_batch_that_fails_for_a_moment_is_sent_again(
     page, live_server, cast, documents, celery_eager
 ):
     seed = documents["seed"]
     login(page, live_server, "alice")
     open_document(page, live_server, cast.project, seed)
-    failures = []
-
-    def fail_once(route):
-        if not failures:
-            failures.append(route.request.post_data_json)
-            route.fulfill(status=503, json={"detail": "Service unavailable."})
-        else:
-            route.continue_()
-
-    page.route("**/operations/", fail_once)
+    failures = fail_once(page, "**/operations/")
     queue_two_spans_behind_a_held_save(page, seed).continue_()
 
     state = page.locator("#save-state")
@@ -143,7 +118,10 @@ def test_a_batch_that_fails_for_a_moment_is_sent_again(
     expect(state).to_contain_text("Service unavailable.")
     expect(state).to_have_attribute("data-state", "saved", timeout=10_000)
     layer = Layer.objects.get(document=seed, annotator=cast.alice)
-    assert [op["op"] for op in failures[0]["operations"]] == ["create_span", "update_span"]
+    assert [op["op"] for op in failures[0].post_data_json["operations"]] == [
+        "create_span",
+        "update_span",
+    ]
     source = Span.objects.get(layer=layer, label__name="source")
     assert source.attributes == {"kind": "person"}
     assert Layer.objects.get(pk=layer.pk).version == 3
