@@ -5,8 +5,8 @@ PostgreSQL spent answering them (bench/README.md, api_write). The statements of 
 are composed once per process from the models' own fields, so that a new or renamed
 column follows the model, and rows become model instances through the converters the ORM
 itself would apply. The reads (token, layer and role, labels) are composed in
-``annotations.access``; the writes (the layer's version bump, the span and audit INSERTs)
-here, and nowhere else.
+``annotations.access``; the writes (the layer's version bump, the span and audit INSERTs,
+and a batch's multi-row INSERTs of spans, links and audit events) here, and nowhere else.
 """
 
 from __future__ import annotations
@@ -93,27 +93,46 @@ def model_from_row(model: type[M], values: Sequence[Any]) -> M:
 
 
 @cache
-def _insert_sql(model: type[Model]) -> tuple[str, tuple[Field[Any, Any], ...]]:
-    # Every column but the generated primary key, which comes back with RETURNING.
+def _insert_sql(model: type[Model]) -> tuple[str, str, str, tuple[Field[Any, Any], ...]]:
+    # Every column but the generated primary key, which comes back with RETURNING: the
+    # statement's head, one row's placeholders, its tail, and the fields in column order.
     pk = model._meta.pk
     assert pk is not None
     fields = tuple(f for f in model._meta.concrete_fields if f is not pk)
     names = ", ".join(column(f) for f in fields)
-    marks = ", ".join(["%s"] * len(fields))
-    statement = f"INSERT INTO {table(model)} ({names}) VALUES ({marks}) RETURNING {column(pk)}"
-    return statement, fields
+    marks = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    return (
+        f"INSERT INTO {table(model)} ({names}) VALUES ",
+        marks,
+        f" RETURNING {column(pk)}",
+        fields,
+    )
 
 
 def insert(instance: Model) -> None:
     """Save a new ``instance`` as ``Model.objects.create`` would, signals aside (the
     workbench has no receivers): one INSERT, the generated key set on the instance."""
-    statement, fields = _insert_sql(type(instance))
-    params = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
-    row = fetch_one(statement, params)
-    assert row is not None  # INSERT ... RETURNING gives one row
-    instance.pk = row[0]
-    instance._state.adding = False
-    instance._state.db = DEFAULT_DB_ALIAS
+    insert_many([instance])
+
+
+def insert_many(instances: Sequence[Model]) -> None:
+    """Save new instances of one model as ``bulk_create`` would, in one INSERT, without
+    the ORM's per-statement compiling; each gets its generated key (RETURNING answers in
+    the order of the VALUES rows, as ``bulk_create`` relies on too)."""
+    if not instances:
+        return
+    head, marks, tail, fields = _insert_sql(type(instances[0]))
+    params = [
+        f.get_db_prep_save(f.pre_save(instance, True), connection)
+        for instance in instances
+        for f in fields
+    ]
+    rows = fetch_all(head + ", ".join([marks] * len(instances)) + tail, params)
+    assert len(rows) == len(instances)
+    for instance, row in zip(instances, rows, strict=True):
+        instance.pk = row[0]
+        instance._state.adding = False
+        instance._state.db = DEFAULT_DB_ALIAS
 
 
 def bump_version(

@@ -15,6 +15,11 @@ request, which would otherwise be taken from the server being measured.
 
     .venv/bin/python bench/api_write.py                     # 16 clients, 30 s
     .venv/bin/python bench/api_write.py --seconds 5 --clients 4 --think 0.5
+    .venv/bin/python bench/api_write.py --mode batch:10     # 10 spans a request
+
+``--mode batch:K`` sends K span creates a request to the batch endpoint (operations/),
+as the annotation page does with what queued while a save was in flight; the figures
+are then per span as well as per request.
 """
 
 from __future__ import annotations
@@ -63,10 +68,26 @@ def parse_args() -> argparse.Namespace:
         help="gunicorn worker class; sync (its default) takes one request per connection, "
         "so a free worker always takes the next one",
     )
+    parser.add_argument(
+        "--mode",
+        default="single",
+        type=batch_size,
+        help="single (one span a POST to spans/) or batch:K (K spans a POST to operations/)",
+    )
     parser.add_argument("--database", default="wb_bench_api", help="PostgreSQL database name")
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432", help="server URL")
     parser.add_argument("--keep-db", action="store_true", help="leave the database behind")
     return parser.parse_args()
+
+
+def batch_size(mode: str) -> int:
+    """0 for single writes, K for batch:K."""
+    if mode == "single":
+        return 0
+    kind, _, size = mode.partition(":")
+    if kind != "batch" or not size.isdigit() or int(size) < 1:
+        raise argparse.ArgumentTypeError("single, or batch:K with K at least 1")
+    return int(size)
 
 
 @dataclass
@@ -160,8 +181,8 @@ def wait_until_up(base_url: str, server: subprocess.Popen, timeout: float = 30.0
 @dataclass
 class Tally:
     latencies: list[float] = field(default_factory=list)
-    acknowledged: dict[int, int] = field(default_factory=dict)  # layer id -> 201s
-    measured_writes: int = 0  # 201s after the warm-up
+    acknowledged: dict[int, int] = field(default_factory=dict)  # layer id -> spans written
+    measured_writes: int = 0  # spans written after the warm-up
     statuses: dict[int, int] = field(default_factory=dict)
     transport_errors: int = 0
     cpu_seconds: dict[str, float] = field(default_factory=dict)  # while measuring, by group
@@ -175,9 +196,10 @@ async def client(
     think: float,
     tally: Tally,
     rng: random.Random,
+    batch: int,
 ) -> None:
     headers = {"Authorization": f"Token {seat.token}"}
-    url = f"/api/layers/{seat.layer_id}/spans/"
+    url = f"/api/layers/{seat.layer_id}/{'operations' if batch else 'spans'}/"
     async with aiohttp.ClientSession(
         base_url,
         headers=headers,
@@ -188,15 +210,14 @@ async def client(
             version = (await response.json())["version"]
         tally.acknowledged[seat.layer_id] = 0
         while time.monotonic() < until:
-            start = rng.randrange(0, len(seat.text) - 40)
-            end = start + rng.randrange(1, 40)
-            body = {
-                "label": "claim",
-                "start": start,
-                "end": end,
-                "quote": seat.text[start:end],
-                "version": version,
-            }
+            spans = [random_span(seat.text, rng) for _ in range(batch or 1)]
+            if batch:
+                operations = [
+                    {"op": "create_span", "ref": f"s{n}", **span} for n, span in enumerate(spans)
+                ]
+                body: dict[str, object] = {"version": version, "operations": operations}
+            else:
+                body = {**spans[0], "version": version}
             began = time.perf_counter()
             try:
                 async with http.post(url, json=body) as response:
@@ -211,9 +232,9 @@ async def client(
             if measured:
                 tally.latencies.append(time.perf_counter() - began)
                 tally.statuses[status] = tally.statuses.get(status, 0) + 1
-            if status == 201:
-                tally.acknowledged[seat.layer_id] += 1
-                tally.measured_writes += measured
+            if status == (200 if batch else 201):
+                tally.acknowledged[seat.layer_id] += len(spans)
+                tally.measured_writes += len(spans) * measured
                 version = json.loads(content)["version"]
             elif status == 409:
                 version = json.loads(content)["current_version"]
@@ -221,6 +242,12 @@ async def client(
                 # Exponential pauses: clients that start together do not stay in step.
                 pause = rng.expovariate(1 / think)
                 await asyncio.sleep(max(0.0, min(pause, until - time.monotonic())))
+
+
+def random_span(text: str, rng: random.Random) -> dict[str, object]:
+    start = rng.randrange(0, len(text) - 40)
+    end = start + rng.randrange(1, 40)
+    return {"label": "claim", "start": start, "end": end, "quote": text[start:end]}
 
 
 def cpu_seconds(processes: list[psutil.Process]) -> dict[int, float]:
@@ -268,6 +295,7 @@ async def drive(
     warmup: float,
     seconds: float,
     think: float,
+    batch: int,
 ) -> Tally:
     tally = Tally()
     measure_from = time.monotonic() + warmup
@@ -276,7 +304,16 @@ async def drive(
     meter = asyncio.create_task(meter_cpu(gunicorn_pid, measure_from, until))
     await asyncio.gather(
         *(
-            client(seat, base_url, measure_from, until, think, tally, random.Random(rng.random()))
+            client(
+                seat,
+                base_url,
+                measure_from,
+                until,
+                think,
+                tally,
+                random.Random(rng.random()),
+                batch,
+            )
             for seat in seats
         )
     )
@@ -332,7 +369,7 @@ def main() -> None:
     try:
         wait_until_up(base_url, server)
         tally = asyncio.run(
-            drive(seats, base_url, server.pid, args.warmup, args.seconds, args.think)
+            drive(seats, base_url, server.pid, args.warmup, args.seconds, args.think, args.mode)
         )
     finally:
         server.send_signal(signal.SIGTERM)
@@ -354,7 +391,9 @@ def main() -> None:
     acknowledged = sum(tally.acknowledged.values())
     stored = sum(rows.values())
     lost = sum(max(0, tally.acknowledged[pk] - rows.get(pk, 0)) for pk in tally.acknowledged)
-    version_gaps = sum(1 for pk, n in rows.items() if versions[pk] != n + 1)
+    # Each acknowledged request bumped the version once and wrote its spans.
+    per_request = args.mode or 1
+    version_gaps = sum(1 for pk, n in rows.items() if n != per_request * (versions[pk] - 1))
     connections.close_all()
     if not args.keep_db:
         drop_database(args.pg, args.database)
@@ -373,22 +412,24 @@ def main() -> None:
         f"clients         {args.clients}, mean think time {args.think:g} s, "
         f"{args.seconds:g} s measured after {args.warmup:g} s of warm-up"
     )
+    mode = f"batch of {args.mode} spans a request" if args.mode else "single, one span a request"
+    print(f"mode            {mode}")
     print(f"requests        {len(ms)}  statuses {dict(sorted(tally.statuses.items()))}")
     if ms:
         print(
             f"latency ms      p50 {percentile(ms, 0.50):.1f}  p95 {percentile(ms, 0.95):.1f}  "
             f"p99 {percentile(ms, 0.99):.1f}  max {max(ms):.1f}  mean {statistics.fmean(ms):.1f}"
         )
-    print(f"writes/s        {tally.measured_writes / args.seconds:.1f}")
+    print(f"spans/s         {tally.measured_writes / args.seconds:.1f}")
     if tally.measured_writes:
-        per_write = {
+        per_span = {
             name: seconds / tally.measured_writes * 1000
             for name, seconds in tally.cpu_seconds.items()
         }
-        groups = "  ".join(f"{name} {value:.2f}" for name, value in per_write.items())
-        print(f"CPU ms/write    {groups}  (total {sum(per_write.values()):.2f})")
-    print(f"acknowledged    {acknowledged}  rows {stored}  lost writes {lost}")
-    print(f"versions        {version_gaps} layers whose version is not rows + 1")
+        groups = "  ".join(f"{name} {value:.2f}" for name, value in per_span.items())
+        print(f"CPU ms/span     {groups}  (total {sum(per_span.values()):.2f})")
+    print(f"acknowledged    {acknowledged} spans  rows {stored}  lost writes {lost}")
+    print(f"versions        {version_gaps} layers whose rows are not {per_request} per version")
     print(f"transport errs  {tally.transport_errors}")
 
 

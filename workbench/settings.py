@@ -306,6 +306,9 @@ REST_FRAMEWORK = {
 # (CACHE_URL=redis://...) so that they count together.
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
+# The most span and link operations one batch write to a layer carries (docs/layer-writes.md).
+LAYER_OPERATIONS_MAX = env.int("LAYER_OPERATIONS_MAX", default=500)
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Annotation workbench API",
     "DESCRIPTION": "Span annotation with measured agreement. Offsets are Unicode code points.",

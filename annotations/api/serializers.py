@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
 from annotations.models import (
@@ -553,4 +554,146 @@ class SubmitInputSerializer(VersionInputSerializer):
         max_length=2000,
         help_text="Gold only: why it is final while candidates are still unsettled (without "
         "one, such a submit is refused with 400 and the count of open candidates).",
+    )
+
+
+# --- batches of span and link writes --------------------------------------------------
+
+MAX_REF = 40
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+            {"type": "string", "minLength": 1, "maxLength": MAX_REF},
+        ],
+        "description": "An id, or the ref an operation earlier in this batch gave what it made.",
+    }
+)
+class TargetField(serializers.Field):
+    default_error_messages = {
+        "invalid": "must be an id (a whole number) or the ref (a string) of something an "
+        "operation earlier in this batch made"
+    }
+
+    def to_internal_value(self, data: Any) -> int | str:
+        if type(data) is int and 1 <= data <= MAX_ID:
+            return data
+        if isinstance(data, str) and 1 <= len(data) <= MAX_REF:
+            return data
+        self.fail("invalid")
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+def ref_field() -> serializers.CharField:
+    return serializers.CharField(
+        required=False,
+        max_length=MAX_REF,
+        help_text="The client's name for what this makes: later operations and the answer use it.",
+    )
+
+
+def op_field(name: str) -> serializers.CharField:
+    return serializers.CharField(help_text=f'"{name}"')
+
+
+class CreateSpanOperationSerializer(SpanFields):
+    op = op_field("create_span")
+    ref = ref_field()
+
+
+class UpdateSpanOperationSerializer(SpanUpdateSerializer):
+    op = op_field("update_span")
+    id = TargetField()
+    version = None  # type: ignore[assignment]  # the batch carries it
+
+
+class DeleteSpanOperationSerializer(serializers.Serializer):
+    op = op_field("delete_span")
+    id = TargetField()
+
+
+class CreateLinkOperationSerializer(serializers.Serializer):
+    op = op_field("create_link")
+    type = serializers.CharField(max_length=100, help_text="A relation label's name.")
+    head = TargetField()
+    tail = TargetField()
+    ref = ref_field()
+
+
+class DeleteLinkOperationSerializer(serializers.Serializer):
+    op = op_field("delete_link")
+    id = TargetField()
+
+
+OPERATION_SERIALIZERS: dict[str, type[serializers.Serializer]] = {
+    "create_span": CreateSpanOperationSerializer,
+    "update_span": UpdateSpanOperationSerializer,
+    "delete_span": DeleteSpanOperationSerializer,
+    "create_link": CreateLinkOperationSerializer,
+    "delete_link": DeleteLinkOperationSerializer,
+}
+
+
+@extend_schema_field(
+    PolymorphicProxySerializer(
+        component_name="LayerOperation",
+        serializers={**OPERATION_SERIALIZERS},
+        resource_type_field_name="op",
+    )
+)
+class OperationField(serializers.Field):
+    """One operation, checked by the serializer its ``op`` names."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self._by_kind: dict[str, serializers.Serializer] = {}
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        kind = data.get("op") if isinstance(data, dict) else None
+        if not isinstance(kind, str) or kind not in OPERATION_SERIALIZERS:
+            choices = ", ".join(OPERATION_SERIALIZERS)
+            raise serializers.ValidationError({"op": [f"must be one of: {choices}"]})
+        # One serializer per kind, reused across the batch as ListSerializer reuses its
+        # child: making one per operation copies its fields each time.
+        if kind not in self._by_kind:
+            self._by_kind[kind] = OPERATION_SERIALIZERS[kind]()
+        return dict(self._by_kind[kind].run_validation(data))
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class OperationListField(serializers.ListField):
+    """The cap (``LAYER_OPERATIONS_MAX``) is read per request and checked before any
+    operation is."""
+
+    def to_internal_value(self, data: Any) -> list[Any]:
+        cap = settings.LAYER_OPERATIONS_MAX
+        if isinstance(data, list) and len(data) > cap:
+            self.fail("max_length", max_length=cap)
+        return list(super().to_internal_value(data))
+
+
+class OperationsInputSerializer(serializers.Serializer):
+    version = version_field()
+    operations = OperationListField(
+        child=OperationField(),
+        allow_empty=False,
+        max_length=settings.LAYER_OPERATIONS_MAX,
+        help_text="Applied in order, all or none.",
+    )
+
+
+class OperationsResultSerializer(serializers.Serializer):
+    version = serializers.IntegerField(help_text="The layer's version after the batch.")
+    spans = serializers.DictField(
+        child=SpanSerializer(), help_text="ref -> the span made under it (unless deleted again)."
+    )
+    links = serializers.DictField(
+        child=RelationSerializer(),
+        help_text="ref -> the link made under it (unless deleted again).",
     )

@@ -62,6 +62,7 @@ from annotations.models import (
     Span,
 )
 from annotations.services import layers as layer_service
+from annotations.services import operations as operation_service
 from annotations.services import projects as project_service
 from annotations.services import schema as schema_service
 from annotations.services import tokens as token_service
@@ -454,6 +455,25 @@ class QueueNextView(ProjectAccessMixin):
 # --- layers ---------------------------------------------------------------------------
 
 
+def _operation(fields: dict[str, Any]) -> operation_service.Operation:
+    """A validated operation of a batch as the service takes it."""
+    fields = dict(fields)
+    kind = fields.pop("op")
+    if kind == "update_span" and "entry" in fields and fields["entry"] is None:
+        del fields["entry"]  # null: take the link off, as PATCH does
+        fields["unlink"] = True
+    return OPERATIONS[kind](**fields)
+
+
+OPERATIONS: dict[str, type[operation_service.Operation]] = {
+    "create_span": operation_service.CreateSpan,
+    "update_span": operation_service.UpdateSpan,
+    "delete_span": operation_service.DeleteSpan,
+    "create_link": operation_service.CreateLink,
+    "delete_link": operation_service.DeleteLink,
+}
+
+
 @extend_schema(parameters=[OpenApiParameter("layer_id", OpenApiTypes.INT, OpenApiParameter.PATH)])
 class LayerViewSet(LayerAccessMixin, viewsets.GenericViewSet):
     """A layer: one annotator's spans on a document, or its gold layer. Writes carry the
@@ -530,6 +550,39 @@ class LayerViewSet(LayerAccessMixin, viewsets.GenericViewSet):
         return Response(
             {"label": label_type.name, "values": values, "version": layer.version},
             headers=_etag(layer.version),
+        )
+
+    @extend_schema(
+        summary="Apply a batch of span and link writes at once",
+        description="Creates, changes and deletes spans and links in order, all or none, "
+        "as one new version of the layer; each is checked as its single write is. Later "
+        "operations name what an earlier one made by its ref; the answer gives what was "
+        "made by ref. A refused operation is named by its index: operations[2].end. At "
+        "most LAYER_OPERATIONS_MAX (500) operations.",
+        request=s.OperationsInputSerializer,
+        parameters=[IF_MATCH, ETAG],
+        responses={200: s.OperationsResultSerializer, **LAYER_WRITE_ERRORS},
+    )
+    @action(detail=True, methods=["post"], parser_classes=[JSONParser])
+    def operations(self, request: Request, layer_id: str) -> Response:
+        data = s.OperationsInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = operation_service.apply_operations(
+            access=self.access,
+            operations=[_operation(item) for item in data.validated_data["operations"]],
+            version=expected_version(request, data.validated_data.get("version")),
+        )
+        return Response(
+            {
+                "version": result.version,
+                "spans": {
+                    ref: layer_service.span_snapshot(span) for ref, span in result.spans.items()
+                },
+                "links": {
+                    ref: layer_service.relation_snapshot(link) for ref, link in result.links.items()
+                },
+            },
+            headers=_etag(result.version),
         )
 
     def _change_status(self, request: Request, change: Callable[..., Layer]) -> Response:

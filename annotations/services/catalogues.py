@@ -414,18 +414,28 @@ def delete_entry(*, access: Access, entry: CatalogueEntry) -> None:
 
 
 def link_problems(
-    access: Access, label: LabelType, entry_key: str | None, stance: str
+    access: Access,
+    label: LabelType,
+    entry_key: str | None,
+    stance: str,
+    seen: dict[tuple[str, str], CatalogueEntry | None] | None = None,
 ) -> tuple[list[tuple[str, str]], CatalogueEntry | None]:
     """Why a span of ``label`` may not name ``entry_key`` with ``stance`` (field, reason),
     and the entry when it may. The entry must be visible to the caller and of the label's
-    catalogue; the stance one of the label's stance values, and only with an entry."""
+    catalogue; the stance one of the label's stance values, and only with an entry.
+    ``seen`` keeps the entries looked up across calls (a batch write names one entry once)."""
     problems: list[tuple[str, str]] = []
     entry = None
     if entry_key:
         if not label.catalogue:
             problems.append(("entry", f"{label.name} spans link to no catalogue"))
         else:
-            entry = visible_entries(access, label.catalogue).filter(key=entry_key).first()
+            seen = {} if seen is None else seen
+            if (label.catalogue, entry_key) not in seen:
+                seen[label.catalogue, entry_key] = (
+                    visible_entries(access, label.catalogue).filter(key=entry_key).first()
+                )
+            entry = seen[label.catalogue, entry_key]
             if entry is None:
                 problems.append(("entry", f"no {label.catalogue} named {entry_key!r}"))
     if stance:

@@ -218,11 +218,12 @@ def _check_link(
     entry: str | None,
     stance: str,
     prefix: str = "",
+    seen: dict[tuple[str, str], CatalogueEntry | None] | None = None,
 ) -> CatalogueEntry | None:
     """The entry a span of ``label`` links to (None: no link), or its problems noted."""
     if label is None or (not entry and not stance):
         return None
-    reasons, found = link_problems(access, label, entry, stance)
+    reasons, found = link_problems(access, label, entry, stance, seen)
     for name, reason in reasons:
         problems.add(prefix + name, reason)
     return found

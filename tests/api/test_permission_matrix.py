@@ -199,6 +199,11 @@ RULES = {
         ("PUT", f"{L}/content/", "submitted", (403, 404, 403, 404, 403, 403)),
         ("PUT", f"{G}/content/", "open", (403, 404, 404, 404, 200, 200)),
     ],
+    "layer-operations": [
+        ("POST", f"{L}/operations/", "open", (403, 404, 200, 404, 404, 200)),
+        ("POST", f"{L}/operations/", "submitted", (403, 404, 403, 404, 403, 403)),
+        ("POST", f"{G}/operations/", "open", (403, 404, 404, 404, 200, 200)),
+    ],
     "layer-document-label": [
         ("PUT", f"{L}/document-labels/stance/", "open", (403, 404, 200, 404, 404, 200)),
         ("PUT", f"{L}/document-labels/stance/", "submitted", (403, 404, 403, 404, 403, 403)),
@@ -320,6 +325,10 @@ BODIES = {
     ("PATCH", f"{L}/spans/{{claim}}/"): {"end": 59},
     ("POST", f"{L}/relations/"): {"type": "attributed_to", "head": "{claim2}", "tail": "{source}"},
     ("PUT", f"{L}/content/"): {"spans": []},
+    ("POST", f"{L}/operations/"): {"operations": [{"op": "delete_span", "id": "{claim2}"}]},
+    ("POST", f"{G}/operations/"): {
+        "operations": [{"op": "create_span", "label": "claim", "start": 0, "end": 5}]
+    },
     ("POST", f"{G}/spans/"): {"label": "claim", "start": 0, "end": 5},
     ("PUT", f"{G}/content/"): {"spans": []},
     ("PUT", f"{L}/document-labels/stance/"): {"values": ["refutes"]},
@@ -412,6 +421,8 @@ def export_job(world, *, finished: bool) -> int:
 def fill(value, ids):
     if isinstance(value, dict):
         return {key: fill(item, ids) for key, item in value.items()}
+    if isinstance(value, list):
+        return [fill(item, ids) for item in value]
     if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
         return ids[value[1:-1]]
     return value

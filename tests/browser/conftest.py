@@ -153,6 +153,22 @@ def slow_down(page, url_glob: str, *, method: str, seconds: float) -> None:
     page.route(url_glob, delay)
 
 
+def fail_once(page, url_glob: str) -> list:
+    """The first request to ``url_glob`` gets a 503, as from a server with a passing
+    problem; the others go through. Returns the failed requests, as they come."""
+    failures = []
+
+    def fail_the_first(route):
+        if not failures:
+            failures.append(route.request)
+            route.fulfill(status=503, json={"detail": "Service unavailable."})
+        else:
+            route.continue_()
+
+    page.route(url_glob, fail_the_first)
+    return failures
+
+
 def watch_hidden(locator):
     """Start recording every time the element becomes hidden; return a reader of the
     record (the page's timestamps of each hide)."""

@@ -11,6 +11,7 @@ from tests.access import layer_access
 from tests.browser.conftest import (
     click_text,
     drag_select,
+    fail_once,
     login,
     open_document,
     put_caret,
@@ -237,16 +238,7 @@ def test_a_failed_save_says_so_and_is_retried(page, live_server, cast, documents
     seed = documents["seed"]
     login(page, live_server, "alice")
     open_document(page, live_server, cast.project, seed)
-    failures = []
-
-    def fail_once(route):
-        if not failures:
-            failures.append(route.request.url)
-            route.fulfill(status=503, json={"detail": "Service unavailable."})
-        else:
-            route.continue_()
-
-    page.route("**/spans/", fail_once)
+    fail_once(page, "**/spans/")
     start = seed.text.index("Panjshir valley")
     drag_select(page, seed.text, start, start + len("Panjshir valley"))
     page.keyboard.press("c")

@@ -82,4 +82,6 @@ def test_candidates_show_links_per_annotator_and_accepting_one_takes_it_into_gol
         "version": 0,
     }
     expect(claim.locator("[data-gold]")).to_have_text("✓Saleh fled to Tajikistan · asserts")
+    # The change is saved before the test ends (and its database is emptied).
+    expect(page.locator("#save-state")).to_have_attribute("data-state", "saved")
     assert errors == []

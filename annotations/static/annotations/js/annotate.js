@@ -32,8 +32,9 @@ let confirmSubmit = () => Promise.resolve(true);
 const state = {
   layerId: null,
   readOnly: false,
-  spans: new Map(), // key -> {key, id, label, start, end, s16, e16, attrs, quote, lane}
-  relations: new Map(), // key -> {key, id, type, head: span, tail: span}
+  // `made`: {id, ref} of the span or link as last made; see "saving".
+  spans: new Map(), // key -> {key, made, label, start, end, s16, e16, attrs, quote, lane}
+  relations: new Map(), // key -> {key, made, type, head: span, tail: span}
   selected: null, // key of the selected span
   pending: null, // {s16, e16}: text selected in the document, not labelled yet
   linkFrom: null, // key of the span a link starts from
@@ -62,7 +63,8 @@ let layerStarting = false; // the POST that makes a layer not made yet is queued
 function makeSpan({ id = null, label, start, end, attrs = {}, entry = null, stance = "" }, key = nextKey++) {
   const s16 = offsets.toUtf16(start);
   const e16 = offsets.toUtf16(end);
-  return { key, id, label, start, end, s16, e16, attrs: { ...attrs }, entry, stance, quote: text.slice(s16, e16), lane: 0 };
+  const made = { id, ref: null };
+  return { key, made, label, start, end, s16, e16, attrs: { ...attrs }, entry, stance, quote: text.slice(s16, e16), lane: 0 };
 }
 
 function relationsOf(span) {
@@ -99,14 +101,14 @@ function loadLayer(layer) {
   for (const raw of layer.spans) {
     const span = makeSpan(raw);
     state.spans.set(span.key, span);
-    spanById.set(span.id, span);
+    spanById.set(span.made.id, span);
   }
   for (const raw of layer.relations) {
     const head = spanById.get(raw.head);
     const tail = spanById.get(raw.tail);
     if (!head || !tail) continue;
     const key = nextKey++;
-    state.relations.set(key, { key, id: raw.id, type: raw.type, head, tail });
+    state.relations.set(key, { key, made: { id: raw.id, ref: null }, type: raw.type, head, tail });
   }
   blocks.forEach((_, index) => dirty.add(index));
   loadedLayer = layer;
@@ -286,8 +288,9 @@ function clearTextSelection() {
 // --- saving ---------------------------------------------------------------------------
 
 /**
- * Queue a write. A layer not made yet (gold before adjudication starts: GET never makes
- * one) is made by a POST to `config.api.layer` ahead of its first write.
+ * Queue a write: a function of the version, or a batchable write (see SaveQueue). A layer
+ * not made yet (gold before adjudication starts: GET never makes one) is made by a POST
+ * to `config.api.layer` ahead of its first write.
  */
 function save(operation) {
   if (state.layerId === null && !layerStarting) {
@@ -309,18 +312,54 @@ function layerUrl(path = "") {
   return `${config.api.layers}${state.layerId}/${path}`;
 }
 
+/** Writes queued while a request was in flight go as one batch; a write alone goes to
+ * its own endpoint, and its answer is read as a batch's ({version, spans, links}). */
+function sendWrites(version, operations) {
+  if (operations.length > 1) return request("POST", layerUrl("operations/"), { version, operations });
+  return sendAlone(version, operations[0]);
+}
+
+async function sendAlone(version, { op, id, ref, ...fields }) {
+  const nothing = { spans: {}, links: {} };
+  if (op === "create_span") {
+    const data = await request("POST", layerUrl("spans/"), { ...fields, version });
+    return { ...nothing, version: data.version, spans: { [ref]: data.span } };
+  }
+  if (op === "create_link") {
+    const data = await request("POST", layerUrl("relations/"), { ...fields, version });
+    return { ...nothing, version: data.version, links: { [ref]: data.relation } };
+  }
+  const path = op === "delete_link" ? `relations/${id}/` : `spans/${id}/`;
+  const data =
+    op === "update_span"
+      ? await request("PATCH", layerUrl(path), { ...fields, version })
+      : await request("DELETE", layerUrl(`${path}?version=${version}`));
+  return { ...nothing, version: data.version };
+}
+
+// Each create gives what it makes a new `made` = {id, ref}: the ref names it within its
+// batch, the id comes back once it is saved. A later write takes the `made` of when it
+// was queued and names it by id if it has one by the time it is sent, else by the ref (a
+// create in the same batch). An undone delete makes the span again: a new `made`.
+let nextRef = 1;
+
+const nameOf = (made) => made.id ?? made.ref;
+
 function addSpan(span) {
   state.spans.set(span.key, span);
   contentRevision++;
   markDirty(span.s16, span.e16);
   const body = { label: span.label, start: span.start, end: span.end, attrs: { ...span.attrs }, quote: span.quote };
   if (span.entry) Object.assign(body, { entry: span.entry, stance: span.stance });
-  save(async (version) => {
-    const data = await request("POST", layerUrl("spans/"), { ...body, version });
-    span.id = data.span.id;
-    span.onSaved?.();
-    span.onSaved = null;
-    return data.version;
+  const made = { id: null, ref: `s${nextRef++}` };
+  span.made = made;
+  save({
+    body: () => ({ op: "create_span", ref: made.ref, ...body }),
+    saved: (result) => {
+      made.id = result.spans[made.ref]?.id ?? null;
+      span.onSaved?.();
+      span.onSaved = null;
+    },
   });
 }
 
@@ -335,10 +374,8 @@ function removeSpan(span) {
   }
   if (state.selected === span.key) state.selected = null;
   if (state.linkFrom === span.key) state.linkFrom = null;
-  save(async (version) => {
-    const data = await request("DELETE", layerUrl(`spans/${span.id}/?version=${version}`));
-    return data.version;
-  });
+  const made = span.made;
+  save({ body: () => ({ op: "delete_span", id: nameOf(made) }) });
 }
 
 function setSpanFields(span, changes) {
@@ -356,10 +393,8 @@ function saveSpanFields(span, fields) {
   const body = {};
   for (const field of fields) body[field] = span[field];
   if (fields.includes("start") || fields.includes("end")) body.quote = span.quote;
-  save(async (version) => {
-    const data = await request("PATCH", layerUrl(`spans/${span.id}/`), { ...body, version });
-    return data.version;
-  });
+  const made = span.made;
+  save({ body: () => ({ op: "update_span", id: nameOf(made), ...body }) });
 }
 
 function updateSpan(span, changes) {
@@ -371,15 +406,15 @@ function addRelation(rel) {
   state.relations.set(rel.key, rel);
   linksRevision++;
   contentRevision++;
-  save(async (version) => {
-    const data = await request("POST", layerUrl("relations/"), {
-      type: rel.type,
-      head: rel.head.id,
-      tail: rel.tail.id,
-      version,
-    });
-    rel.id = data.relation.id;
-    return data.version;
+  const made = { id: null, ref: `l${nextRef++}` };
+  rel.made = made;
+  const head = rel.head.made;
+  const tail = rel.tail.made;
+  save({
+    body: () => ({ op: "create_link", ref: made.ref, type: rel.type, head: nameOf(head), tail: nameOf(tail) }),
+    saved: (result) => {
+      made.id = result.links[made.ref]?.id ?? null;
+    },
   });
 }
 
@@ -387,10 +422,8 @@ function removeRelation(rel) {
   state.relations.delete(rel.key);
   linksRevision++;
   contentRevision++;
-  save(async (version) => {
-    const data = await request("DELETE", layerUrl(`relations/${rel.id}/?version=${version}`));
-    return data.version;
-  });
+  const made = rel.made;
+  save({ body: () => ({ op: "delete_link", id: nameOf(made) }) });
 }
 
 const SAVE_TEXT = {
@@ -428,9 +461,9 @@ function showNotice(kind, message) {
 async function onSaveFailure(error) {
   clearTimeout(resize?.timer);
   resize = null;
-  const selectedId = state.spans.get(state.selected)?.id;
-  const linkFromId = state.spans.get(state.linkFrom)?.id;
-  const unsaved = [...state.spans.values()].filter((span) => span.id === null).pop();
+  const selectedId = state.spans.get(state.selected)?.made.id;
+  const linkFromId = state.spans.get(state.linkFrom)?.made.id;
+  const unsaved = [...state.spans.values()].filter((span) => span.made.id === null).pop();
   let layer;
   try {
     layer = await request("GET", layerUrl());
@@ -655,7 +688,7 @@ function linkTo(target, t0 = performance.now()) {
     showNotice("info", "These two spans are linked already.");
     return;
   }
-  perform(createRelationCommand({ key: nextKey++, id: null, ...link }));
+  perform(createRelationCommand({ key: nextKey++, ...link }));
   afterPaint(() => performance.measure("wb:link", { start: t0, end: performance.now() }));
 }
 
@@ -1156,7 +1189,7 @@ function accept({ spans = [], links = [] }) {
     const exists = [...state.relations.values()].some(
       (rel) => rel.type === link.type && rel.head === head && rel.tail === tail,
     );
-    if (!exists) commands.push(createRelationCommand({ key: nextKey++, id: null, type: link.type, head, tail }));
+    if (!exists) commands.push(createRelationCommand({ key: nextKey++, type: link.type, head, tail }));
   }
   if (!commands.length) return false;
   // The text shown for the candidate has served its purpose.
@@ -1341,7 +1374,7 @@ async function start(initialLayer) {
   // No gold layer yet: edit an empty one; the first write makes it (see `save`).
   if (layer === null && config.api.layer) layer = { ...UNSTARTED_LAYER };
   if (layer === null) layer = await request("GET", config.api.mine);
-  queue = new SaveQueue({ version: layer.version, onState: setSaveState, onFailure: onSaveFailure });
+  queue = new SaveQueue({ version: layer.version, send: sendWrites, onState: setSaveState, onFailure: onSaveFailure });
   loadLayer(layer);
   bindControls();
   refresh();

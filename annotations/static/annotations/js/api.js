@@ -58,15 +58,24 @@ export function isTransient(error) {
 
 const RETRY_DELAYS = [1000, 2000, 4000, 8000, 15000, 30000];
 
+// The most operations one batch carries (the server's LAYER_OPERATIONS_MAX).
+export const BATCH_LIMIT = 500;
+
 /**
- * Runs save operations one after another. An operation is an async function that takes
- * the layer version and returns the new version (or undefined when it wrote nothing).
- * Transient failures are retried with back-off; any other failure empties the queue and
- * is handed to `onFailure(error)`, whose caller reloads the layer.
+ * Runs save operations one after another. An operation is either an async function that
+ * takes the layer version and returns the new version (or undefined when it wrote
+ * nothing), or a batchable write `{body(), saved(result)}`: `body()` gives the write as
+ * one operation of a batch (docs/layer-writes.md), built when it is sent so that it can
+ * name what earlier writes made by their ids. Batchable writes queued together, as while
+ * a request is in flight, go out as one request through `send(version, bodies)`, which
+ * resolves with `{version, spans, links}` (what was made, by ref); each one's `saved`
+ * gets that. Transient failures are retried with back-off; any other failure empties the
+ * queue and is handed to `onFailure(error)`, whose caller reloads the layer.
  */
 export class SaveQueue {
-  constructor({ version, onState, onFailure }) {
+  constructor({ version, send, onState, onFailure }) {
     this.version = version;
+    this.send = send;
     this.onState = onState;
     this.onFailure = onFailure;
     this.operations = [];
@@ -109,11 +118,11 @@ export class SaveQueue {
     if (this.running || this.retryTimer !== null) return;
     this.running = true;
     while (this.operations.length) {
-      const operation = this.operations[0];
+      const group = this.next();
       try {
-        const version = await operation(this.version);
+        const version = await this.write(group);
         if (version !== undefined) this.version = version;
-        this.operations.shift();
+        this.operations.splice(0, group.length);
         this.attempt = 0;
       } catch (error) {
         this.running = false;
@@ -137,6 +146,21 @@ export class SaveQueue {
     this.running = false;
     this.onState("saved");
     this.settle(null);
+  }
+
+  /** What goes out next: a function alone, or the batchable writes at the head. */
+  next() {
+    const first = this.operations[0];
+    if (typeof first === "function") return [first];
+    const end = this.operations.findIndex((operation, index) => typeof operation === "function" || index >= BATCH_LIMIT);
+    return this.operations.slice(0, end === -1 ? undefined : end);
+  }
+
+  async write(group) {
+    if (typeof group[0] === "function") return group[0](this.version);
+    const result = await this.send(this.version, group.map((write) => write.body()));
+    for (const write of group) write.saved?.(result);
+    return result.version;
   }
 
   settle(error) {
