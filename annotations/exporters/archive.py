@@ -124,7 +124,7 @@ def select(
     )
 
 
-def _selected(
+def selection(
     records: Iterable[DocumentRecord],
     options: ExportOptions,
     rename: Pseudonyms | None,
@@ -180,7 +180,7 @@ def write_archive(
                 CATALOGUES_FILE,
                 "".join(dump_catalogue_record(entry) for entry in card.catalogue).encode(),
             )
-        exporter.write(_selected(records, options, rename, stats), archive, options, card.labels)
+        exporter.write(selection(records, options, rename, stats), archive, options, card.labels)
         stats.problems = Counter(archive.problem_counts)
         readme = render_card(card, exporter, options, stats, rename)
         archive.write_bytes("README.md", readme.encode())

@@ -158,6 +158,41 @@ class StreamingZip:
         self._current = MemberWriter(self, name, DEFLATED if compress else STORED)
         return self._current
 
+    def copy_compressed(
+        self, name: str, *, method: int, crc: int, size: int, source: IO[bytes], length: int
+    ) -> None:
+        """A member whose data is already compressed (``length`` bytes of ``source``, as
+        another zip holds them): copied as it is, a buffer at a time."""
+        if self._current is not None and not self._current.closed:
+            raise RuntimeError("close the member being written before copying another")
+        encoded = name.encode()
+        header_at = self.out.tell()
+        self.out.write(
+            struct.pack(
+                "<IHHHHHIIIHH",
+                0x04034B50,
+                _VERSION,
+                _UTF8,
+                method,
+                _DOS_TIME,
+                _DOS_DATE,
+                crc,
+                _NO32,
+                _NO32,
+                len(encoded),
+                20,
+            )
+        )
+        self.out.write(encoded)
+        self.out.write(struct.pack("<HHQQ", 0x0001, 16, size, length))
+        left = length
+        while left and (data := source.read(min(CHUNK, left))):
+            self.out.write(data)
+            left -= len(data)
+        if left:
+            raise ValueError(f"{name}: the source ended {left} bytes early")
+        self._directory_entry(encoded, method, crc, size, length, header_at)
+
     def _directory_entry(
         self, name: bytes, method: int, crc: int, size: int, compressed: int, offset: int
     ) -> None:
