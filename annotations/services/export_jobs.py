@@ -368,7 +368,7 @@ def finish_chunks(
 
     ``figures``: each chunk's, by index; a chunk missing from them (its task gave up, or
     was lost with its worker) is written here. Raises ClaimLost when another attempt owns
-    the job; the parts of every attempt of the job are removed once it is published.
+    the job. The parts are removed once joined, with those of earlier attempts.
     """
     storage = storage or job.file.storage
     options = parse_options(job.format, job.options)
@@ -394,21 +394,20 @@ def finish_chunks(
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
-    published = _publish_archive(job, claim, partial, stats, storage=storage)
-    remove_chunk_parts(job, storage=storage)
-    return published
+    _remove_chunk_parts(job, claim, storage)
+    return _publish_archive(job, claim, partial, stats, storage=storage)
 
 
-def remove_chunk_parts(job: ExportJob, *, storage: Storage | None = None) -> None:
-    """Delete the stored parts of every attempt of ``job``."""
-    storage = storage or job.file.storage
+def _remove_chunk_parts(job: ExportJob, claim: Claim, storage: Storage) -> None:
+    """Delete the stored parts of this attempt, and those earlier attempts left."""
     folder = _chunks_folder(job)
     try:
         attempts, _files = storage.listdir(folder)
     except FileNotFoundError:  # on a local disk: no chunked export of the project yet
         return
     for attempt in attempts:
-        if attempt.startswith(f"{job.pk}-"):
+        job_id, _, token = attempt.partition("-")
+        if job_id == str(job.pk) and int(token) <= claim.token:
             for name in storage.listdir(f"{folder}/{attempt}")[1]:
                 storage.delete(f"{folder}/{attempt}/{name}")
             if storage.exists(f"{folder}/{attempt}"):  # a folder on a local disk only
