@@ -131,7 +131,7 @@ def _data_offset(source: IO[bytes], member: zipfile.ZipInfo) -> int:
     extra field may differ in length from the central directory's."""
     source.seek(member.header_offset + 26)
     name_length, extra_length = struct.unpack("<HH", source.read(4))
-    return member.header_offset + 30 + name_length + extra_length
+    return int(member.header_offset + 30 + name_length + extra_length)
 
 
 def _skip_lines(source: IO[bytes], count: int) -> None:

@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from annotations.exporters import EXPORTERS
 from annotations.exporters.archive import ExportStats, write_archive
+from annotations.exporters.base import ExportOptions, LabelInfo, OptionsError
 from annotations.exporters.chunked import (
     CHUNKED_FORMATS,
     join_parts,
@@ -37,7 +38,6 @@ from annotations.exporters.chunked import (
     stats_to_json,
     write_chunk,
 )
-from annotations.exporters.base import ExportOptions, LabelInfo, OptionsError
 from annotations.exporters.dataset_card import CardData
 from annotations.interchange import DocumentRecord
 from annotations.models import (

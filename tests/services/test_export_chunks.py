@@ -16,8 +16,8 @@ from annotations.exporters.chunked import CHUNKED_FORMATS
 from annotations.models import ExportJob
 from annotations.services import export_jobs, jobs
 from annotations.services.imports import import_file
-from tests.factories import DocumentLabelTypeFactory
 from tests.claims import document, layer, link_schema, mention, proposition, source_entity
+from tests.factories import DocumentLabelTypeFactory
 
 pytestmark = pytest.mark.django_db
 
