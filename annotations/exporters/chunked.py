@@ -33,9 +33,8 @@ from enum import Enum
 from pathlib import Path
 from typing import IO, Any
 
-from annotations.exporters import get_exporter
-from annotations.exporters.archive import ExportStats, Pseudonyms, selection
-from annotations.exporters.base import ArchiveWriter, ExportOptions, UsesCatalogue
+from annotations.exporters.archive import ExportStats, prepare, selection
+from annotations.exporters.base import ArchiveWriter, ExportOptions
 from annotations.exporters.brat import DOCUMENT_LABELS_HEADER, annotation_conf
 from annotations.exporters.conll import TOKENISER_NOTE
 from annotations.exporters.dataset_card import CardData, render_card
@@ -117,8 +116,7 @@ def write_chunk(
     """Write one chunk's part of a ``format`` export to ``target``; return its figures."""
     if format not in CHUNKED_FORMATS:
         raise ValueError(f"{format} exports are not written in chunks")
-    exporter = get_exporter(format)
-    rename = Pseudonyms(card.annotators) if options.pseudonymise else None
+    exporter, rename = prepare(format, options, card)
     stats = ExportStats()
     with ArchiveWriter(target) as archive:
         exporter.write(selection(records, options, rename, stats), archive, options, card.labels)
@@ -157,10 +155,7 @@ def join_parts(
     members that several chunks add to wait in temporary files until the end, as the
     exporters' own side-by-side members do.
     """
-    exporter = get_exporter(format)
-    if isinstance(exporter, UsesCatalogue):
-        exporter.use_catalogue(card.catalogue)
-    rename = Pseudonyms(card.annotators) if options.pseudonymise else None
+    exporter, rename = prepare(format, options, card)
     with ArchiveWriter(target) as archive:
         if card.catalogue:
             archive.write_bytes(

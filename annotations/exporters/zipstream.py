@@ -37,6 +37,25 @@ CHUNK = 1 << 20
 IN_FLIGHT = 4
 
 
+def _local_header(name: bytes, method: int, *, crc: int, size: int, compressed: int) -> bytes:
+    """A member's local header, its sizes in the ZIP64 extra field."""
+    fixed = struct.pack(
+        "<IHHHHHIIIHH",
+        0x04034B50,
+        _VERSION,
+        _UTF8,
+        method,
+        _DOS_TIME,
+        _DOS_DATE,
+        crc,
+        _NO32,
+        _NO32,
+        len(name),
+        20,
+    )
+    return fixed + name + struct.pack("<HHQQ", 0x0001, 16, size, compressed)
+
+
 class MemberWriter:
     """One member being written: compresses, counts and checks what it is given."""
 
@@ -50,25 +69,8 @@ class MemberWriter:
         self._compressed = 0
         self._out = archive.out
         self._header_at = self._out.tell()
-        # ZIP64 extra of the local header: sizes, patched on close.
-        self._out.write(
-            struct.pack(
-                "<IHHHHHIIIHH",
-                0x04034B50,
-                _VERSION,
-                _UTF8,
-                method,
-                _DOS_TIME,
-                _DOS_DATE,
-                0,
-                _NO32,
-                _NO32,
-                len(self._name),
-                20,
-            )
-        )
-        self._out.write(self._name)
-        self._out.write(struct.pack("<HHQQ", 0x0001, 16, 0, 0))
+        # CRC and sizes (in the ZIP64 extra) are patched on close.
+        self._out.write(_local_header(self._name, method, crc=0, size=0, compressed=0))
         self._pending = bytearray()
         self._jobs: deque[Future[None]] = deque()
         self.closed = False
@@ -167,24 +169,7 @@ class StreamingZip:
             raise RuntimeError("close the member being written before copying another")
         encoded = name.encode()
         header_at = self.out.tell()
-        self.out.write(
-            struct.pack(
-                "<IHHHHHIIIHH",
-                0x04034B50,
-                _VERSION,
-                _UTF8,
-                method,
-                _DOS_TIME,
-                _DOS_DATE,
-                crc,
-                _NO32,
-                _NO32,
-                len(encoded),
-                20,
-            )
-        )
-        self.out.write(encoded)
-        self.out.write(struct.pack("<HHQQ", 0x0001, 16, size, length))
+        self.out.write(_local_header(encoded, method, crc=crc, size=size, compressed=length))
         left = length
         while left and (data := source.read(min(CHUNK, left))):
             self.out.write(data)

@@ -19,22 +19,14 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Task, chord, group, shared_task
-from celery.utils.log import get_task_logger
 from django.conf import settings
 
 from annotations.models import ExportJob
 from annotations.services import export_jobs, jobs
 from annotations.services.agreement_runs import Chunk
-from annotations.services.jobs import Claim, ClaimLost
-from annotations.tasks.lifecycle import (
-    JOB_TASK_OPTIONS,
-    TRANSIENT,
-    reason,
-    retry_or_fail,
-    run_job,
-)
+from annotations.services.jobs import Claim
+from annotations.tasks.lifecycle import JOB_TASK_OPTIONS, run_job, run_step
 
-logger = get_task_logger(__name__)
 EXPORT_TASK_OPTIONS: dict[str, Any] = {
     **JOB_TASK_OPTIONS,
     "time_limit": settings.EXPORT_TIME_LIMIT,
@@ -68,22 +60,16 @@ def write_export_chunk(
 ) -> dict[str, Any] | None:
     """Store one chunk's part; its index and figures for ``finish_export``, or None."""
     claim = Claim(model=ExportJob, job_id=job_id, token=token)
-    if not claim.owns():
-        return None
     part = Chunk.from_json(chunk)
-    try:
+
+    def write() -> dict[str, Any]:
         job = ExportJob.objects.select_related("project").get(pk=job_id)
         with jobs.heartbeat(claim):
             figures = export_jobs.write_chunk_part(job, claim, part)
         claim.advance(1 / total)
-    except TRANSIENT as exc:
-        retry_or_fail(self, claim, exc, hand_back=False)
-        return None
-    except Exception as exc:
-        logger.exception("export %s, chunk %s failed", job_id, part.index)
-        claim.fail(f"export failed: {reason(exc)}")
-        return None
-    return {"chunk": part.index, "figures": figures}
+        return {"chunk": part.index, "figures": figures}
+
+    return run_step(self, claim, write, what=f"chunk {part.index}", failed="export failed")
 
 
 @shared_task(**EXPORT_TASK_OPTIONS)
@@ -96,22 +82,13 @@ def finish_export(
 ) -> bool:
     """Join the parts and publish the archive, if ``token`` still owns the job."""
     claim = Claim(model=ExportJob, job_id=job_id, token=token)
-    if not claim.owns():
-        return False
-    try:
+
+    def join() -> bool:
         job = ExportJob.objects.select_related("project").get(pk=job_id)
         figures = {item["chunk"]: item["figures"] for item in results if item}
         chunks = [Chunk.from_json(item) for item in plan]
         with jobs.heartbeat(claim):
             export_jobs.finish_chunks(job, claim, chunks, figures)
         return True
-    except ClaimLost:
-        logger.info("export %s: taken over by another attempt", job_id)
-        return False
-    except TRANSIENT as exc:
-        retry_or_fail(self, claim, exc, hand_back=False)
-        return False
-    except Exception as exc:
-        logger.exception("export %s: joining the chunks failed", job_id)
-        claim.fail(f"export failed: {reason(exc)}")
-        return False
+
+    return bool(run_step(self, claim, join, what="joining the chunks", failed="export failed"))

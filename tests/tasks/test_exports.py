@@ -179,6 +179,13 @@ def members(data: bytes) -> dict[str, bytes]:
         return {name: archive.read(name) for name in archive.namelist()}
 
 
+def one_process_export(project, format: str, folder: Path) -> dict[str, bytes]:
+    """The members of the archive one process writes, for comparison."""
+    target = folder / f"one-process-{format}.zip"
+    export_jobs.write_export(project=project, format=format, options=ExportOptions(), target=target)
+    return members(target.read_bytes())
+
+
 def without_date(card: bytes) -> bytes:
     # The card says when it was written: the one line two exports cannot share.
     return b"\n".join(line for line in card.splitlines() if not line.startswith(b"Exported "))
@@ -217,11 +224,7 @@ def test_two_workers_write_an_export_in_chunks_and_progress_counts_them(cast, tm
     assert job.attempts == 1
     # Twelve chunks: the job moves a twelfth at a time (and never past 99 % before its end).
     assert {round(value * 12, 6) for value in seen} <= {*map(float, range(12)), 11.88, 12.0}
-    single = tmp_path / "single.zip"
-    export_jobs.write_export(
-        project=cast.project, format="brat", options=ExportOptions(), target=single
-    )
-    expected, joined = members(single.read_bytes()), members(job.file.read())
+    expected, joined = one_process_export(cast.project, "brat", tmp_path), members(job.file.read())
     assert sorted(joined) == sorted(expected)
     expected["README.md"], joined["README.md"] = (
         without_date(expected["README.md"]),
@@ -258,11 +261,7 @@ def test_a_chunk_whose_pool_process_is_killed_is_written_again_and_the_job_ends_
     assert job.progress == 1.0
     data = job.file.read()
     assert hashlib.sha256(data).hexdigest() == job.checksum
-    single = tmp_path / "single.zip"
-    export_jobs.write_export(
-        project=cast.project, format="xmi", options=ExportOptions(), target=single
-    )
-    assert sorted(members(data)) == sorted(members(single.read_bytes()))
+    assert sorted(members(data)) == sorted(one_process_export(cast.project, "xmi", tmp_path))
     assert "Restarting a new one" in log.read_text() or "WorkerLostError" in log.read_text()
     assert AuditEvent.objects.filter(action="export_finish", object_id=str(job.pk)).count() == 1
 
