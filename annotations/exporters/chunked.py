@@ -38,6 +38,7 @@ from annotations.exporters.base import ArchiveWriter, ExportOptions
 from annotations.exporters.brat import DOCUMENT_LABELS_HEADER, annotation_conf
 from annotations.exporters.conll import TOKENISER_NOTE
 from annotations.exporters.dataset_card import CardData, render_card
+from annotations.exporters.zipstream import MemberWriter
 from annotations.interchange import CATALOGUES_FILE, DocumentRecord, dump_catalogue_record
 
 CHUNKED_FORMATS = frozenset({"jsonl", "conll", "brat", "xmi"})
@@ -105,6 +106,23 @@ def merged(parts: Iterable[ExportStats]) -> ExportStats:
     return total
 
 
+class PartWriter(ArchiveWriter):
+    """A chunk's part: the members the join takes apart are stored, not compressed, so
+    that neither the chunk compresses them nor the join has to inflate them."""
+
+    def __init__(self, target: str | Path | IO[bytes], format: str):
+        super().__init__(target)
+        self._format = format
+
+    def open(self, name: str, *, compress: bool = True) -> MemberWriter:
+        whole = join_of(self._format, name)[0] is Join.WHOLE
+        return super().open(name, compress=compress and whole)
+
+    def spool(self, name: str, *, compress: bool = True) -> IO[bytes]:
+        whole = join_of(self._format, name)[0] is Join.WHOLE
+        return super().spool(name, compress=compress and whole)
+
+
 def write_chunk(
     records: Iterable[DocumentRecord],
     target: str | Path | IO[bytes],
@@ -118,7 +136,7 @@ def write_chunk(
         raise ValueError(f"{format} exports are not written in chunks")
     exporter, rename = prepare(format, options, card)
     stats = ExportStats()
-    with ArchiveWriter(target) as archive:
+    with PartWriter(target, format) as archive:
         exporter.write(selection(records, options, rename, stats), archive, options, card.labels)
         stats.problems = Counter(archive.problem_counts)
     return stats
@@ -203,7 +221,7 @@ def _join_member(
         if member.filename == ArchiveWriter.REPORT:
             archive.extend_report(piece)
             return
-        out = archive.spool(member.filename, compress=member.compress_type != zipfile.ZIP_STORED)
+        out = archive.spool(member.filename)  # every such member is compressed
         if out.tell() and join is Join.ONCE:
             return
         if out.tell() and join is Join.HEADER:
