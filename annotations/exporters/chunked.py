@@ -25,10 +25,13 @@ from __future__ import annotations
 
 import shutil
 import struct
+import tempfile
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import IO, Any
@@ -38,7 +41,7 @@ from annotations.exporters.base import ArchiveWriter, ExportOptions
 from annotations.exporters.brat import DOCUMENT_LABELS_HEADER, annotation_conf
 from annotations.exporters.conll import TOKENISER_NOTE
 from annotations.exporters.dataset_card import CardData, render_card
-from annotations.exporters.zipstream import MemberWriter
+from annotations.exporters.zipstream import FINAL_BLOCK, SYNC_MARK, MemberWriter
 from annotations.interchange import CATALOGUES_FILE, DocumentRecord, dump_catalogue_record
 
 CHUNKED_FORMATS = frozenset({"jsonl", "conll", "brat", "xmi"})
@@ -107,16 +110,20 @@ def merged(parts: Iterable[ExportStats]) -> ExportStats:
 
 
 class PartWriter(ArchiveWriter):
-    """A chunk's part: the members the join takes apart are stored, not compressed, so
-    that neither the chunk compresses them nor the join has to inflate them."""
+    """A chunk's part. A piece of a file that the chunks' pieces make one after the other
+    is deflated so that the join can put the compressed pieces end to end; the other
+    members the join takes apart are stored, so that the join need not inflate them."""
 
     def __init__(self, target: str | Path | IO[bytes], format: str):
         super().__init__(target)
         self._format = format
 
     def open(self, name: str, *, compress: bool = True) -> MemberWriter:
-        whole = join_of(self._format, name)[0] is Join.WHOLE
-        return super().open(name, compress=compress and whole)
+        join = join_of(self._format, name)[0]
+        if join is Join.CONCAT and name != self.REPORT:
+            self.member_count += 1
+            return self.zip.open(name, joinable=True)
+        return super().open(name, compress=compress and join is Join.WHOLE)
 
     def spool(self, name: str, *, compress: bool = True) -> IO[bytes]:
         whole = join_of(self._format, name)[0] is Join.WHOLE
@@ -174,7 +181,7 @@ def join_parts(
     exporters' own side-by-side members do.
     """
     exporter, rename = prepare(format, options, card)
-    with ArchiveWriter(target) as archive:
+    with ArchiveWriter(target) as archive, _Joiner(archive, format) as joiner:
         if card.catalogue:
             archive.write_bytes(
                 CATALOGUES_FILE,
@@ -183,7 +190,8 @@ def join_parts(
         for opener in parts:
             with opener as source, zipfile.ZipFile(source) as part:
                 for member in part.infolist():
-                    _join_member(archive, format, part, source, member)
+                    joiner.add(part, source, member)
+        joiner.finish()
         if format == "brat":
             seen_spans = {label for _key, label in stats.spans}
             seen_relations = {kind for _key, kind in stats.relations}
@@ -196,34 +204,89 @@ def join_parts(
     return stats
 
 
-def _join_member(
-    archive: ArchiveWriter,
-    format: str,
-    part: zipfile.ZipFile,
-    source: IO[bytes],
-    member: zipfile.ZipInfo,
-) -> None:
-    join, header_lines = join_of(format, member.filename)
-    if join is Join.REWRITTEN:
-        return
-    if join is Join.WHOLE:
-        source.seek(_data_offset(source, member))
-        archive.copy_compressed(
-            member.filename,
-            method=member.compress_type,
-            crc=member.CRC,
-            size=member.file_size,
-            source=source,
-            length=member.compress_size,
-        )
-        return
-    with part.open(member) as piece:
-        if member.filename == ArchiveWriter.REPORT:
-            archive.extend_report(piece)
+@dataclass
+class _Deflated:
+    """A file joined from deflated pieces: their data so far, its CRC and size."""
+
+    data: IO[bytes]
+    crc: int = 0
+    size: int = 0
+
+
+class _Joiner:
+    """Puts the members of the parts, met in document order, into the archive."""
+
+    def __init__(self, archive: ArchiveWriter, format: str):
+        self._archive = archive
+        self._format = format
+        self._deflated: dict[str, _Deflated] = {}
+
+    def add(self, part: zipfile.ZipFile, source: IO[bytes], member: zipfile.ZipInfo) -> None:
+        name = member.filename
+        join, header_lines = join_of(self._format, name)
+        if join is Join.REWRITTEN:
             return
-        out = archive.spool(member.filename)  # every such member is compressed
-        if out.tell() and join is Join.ONCE:
+        if join is Join.WHOLE:
+            source.seek(_data_offset(source, member))
+            self._archive.copy_compressed(
+                name,
+                method=member.compress_type,
+                crc=member.CRC,
+                size=member.file_size,
+                source=source,
+                length=member.compress_size,
+            )
             return
-        if out.tell() and join is Join.HEADER:
-            _skip_lines(piece, header_lines)
-        shutil.copyfileobj(piece, out, _BUFFER)
+        if join is Join.CONCAT and name != ArchiveWriter.REPORT:
+            source.seek(_data_offset(source, member))
+            self._add_deflated(name, source, member.compress_size)
+            return
+        with part.open(member) as piece:
+            if name == ArchiveWriter.REPORT:
+                self._archive.extend_report(piece)
+                return
+            out = self._archive.spool(name)  # every such member is compressed
+            if out.tell() and join is Join.ONCE:
+                return
+            if out.tell() and join is Join.HEADER:
+                _skip_lines(piece, header_lines)
+            shutil.copyfileobj(piece, out, _BUFFER)
+
+    def _add_deflated(self, name: str, source: IO[bytes], length: int) -> None:
+        """Append a piece's deflated data, less its final block, to the file's."""
+        if name not in self._deflated:
+            self._deflated[name] = _Deflated(tempfile.TemporaryFile())  # noqa: SIM115
+        joined = self._deflated[name]
+        inflate = zlib.decompressobj(-zlib.MAX_WBITS)  # for the CRC and size of the piece
+        left = length - len(FINAL_BLOCK)
+        tail = b""
+        while left > 0 and (data := source.read(min(_BUFFER, left))):
+            left -= len(data)
+            joined.data.write(data)
+            plain = inflate.decompress(data)
+            joined.crc, joined.size = zlib.crc32(plain, joined.crc), joined.size + len(plain)
+            tail = (tail + data)[-len(SYNC_MARK) :]
+        if left or tail != SYNC_MARK or source.read(len(FINAL_BLOCK)) != FINAL_BLOCK:
+            raise ValueError(f"{name}: a chunk's piece does not end as a joinable one")
+
+    def finish(self) -> None:
+        """Write the files joined from deflated pieces, each ended with the final block."""
+        for name, joined in self._deflated.items():
+            joined.data.write(FINAL_BLOCK)
+            length = joined.data.tell()
+            joined.data.seek(0)
+            self._archive.copy_compressed(
+                name,
+                method=zipfile.ZIP_DEFLATED,
+                crc=joined.crc,
+                size=joined.size,
+                source=joined.data,
+                length=length,
+            )
+
+    def __enter__(self) -> _Joiner:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for joined in self._deflated.values():
+            joined.data.close()

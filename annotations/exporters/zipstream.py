@@ -32,6 +32,10 @@ _DOS_TIME = 0
 _PERMISSIONS = 0o100644 << 16
 DEFLATED = 8
 STORED = 0
+# How a joinable member's deflated data ends: an empty block that ends on a byte boundary
+# (zlib's sync flush), then the final block, empty too.
+SYNC_MARK = b"\x00\x00\xff\xff"
+FINAL_BLOCK = b"\x03\x00"
 # Large members are compressed in a thread, a chunk at a time, a few chunks ahead at most.
 CHUNK = 1 << 20
 IN_FLIGHT = 4
@@ -59,8 +63,9 @@ def _local_header(name: bytes, method: int, *, crc: int, size: int, compressed: 
 class MemberWriter:
     """One member being written: compresses, counts and checks what it is given."""
 
-    def __init__(self, archive: StreamingZip, name: str, method: int):
+    def __init__(self, archive: StreamingZip, name: str, method: int, *, joinable: bool = False):
         self._archive = archive
+        self._joinable = joinable
         self._name = name.encode()
         self._method = method
         self._compressor = zlib.compressobj(6, zlib.DEFLATED, -15) if method == DEFLATED else None
@@ -95,6 +100,8 @@ class MemberWriter:
         self._crc = zlib.crc32(chunk, self._crc)
         out = self._compressor.compress(chunk) if self._compressor else chunk
         if last and self._compressor:
+            if self._joinable:
+                out += self._compressor.flush(zlib.Z_SYNC_FLUSH)
             out += self._compressor.flush()
         self._out.write(out)
         self._compressed += len(out)
@@ -154,10 +161,13 @@ class StreamingZip:
             self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zip")
         return self._thread
 
-    def open(self, name: str, *, compress: bool = True) -> MemberWriter:
+    def open(self, name: str, *, compress: bool = True, joinable: bool = False) -> MemberWriter:
+        """A member to write; ``joinable``: deflated so that its data, less the final block
+        (``FINAL_BLOCK``), can be followed by the next piece of the same file."""
         if self._current is not None and not self._current.closed:
             raise RuntimeError("close the member being written before opening another")
-        self._current = MemberWriter(self, name, DEFLATED if compress else STORED)
+        method = DEFLATED if compress or joinable else STORED
+        self._current = MemberWriter(self, name, method, joinable=joinable)
         return self._current
 
     def copy_compressed(
