@@ -117,3 +117,21 @@ def test_a_chunk_without_its_part_is_written_by_the_join(seeded) -> None:
     lines = members(Path(job.file.path))["documents.jsonl"].splitlines()
     assert len(lines) == seeded.documents.count()
     assert job.progress == 1.0
+
+
+def test_chunks_stored_in_a_bucket_join_into_the_same_archive(
+    seeded, tmp_path, remote_storage, monkeypatch
+) -> None:
+    monkeypatch.setattr(timezone, "now", lambda: MOMENT)
+    single = tmp_path / "single.zip"
+    export_jobs.write_export(project=seeded, format="brat", options=ExportOptions(), target=single)
+    job = ExportJob.objects.create(project=seeded, format="brat")
+
+    job = chunked_export(job, 3)
+
+    with job.file.open("rb") as stored:
+        joined = stored.read()
+    (tmp_path / "joined.zip").write_bytes(joined)
+    assert members(tmp_path / "joined.zip") == members(single)
+    # Only the archive is left in the bucket: the parts went once joined.
+    assert remote_storage.keys() == [f"{remote_storage.prefix}{job.file.name}"]
