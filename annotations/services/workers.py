@@ -56,6 +56,14 @@ def waiting_claims(job_arguments: Mapping[str, int]) -> set[tuple[int, int]]:
     """
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return set()
+    try:
+        return _read_queue(job_arguments)
+    except Exception:  # The sweep goes on by the heartbeats alone, as before chunks.
+        logger.warning("reading the broker's queue failed", exc_info=True)
+        return set()
+
+
+def _read_queue(job_arguments: Mapping[str, int]) -> set[tuple[int, int]]:
     waiting: set[tuple[int, int]] = set()
     with app.connection_for_read() as connection:
         channel = connection.default_channel
