@@ -2,6 +2,7 @@
 
     python bench/export.py                                   # 10,000 then 100,000 documents
     python bench/export.py --sizes 2000 --formats jsonl,conll
+    CELERY_BROKER_URL=redis://... python bench/export.py --workers 1,2   # the chunked job
 
 The project: documents of about 1,500 characters (English words, a Persian phrase and an
 emoji now and then), 3 annotators with 20 spans each, and on every tenth document (the
@@ -18,6 +19,11 @@ shared, busy machine it moves less than the wall time. ``base`` is the process's
 before the export starts (Python, Django and the format's libraries loaded); ``peak`` is its
 peak at the end.
 
+With ``--workers``, each export is a job (``export_jobs.start_export``) run by a fresh
+``celery worker`` of that many pool processes: its chunks written in parallel, then
+joined. The wall time runs from the job's start to its success; the peak of each pool
+process is its ``VmHWM``.
+
 The database is ``BENCH_DATABASE_URL`` (default ``postgres://postgres@127.0.0.1:5432/
 workbench_bench``), created and migrated when missing; never a database holding real data.
 """
@@ -30,6 +36,7 @@ import json
 import os
 import random
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -45,7 +52,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/workbench_bench"
-FORMATS = ["jsonl", "conll", "spacy", "brat", "xmi", "parquet"]
+FORMATS = ["jsonl", "conll", "spacy", "brat", "xmi", "parquet", "graph"]
 ANNOTATORS = ["alice", "bob", "carol"]
 WORDS = [
     "the",
@@ -216,7 +223,7 @@ def seed_project(size: int, reseed: bool) -> str:
             text, words = make_text(rng)
             meta = json.dumps({"outlet": rng.choice(["TASS", "TOLOnews", "WION"]), "n": number})
             rows["annotations_document"].append(
-                (document_id, project.pk, f"doc-{number:07d}", text, meta, now)
+                (document_id, project.pk, f"doc-{number:07d}", text, meta, now, 1)
             )
             # Adjudication covers a tenth of the documents: they get a gold layer too.
             owners = [*ANNOTATORS, None] if number % 10 == 0 else ANNOTATORS
@@ -233,6 +240,7 @@ def seed_project(size: int, reseed: bool) -> str:
                         1,
                         now,
                         now,
+                        "",
                     )
                 )
                 spans, links = make_layer(rng, text, words)
@@ -248,6 +256,7 @@ def seed_project(size: int, reseed: bool) -> str:
                             end,
                             json.dumps(attrs),
                             text[start:end],
+                            "",
                         )
                     )
                     ids["annotations_span"] += 1
@@ -265,10 +274,12 @@ def seed_project(size: int, reseed: bool) -> str:
         with raw.cursor() as cursor:
             for table, table_rows in rows.items():
                 columns = {
-                    "annotations_document": "id, project_id, external_id, text, meta, created_at",
+                    "annotations_document": "id, project_id, external_id, text, meta, created_at, "
+                    "review_version",
                     "annotations_layer": "id, document_id, annotator_id, is_gold, status, "
-                    "version, updated_at, submitted_at",
-                    "annotations_span": 'id, layer_id, label_id, start, "end", attributes, quote',
+                    "version, updated_at, submitted_at, final_reason",
+                    "annotations_span": 'id, layer_id, label_id, start, "end", attributes, quote, '
+                    "stance",
                     "annotations_relation": "id, layer_id, label_id, head_id, tail_id",
                 }[table]
                 with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
@@ -330,6 +341,87 @@ def run_one(slug: str, format: str, url: str) -> dict[str, Any]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+# --- the chunked job, on Celery workers of its own ----------------------------------------
+
+
+def pool_peaks_mb(worker: subprocess.Popen[bytes]) -> list[float]:
+    """The peak resident memory (VmHWM) of each pool process of a running worker."""
+    children = Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()
+    peaks = []
+    for pid in children:
+        status = Path(f"/proc/{pid}/status").read_text().splitlines()
+        kilobytes = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+        peaks.append(round(int(kilobytes) / 1024, 1))
+    return peaks
+
+
+def run_chunked(slug: str, format: str, url: str, processes: int) -> dict[str, Any]:
+    """One export job on a fresh worker with ``processes`` pool processes: its chunks
+    written in parallel and joined, from the job's start to its success."""
+    from annotations.models import ExportJob, JobStatus, Project
+    from annotations.services import export_jobs
+    from workbench.celery import app
+
+    app.control.purge()
+    with tempfile.TemporaryDirectory(prefix="bench-export-") as folder:
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "MEDIA_ROOT": f"{folder}/media",
+            "SCRATCH_DIR": folder,
+        }
+        command = [sys.executable, "-m", "celery", "-A", "workbench", "worker"]
+        command += ["--pool", "prefork", "--concurrency", str(processes), "--loglevel", "WARNING"]
+        command += ["--hostname", f"bench-{os.getpid()}@%h", "--without-gossip"]
+        with open(f"{folder}/worker.log", "wb") as log:
+            worker = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            while not app.control.ping(timeout=0.5):
+                if worker.poll() is not None:
+                    raise SystemExit(Path(f"{folder}/worker.log").read_text()[-3000:])
+            project = Project.objects.get(slug=slug)
+            started = time.monotonic()
+            job = export_jobs.start_export(project=project, actor=None, format=format)
+            while not job.is_finished:
+                time.sleep(0.1)
+                job.refresh_from_db()
+            seconds = time.monotonic() - started
+            peaks = pool_peaks_mb(worker)
+        finally:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
+    if job.status != JobStatus.SUCCEEDED:
+        raise SystemExit(f"{format} on {slug} failed: {job.error}")
+    return {
+        "format": format,
+        "documents": project.documents.count(),
+        "processes": processes,
+        "chunks": len(export_jobs.plan_chunks(job)),
+        "seconds": round(seconds, 2),
+        "peak_mb": max(peaks),
+        "peaks_mb": peaks,
+        "archive_mb": round(ExportJob.objects.get(pk=job.pk).size / 2**20, 1),
+    }
+
+
+def chunked_table(results: list[dict[str, Any]]) -> Iterator[str]:
+    yield "| documents | format | processes | chunks | wall s | docs/s | peak MB per process |"
+    yield "|---:|---|---:|---:|---:|---:|---|"
+    for r in results:
+        peaks = " / ".join(f"{peak:.0f}" for peak in r["peaks_mb"])
+        yield (
+            f"| {r['documents']:,} | {r['format']} | {r['processes']} | {r['chunks']} | "
+            f"{r['seconds']:.1f} | {r['documents'] / max(r['seconds'], 1e-9):,.0f} | {peaks} |"
+        )
+
+
 def table(results: list[dict[str, Any]]) -> Iterator[str]:
     yield (
         "| documents | format | wall s | CPU s | docs/s | base MB | peak MB | archive MB "
@@ -351,6 +443,11 @@ def main() -> None:
     parser.add_argument("--reseed", action="store_true")
     parser.add_argument("--url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
     parser.add_argument("--child", nargs=3, metavar=("SLUG", "FORMAT", "OUT"))
+    parser.add_argument(
+        "--workers",
+        help="pool processes to time the chunked job with, e.g. 1,2 (CELERY_BROKER_URL "
+        "names the broker; EXPORT_CHUNK_DOCUMENTS the chunk size)",
+    )
     args = parser.parse_args()
 
     if args.child:
@@ -366,6 +463,18 @@ def main() -> None:
     call_command("migrate", verbosity=0, stdout=io.StringIO())
     sizes = [int(size) for size in args.sizes.split(",")]
     formats = args.formats.split(",")
+    if args.workers:
+        chunked = []
+        for size in sizes:
+            slug = seed_project(size, args.reseed)
+            for format in formats:
+                for processes in map(int, args.workers.split(",")):
+                    chunked.append(run_chunked(slug, format, args.url, processes))
+                    print(json.dumps(chunked[-1]), flush=True)
+        print()
+        for line in chunked_table(chunked):
+            print(line)
+        return
     results = []
     for size in sizes:
         slug = seed_project(size, args.reseed)

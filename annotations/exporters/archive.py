@@ -124,7 +124,7 @@ def select(
     )
 
 
-def _selected(
+def selection(
     records: Iterable[DocumentRecord],
     options: ExportOptions,
     rename: Pseudonyms | None,
@@ -154,6 +154,17 @@ def _selected(
         yield chosen
 
 
+def prepare(
+    format: str, options: ExportOptions, card: CardData
+) -> tuple[Exporter, Pseudonyms | None]:
+    """The format's exporter, handed the catalogue if it uses it, and the annotators'
+    pseudonyms when the options ask for them."""
+    exporter: Exporter = get_exporter(format)
+    if isinstance(exporter, UsesCatalogue):
+        exporter.use_catalogue(card.catalogue)
+    return exporter, Pseudonyms(card.annotators) if options.pseudonymise else None
+
+
 def write_archive(
     records: Iterable[DocumentRecord],
     target: str | Path | IO[bytes],
@@ -167,10 +178,7 @@ def write_archive(
     ``card`` carries the project's metadata as plain data (names, schema, guidelines,
     agreement); the counts come from the stream itself.
     """
-    exporter: Exporter = get_exporter(format)
-    if isinstance(exporter, UsesCatalogue):
-        exporter.use_catalogue(card.catalogue)
-    rename = Pseudonyms(card.annotators) if options.pseudonymise else None
+    exporter, rename = prepare(format, options, card)
     stats = ExportStats()
     with ArchiveWriter(target) as archive:
         if card.catalogue:
@@ -180,7 +188,7 @@ def write_archive(
                 CATALOGUES_FILE,
                 "".join(dump_catalogue_record(entry) for entry in card.catalogue).encode(),
             )
-        exporter.write(_selected(records, options, rename, stats), archive, options, card.labels)
+        exporter.write(selection(records, options, rename, stats), archive, options, card.labels)
         stats.problems = Counter(archive.problem_counts)
         readme = render_card(card, exporter, options, stats, rename)
         archive.write_bytes("README.md", readme.encode())

@@ -15,6 +15,7 @@ silently.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import shutil
 import tempfile
@@ -319,6 +320,21 @@ class ArchiveWriter:
             path = self._workdir / f"spool-{len(self._spooled)}"
             self._spooled[name] = (path, path.open("w+b"), compress)
         return self._spooled[name][1]
+
+    def copy_compressed(
+        self, name: str, *, method: int, crc: int, size: int, source: IO[bytes], length: int
+    ) -> None:
+        """Member ``name`` from data another zip compressed (see ``chunked``)."""
+        self.member_count += 1
+        self.zip.copy_compressed(
+            name, method=method, crc=crc, size=size, source=source, length=length
+        )
+
+    def extend_report(self, lines: IO[bytes]) -> None:
+        """Add the lines of another archive's report; the caller sets ``problem_counts``."""
+        text = io.TextIOWrapper(lines, encoding="utf-8", newline="")
+        shutil.copyfileobj(text, self._report, 1024 * 1024)
+        text.detach()  # ``lines`` stays the caller's to close
 
     def problem(self, kind: str, document: str, layer: str, **details: Any) -> None:
         """Record something a format could not write exactly; it lands in report.jsonl."""

@@ -32,16 +32,40 @@ _DOS_TIME = 0
 _PERMISSIONS = 0o100644 << 16
 DEFLATED = 8
 STORED = 0
+# How a joinable member's deflated data ends: an empty block that ends on a byte boundary
+# (zlib's sync flush), then the final block, empty too.
+SYNC_MARK = b"\x00\x00\xff\xff"
+FINAL_BLOCK = b"\x03\x00"
 # Large members are compressed in a thread, a chunk at a time, a few chunks ahead at most.
 CHUNK = 1 << 20
 IN_FLIGHT = 4
 
 
+def _local_header(name: bytes, method: int, *, crc: int, size: int, compressed: int) -> bytes:
+    """A member's local header, its sizes in the ZIP64 extra field."""
+    fixed = struct.pack(
+        "<IHHHHHIIIHH",
+        0x04034B50,
+        _VERSION,
+        _UTF8,
+        method,
+        _DOS_TIME,
+        _DOS_DATE,
+        crc,
+        _NO32,
+        _NO32,
+        len(name),
+        20,
+    )
+    return fixed + name + struct.pack("<HHQQ", 0x0001, 16, size, compressed)
+
+
 class MemberWriter:
     """One member being written: compresses, counts and checks what it is given."""
 
-    def __init__(self, archive: StreamingZip, name: str, method: int):
+    def __init__(self, archive: StreamingZip, name: str, method: int, *, joinable: bool = False):
         self._archive = archive
+        self._joinable = joinable
         self._name = name.encode()
         self._method = method
         self._compressor = zlib.compressobj(6, zlib.DEFLATED, -15) if method == DEFLATED else None
@@ -50,25 +74,8 @@ class MemberWriter:
         self._compressed = 0
         self._out = archive.out
         self._header_at = self._out.tell()
-        # ZIP64 extra of the local header: sizes, patched on close.
-        self._out.write(
-            struct.pack(
-                "<IHHHHHIIIHH",
-                0x04034B50,
-                _VERSION,
-                _UTF8,
-                method,
-                _DOS_TIME,
-                _DOS_DATE,
-                0,
-                _NO32,
-                _NO32,
-                len(self._name),
-                20,
-            )
-        )
-        self._out.write(self._name)
-        self._out.write(struct.pack("<HHQQ", 0x0001, 16, 0, 0))
+        # CRC and sizes (in the ZIP64 extra) are patched on close.
+        self._out.write(_local_header(self._name, method, crc=0, size=0, compressed=0))
         self._pending = bytearray()
         self._jobs: deque[Future[None]] = deque()
         self.closed = False
@@ -93,6 +100,8 @@ class MemberWriter:
         self._crc = zlib.crc32(chunk, self._crc)
         out = self._compressor.compress(chunk) if self._compressor else chunk
         if last and self._compressor:
+            if self._joinable:
+                out += self._compressor.flush(zlib.Z_SYNC_FLUSH)
             out += self._compressor.flush()
         self._out.write(out)
         self._compressed += len(out)
@@ -152,11 +161,32 @@ class StreamingZip:
             self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zip")
         return self._thread
 
-    def open(self, name: str, *, compress: bool = True) -> MemberWriter:
+    def open(self, name: str, *, compress: bool = True, joinable: bool = False) -> MemberWriter:
+        """A member to write; ``joinable``: deflated so that its data, less the final block
+        (``FINAL_BLOCK``), can be followed by the next piece of the same file."""
         if self._current is not None and not self._current.closed:
             raise RuntimeError("close the member being written before opening another")
-        self._current = MemberWriter(self, name, DEFLATED if compress else STORED)
+        method = DEFLATED if compress or joinable else STORED
+        self._current = MemberWriter(self, name, method, joinable=joinable)
         return self._current
+
+    def copy_compressed(
+        self, name: str, *, method: int, crc: int, size: int, source: IO[bytes], length: int
+    ) -> None:
+        """A member whose data is already compressed (``length`` bytes of ``source``, as
+        another zip holds them): copied as it is, a buffer at a time."""
+        if self._current is not None and not self._current.closed:
+            raise RuntimeError("close the member being written before copying another")
+        encoded = name.encode()
+        header_at = self.out.tell()
+        self.out.write(_local_header(encoded, method, crc=crc, size=size, compressed=length))
+        left = length
+        while left and (data := source.read(min(CHUNK, left))):
+            self.out.write(data)
+            left -= len(data)
+        if left:
+            raise ValueError(f"{name}: the source ended {left} bytes early")
+        self._directory_entry(encoded, method, crc, size, length, header_at)
 
     def _directory_entry(
         self, name: bytes, method: int, crc: int, size: int, compressed: int, offset: int

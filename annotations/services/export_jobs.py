@@ -30,6 +30,14 @@ from django.utils import timezone
 from annotations.exporters import EXPORTERS
 from annotations.exporters.archive import ExportStats, write_archive
 from annotations.exporters.base import ExportOptions, LabelInfo, OptionsError
+from annotations.exporters.chunked import (
+    CHUNKED_FORMATS,
+    join_parts,
+    merged,
+    stats_from_json,
+    stats_to_json,
+    write_chunk,
+)
 from annotations.exporters.dataset_card import CardData
 from annotations.interchange import DocumentRecord
 from annotations.models import (
@@ -46,7 +54,8 @@ from annotations.selectors import (
     iter_project_records,
     latest_succeeded_run,
 )
-from annotations.services import jobs
+from annotations.services import agreement_runs, jobs
+from annotations.services.agreement_runs import Chunk
 from annotations.services.audit import record_event
 from annotations.services.jobs import Claim, ClaimLost
 from annotations.storage import publish, scratch_folder
@@ -234,19 +243,15 @@ def _part_prefix(job: ExportJob) -> str:
 
 
 def run_export(job: ExportJob, claim: Claim, *, storage: Storage | None = None) -> ExportJob:
-    """Run a claimed job: write its archive, publish it, record checksum, size and success.
+    """Run a claimed job in this process: write its archive, publish it, record checksum,
+    size and success.
 
     Progress goes to the claim's heartbeat. Bad options raise ValidationError (the task
     fails the job); storage or database trouble raises as it comes, for the task to retry.
     Raises ClaimLost, and unpublishes its archive, when another attempt took the job over.
     """
-    storage = storage or job.file.storage
     options = parse_options(job.format, job.options)
-    name = archive_name(job, claim.token)
-    folder = scratch_folder()
-    partial = folder / f"{_part_prefix(job)}{claim.token}.zip.part"
-    for leftover in folder.glob(f"{_part_prefix(job)}*.zip.part"):
-        leftover.unlink(missing_ok=True)  # an earlier attempt's on this host, dead or superseded
+    partial = _fresh_partial(job, claim)
 
     def report(done: int, total: int) -> None:
         claim.report(done / total if total else 1.0)
@@ -259,6 +264,27 @@ def run_export(job: ExportJob, claim: Claim, *, storage: Storage | None = None) 
             target=partial,
             on_progress=report,
         )
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return _publish_archive(job, claim, partial, stats, storage=storage)
+
+
+def _fresh_partial(job: ExportJob, claim: Claim) -> Path:
+    """The scratch file of this attempt's archive, once the job's leftovers on this host
+    (earlier attempts', dead or superseded, and their chunks') are gone."""
+    folder = scratch_folder()
+    for leftover in folder.glob(f"{_part_prefix(job)}*.zip.part"):
+        leftover.unlink(missing_ok=True)
+    return folder / f"{_part_prefix(job)}{claim.token}.zip.part"
+
+
+def _publish_archive(
+    job: ExportJob, claim: Claim, partial: Path, stats: ExportStats, *, storage: Storage | None
+) -> ExportJob:
+    storage = storage or job.file.storage
+    name = archive_name(job, claim.token)
+    try:
         checksum, size = sha256_of(partial)
         published = publish(storage, partial, name)
     finally:
@@ -281,3 +307,108 @@ def run_export(job: ExportJob, claim: Claim, *, storage: Storage | None = None) 
         )
     job.refresh_from_db()
     return job
+
+
+# --- in chunks, by several workers (``annotations.tasks.exports``) ------------------------
+
+
+def chunk_documents() -> int:
+    return int(settings.EXPORT_CHUNK_DOCUMENTS)
+
+
+def plan_chunks(job: ExportJob, size: int | None = None) -> list[Chunk]:
+    """The chunks of documents a job is written in; one for a format written whole."""
+    if job.format not in CHUNKED_FORMATS:
+        size = max(job.project.documents.count(), 1)
+    return agreement_runs.plan_chunks(job.project, size or chunk_documents())
+
+
+def _chunks_folder(job: ExportJob) -> str:
+    return f"exports/{job.project.slug}/.chunks"
+
+
+def chunk_name(job: ExportJob, token: int, chunk: Chunk) -> str:
+    """Where a chunk's part is stored: a folder per attempt, so attempts never mix."""
+    return f"{_chunks_folder(job)}/{job.pk}-{token}/{chunk.index:05d}.zip"
+
+
+def write_chunk_part(
+    job: ExportJob, claim: Claim, chunk: Chunk, *, storage: Storage | None = None
+) -> dict[str, Any]:
+    """Write and store one chunk's part; its figures as JSON, for ``finish_chunks``.
+
+    Writing it again (a redelivered task, a chunk redone) replaces the stored part.
+    """
+    storage = storage or job.file.storage
+    options = parse_options(job.format, job.options)
+    documents = job.project.documents.filter(id__gte=chunk.first_id, id__lte=chunk.last_id)
+    records = iter_project_records(job.project, documents=documents)
+    if not transaction.get_connection().in_atomic_block:
+        records = read_ahead(records)
+    local = scratch_folder() / f"{_part_prefix(job)}{claim.token}-{chunk.index}.zip.part"
+    try:
+        stats = write_chunk(
+            records, local, format=job.format, options=options, card=card_data(job.project)
+        )
+        publish(storage, local, chunk_name(job, claim.token, chunk))
+    finally:
+        local.unlink(missing_ok=True)
+    return stats_to_json(stats)
+
+
+def finish_chunks(
+    job: ExportJob,
+    claim: Claim,
+    chunks: list[Chunk],
+    figures: Mapping[int, Mapping[str, Any]],
+    *,
+    storage: Storage | None = None,
+) -> ExportJob:
+    """Join the chunks' stored parts into the archive and publish it, once.
+
+    ``figures``: each chunk's, by index; a chunk missing from them (its task gave up, or
+    was lost with its worker) is written here. Raises ClaimLost when another attempt owns
+    the job. The parts are removed once joined, with those of earlier attempts.
+    """
+    storage = storage or job.file.storage
+    options = parse_options(job.format, job.options)
+    parts = dict(figures)
+    for chunk in chunks:
+        if chunk.index not in parts:
+            logger.warning("export %s: writing missing chunk %s", job.pk, chunk.index)
+            parts[chunk.index] = write_chunk_part(job, claim, chunk, storage=storage)
+            claim.advance(1 / len(chunks))
+    if not claim.owns():
+        raise ClaimLost(job.pk)
+    stats = merged(stats_from_json(dict(parts[chunk.index])) for chunk in chunks)
+    partial = _fresh_partial(job, claim)
+    try:
+        join_parts(
+            (storage.open(chunk_name(job, claim.token, chunk), "rb") for chunk in chunks),
+            partial,
+            format=job.format,
+            options=options,
+            card=card_data(job.project),
+            stats=stats,
+        )
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    _remove_chunk_parts(job, claim, storage)
+    return _publish_archive(job, claim, partial, stats, storage=storage)
+
+
+def _remove_chunk_parts(job: ExportJob, claim: Claim, storage: Storage) -> None:
+    """Delete the stored parts of this attempt, and those earlier attempts left."""
+    folder = _chunks_folder(job)
+    try:
+        attempts, _files = storage.listdir(folder)
+    except FileNotFoundError:  # on a local disk: no chunked export of the project yet
+        return
+    for attempt in attempts:
+        job_id, _, token = attempt.partition("-")
+        if job_id == str(job.pk) and int(token) <= claim.token:
+            for name in storage.listdir(f"{folder}/{attempt}")[1]:
+                storage.delete(f"{folder}/{attempt}/{name}")
+            if storage.exists(f"{folder}/{attempt}"):  # a folder on a local disk only
+                storage.delete(f"{folder}/{attempt}")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -216,12 +216,16 @@ class Restart:
     take_over_from: int | None
 
 
-def stale_jobs(model: type[Job]) -> list[Restart]:
+def stale_jobs(
+    model: type[Job], waiting: Collection[tuple[int, int]] = frozenset()
+) -> list[Restart]:
     """Jobs nobody is working on, marked so that a concurrent sweep does not pick them too.
 
     Running jobs whose heartbeat stopped more than ``JOB_STALE_SECONDS`` ago are to be
     taken over; queued jobs published that long ago are published again (their message
-    may be lost: a broker that went away, a worker that died holding it).
+    may be lost: a broker that went away, a worker that died holding it). ``waiting``:
+    the ``(job id, token)`` of running jobs whose next tasks wait in the broker's queue
+    (chunks behind other work): nobody beats for them, yet nothing is lost.
     """
     now = timezone.now()
     cutoff = now - timedelta(seconds=stale_seconds())
@@ -233,6 +237,8 @@ def stale_jobs(model: type[Job]) -> list[Restart]:
     )
     restarts = []
     for job_id, status, attempts in candidates:
+        if status == JobStatus.RUNNING and (job_id, attempts) in waiting:
+            continue
         # Conditional on the state just read: a beat or a claim in between wins.
         marked = (
             model._default_manager.alias(last_sign=last_sign)

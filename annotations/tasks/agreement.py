@@ -15,7 +15,6 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Task, chord, group, shared_task
-from celery.utils.log import get_task_logger
 from django.core.exceptions import ValidationError
 
 from annotations.agreement import ParameterError, Partial
@@ -23,15 +22,7 @@ from annotations.models import AgreementRun, Project
 from annotations.services import agreement_runs, jobs
 from annotations.services.agreement_runs import Chunk
 from annotations.services.jobs import Claim
-from annotations.tasks.lifecycle import (
-    JOB_TASK_OPTIONS,
-    TRANSIENT,
-    reason,
-    retry_or_fail,
-    run_job,
-)
-
-logger = get_task_logger(__name__)
+from annotations.tasks.lifecycle import JOB_TASK_OPTIONS, run_job, run_step
 
 
 @shared_task(**JOB_TASK_OPTIONS)
@@ -69,21 +60,15 @@ def measure_agreement_chunk(
 ) -> dict[str, Any] | None:
     """One chunk's statistics, for ``finish_agreement``; None once the claim is stale."""
     claim = Claim(model=AgreementRun, job_id=run_id, token=token)
-    if not claim.owns():
-        return None
     part = Chunk.from_json(chunk)
-    try:
+
+    def measure() -> dict[str, Any]:
         run = AgreementRun.objects.select_related("project").get(pk=run_id)
         partial = agreement_runs.measure_chunk(run, part)
         claim.advance(1 / total)
-    except TRANSIENT as exc:
-        retry_or_fail(self, claim, exc, hand_back=False)
-        return None
-    except Exception as exc:
-        logger.exception("agreement run %s, chunk %s failed", run_id, part.index)
-        claim.fail(f"agreement failed: {reason(exc)}")
-        return None
-    return {"chunk": part.index, "partial": partial.to_json()}
+        return {"chunk": part.index, "partial": partial.to_json()}
+
+    return run_step(self, claim, measure, what=f"chunk {part.index}", failed="agreement failed")
 
 
 @shared_task(**JOB_TASK_OPTIONS)
@@ -96,21 +81,15 @@ def finish_agreement(
 ) -> bool:
     """Merge the chunks' statistics and store the result, if ``token`` still owns the run."""
     claim = Claim(model=AgreementRun, job_id=run_id, token=token)
-    if not claim.owns():
-        return False
-    try:
+
+    def store() -> bool:
         run = AgreementRun.objects.select_related("project").get(pk=run_id)
         partials = {item["chunk"]: Partial.from_json(item["partial"]) for item in results if item}
         chunks = [Chunk.from_json(item) for item in plan]
         with jobs.heartbeat(claim):
             return agreement_runs.store_result(run, claim, partials, chunks)
-    except TRANSIENT as exc:
-        retry_or_fail(self, claim, exc, hand_back=False)
-        return False
-    except Exception as exc:
-        logger.exception("agreement run %s: storing the result failed", run_id)
-        claim.fail(f"agreement failed: {reason(exc)}")
-        return False
+
+    return bool(run_step(self, claim, store, what="storing the result", failed="agreement failed"))
 
 
 @shared_task(acks_late=True)

@@ -13,7 +13,7 @@ reason: bad input would fail the same way again.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
@@ -27,6 +27,7 @@ from annotations.services import jobs
 from annotations.services.jobs import Claim, ClaimLost
 
 logger = get_task_logger(__name__)
+T = TypeVar("T")
 
 TRANSIENT = (OperationalError, InterfaceError, BrokerError, OSError)
 MAX_RETRIES = 3
@@ -126,3 +127,27 @@ def run_job(
         logger.exception("%s %s failed", model.__name__, job_id)
         job.fail(f"{what} failed: {reason(exc)}")
     return job.token
+
+
+def run_step(
+    task: Task, claim: Claim, step: Callable[[], T], *, what: str, failed: str
+) -> T | None:
+    """Run ``step``, a part of a job split across tasks (a chunk, or the step that ends the
+    job), under ``claim``'s token; what it returns, or None.
+
+    Nothing runs once the claim no longer owns the job. Transient trouble retries the task
+    under the same token; anything else fails the job: ``failed`` and the reason.
+    """
+    name = f"{claim.model.__name__} {claim.job_id}"
+    if not claim.owns():
+        return None
+    try:
+        return step()
+    except ClaimLost:
+        logger.info("%s: taken over by another attempt", name)
+    except TRANSIENT as exc:
+        retry_or_fail(task, claim, exc, hand_back=False)
+    except Exception as exc:
+        logger.exception("%s: %s failed", name, what)
+        claim.fail(f"{failed}: {reason(exc)}")
+    return None

@@ -9,7 +9,8 @@ chunk never finishes. So:
   when another worker starts;
 - ``sweep_jobs``, on Celery beat's schedule (``JOB_SWEEP_SECONDS``), takes over running
   jobs whose heartbeat stopped ``JOB_STALE_SECONDS`` ago, and publishes again queued jobs
-  published that long ago.
+  published that long ago. A job whose chunks (or the step that joins them) wait in the
+  broker's queue behind other work is not stale: nobody beats for it, but nothing is lost.
 
 A take-over names the attempt it replaces, so two of them for one attempt restart it once.
 """
@@ -23,10 +24,10 @@ from celery.signals import worker_ready
 from celery.utils.log import get_task_logger
 
 from annotations.models import AgreementRun, ExportJob, ImportJob, Job
-from annotations.services import jobs
+from annotations.services import jobs, workers
 from annotations.services.jobs import Restart
-from annotations.tasks.agreement import run_agreement
-from annotations.tasks.exports import run_export_job
+from annotations.tasks.agreement import finish_agreement, measure_agreement_chunk, run_agreement
+from annotations.tasks.exports import finish_export, run_export_job, write_export_chunk
 from annotations.tasks.imports import run_import_job
 
 logger = get_task_logger(__name__)
@@ -60,12 +61,23 @@ def resume_unfinished_jobs(**kwargs: Any) -> None:
         _publish(model, jobs.unfinished_jobs(model), "resumed by a starting worker")
 
 
+# The tasks that work on a job after its claim, and the position of the job's id among
+# their arguments (its token follows): while one waits in the queue, the job is not stale.
+FOLLOWERS: dict[str, int] = {
+    measure_agreement_chunk.name: 0,
+    finish_agreement.name: 1,  # after the chord's results
+    write_export_chunk.name: 0,
+    finish_export.name: 1,
+}
+
+
 @shared_task(acks_late=True)
 def sweep_jobs() -> int:
     """Run again the jobs nobody is working on; how many were published."""
     published = 0
+    waiting = workers.waiting_claims(FOLLOWERS)
     for model in RUNNERS:
-        restarts = jobs.stale_jobs(model)
+        restarts = jobs.stale_jobs(model, waiting)
         _publish(model, restarts, "picked up by the sweep")
         published += len(restarts)
     return published
