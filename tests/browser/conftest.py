@@ -112,6 +112,17 @@ def drag_select(page, text: str, start: int, end: int, *, rtl: bool = False) -> 
     return page.evaluate("getSelection().getRangeAt(0).toString()")
 
 
+def link_saved(response) -> bool:
+    """The answer to the write that saves a new link: its own POST to ``relations/``, or
+    the batch it went in when it queued behind a save in flight (``operations/``)."""
+    request = response.request
+    if request.method != "POST":
+        return False
+    if response.url.endswith("/relations/"):
+        return True
+    return response.url.endswith("/operations/") and '"create_link"' in (request.post_data or "")
+
+
 def click_text(page, text: str, start: int, end: int) -> None:
     """Click the middle of the first line of text[start:end] (code points)."""
     rect = page.evaluate(_RECTS, [utf16(text, start), utf16(text, end)])[0]

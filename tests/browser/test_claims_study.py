@@ -17,7 +17,7 @@ from annotations.models import CatalogueEntry, Layer, Relation, Span
 from annotations.services import layers
 from annotations.services.assignments import assign_documents
 from tests.access import layer_access
-from tests.browser.conftest import click_text, login, open_document
+from tests.browser.conftest import click_text, link_saved, login, open_document
 from tests.browser.test_curation import row
 from tests.browser.test_gold_study import export
 from tests.browser.test_review import open_review, saved
@@ -155,7 +155,7 @@ def test_claims_linked_across_articles_meet_in_the_matrix_and_the_graph(
         links = row(page, annotator).locator(".cur-link")
         for index in range(links.count()):
             links.nth(index).click()
-            with page.expect_response(lambda r: r.url.endswith("/relations/")):
+            with page.expect_response(link_saved):
                 page.click("#ends-confirm")
         saved(page)
         gold = Layer.objects.get(document=document, is_gold=True)

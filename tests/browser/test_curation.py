@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from annotations.models import Document, Layer, Relation, Span
 from annotations.services.imports import import_file
-from tests.browser.conftest import login
+from tests.browser.conftest import link_saved, login
 from tests.browser.test_review import CLAIM, PERSIAN, SOURCE, bounds, open_review, saved
 
 pytestmark = pytest.mark.browser
@@ -148,9 +148,9 @@ def test_reviewer_curates_from_the_annotators_rows(
     page.click("#ends-cancel")
     expect(link).not_to_have_class(re.compile(r"\bin-gold\b"))
     link.click()
-    with page.expect_response(lambda r: r.url.endswith("/relations/")) as linked:
+    with page.expect_response(link_saved) as linked:
         page.click("#ends-confirm")
-    assert linked.value.status == 201
+    assert linked.value.ok
     expect(link).to_have_class(re.compile(r"\bin-gold\b"))
     expect(mark(page, "alice", "claim", CLAIM)).to_have_class(re.compile(r"\bin-gold\b"))
     saved(page)

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from annotations.models import LabelType, Layer, Relation, Span
-from tests.browser.conftest import click_text, drag_select, login, open_document
+from tests.browser.conftest import click_text, drag_select, link_saved, login, open_document
 
 pytestmark = pytest.mark.browser
 
@@ -138,7 +138,7 @@ def test_adding_a_link_draws_its_arc(page, live_server, cast, drawn_layer):
     expect(page.locator("#doc-text .seg[data-l~=source]").first).to_have_text("Amrullah Saleh")
     assert page.locator("#doc-text .seg[data-l~=source]").first.evaluate(outline) == "dotted"
     assert page.locator("#doc-text .seg[data-l=claim]").last.evaluate(outline) == "none"
-    with page.expect_response(lambda r: r.url.endswith("/relations/")):
+    with page.expect_response(link_saved):
         click_text(page, text, inner.start, inner.end)
     expect(page.locator(".arcs path.arc")).to_have_count(4)
     arcs = page.evaluate(_ARC_ENDS)

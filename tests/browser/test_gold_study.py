@@ -20,7 +20,7 @@ from annotations.models import Document, Layer, LayerStatus, Relation, Role
 from annotations.services.assignments import assign_documents
 from annotations.services.imports import import_file
 from annotations.services.projects import add_member, create_project
-from tests.browser.conftest import click_text, drag_select, login, open_document
+from tests.browser.conftest import click_text, drag_select, link_saved, login, open_document
 from tests.browser.test_annotate_flow import label_selection, saved
 from tests.browser.test_curation import mark, row
 from tests.browser.test_review import CLAIM, PERSIAN, SOURCE, bounds, open_review
@@ -59,7 +59,7 @@ def annotate(page, live_server, project, document, username, steps, *, asked: bo
             _, head, tail = step
             click_text(page, text, *bounds(text, head))
             page.keyboard.press("l")
-            with page.expect_response(lambda r: r.url.endswith("/relations/")):
+            with page.expect_response(link_saved):
                 click_text(page, text, *bounds(text, tail))
             continue
         quote, key = step
@@ -174,7 +174,7 @@ def test_three_annotators_then_curated_final_gold_exported_and_reimported(
     link = row(page, "alice").locator(".cur-link")
     link.click()
     expect(page.locator("#ends-text")).to_contain_text(f"source “{SOURCE}” is rejected")
-    with page.expect_response(lambda r: r.url.endswith("/relations/")):
+    with page.expect_response(link_saved):
         page.click("#ends-confirm")
     expect(link).to_have_class(re.compile(r"\bin-gold\b"))
     saved(page)
