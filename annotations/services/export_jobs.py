@@ -25,6 +25,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files.storage import Storage
 from django.db import connections, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from annotations.exporters import EXPORTERS
@@ -107,9 +108,8 @@ def workbench_version() -> str:
     return str(settings.WORKBENCH_VERSION)
 
 
-def card_data(project: Project) -> CardData:
-    """The project's side of the dataset card: schema, annotators, latest agreement."""
-    labels = [
+def _label_infos(project: Project) -> list[LabelInfo]:
+    return [
         LabelInfo(
             name=label.name,
             kind=label.kind,
@@ -128,16 +128,22 @@ def card_data(project: Project) -> CardData:
         .select_related("head_label", "tail_label")
         .order_by("position", "name")
     ]
-    annotators = set(
-        Layer.objects.filter(document__project=project, annotator__isnull=False)
-        .values_list("annotator__username", flat=True)
-        .distinct()
+
+
+def _annotators(project: Project) -> list[str]:
+    """Everyone with a layer in the project, and its annotators who have none yet."""
+    # One probe per user, not a DISTINCT over every layer: a third of the time at 100,000
+    # documents.
+    has_layer = Layer.objects.filter(annotator=OuterRef("pk"), document__project=project)
+    with_layers = User.objects.filter(Exists(has_layer)).values_list("username", flat=True)
+    members = Membership.objects.filter(project=project, role=Role.ANNOTATOR).values_list(
+        "user__username", flat=True
     )
-    annotators |= set(
-        Membership.objects.filter(project=project, role=Role.ANNOTATOR).values_list(
-            "user__username", flat=True
-        )
-    )
+    return sorted(set(with_layers) | set(members))
+
+
+def card_data(project: Project) -> CardData:
+    """The project's side of the dataset card: schema, annotators, latest agreement."""
     run = latest_succeeded_run(project)
     return CardData(
         project_name=project.name,
@@ -145,12 +151,26 @@ def card_data(project: Project) -> CardData:
         exported_at=timezone.now(),
         workbench_version=workbench_version(),
         guidelines=project.guidelines,
-        labels=labels,
-        annotators=sorted(annotators),
+        labels=_label_infos(project),
+        annotators=_annotators(project),
         agreement=run.result if run else None,
         agreement_finished_at=run.finished_at if run else None,
         final_with_open_candidates=final_with_open_candidates(project),
         catalogue=catalogue_records(project),
+    )
+
+
+def chunk_card(project: Project, options: ExportOptions) -> CardData:
+    """What a chunk's writer needs of the card: the schema, and the annotators when their
+    names become pseudonyms. The card itself is the join's, so each of many chunks does
+    not count the whole project again."""
+    return CardData(
+        project_name=project.name,
+        project_slug=project.slug,
+        exported_at=timezone.now(),
+        workbench_version=workbench_version(),
+        labels=_label_infos(project),
+        annotators=_annotators(project) if options.pseudonymise else (),
     )
 
 
@@ -348,7 +368,11 @@ def write_chunk_part(
     local = scratch_folder() / f"{_part_prefix(job)}{claim.token}-{chunk.index}.zip.part"
     try:
         stats = write_chunk(
-            records, local, format=job.format, options=options, card=card_data(job.project)
+            records,
+            local,
+            format=job.format,
+            options=options,
+            card=chunk_card(job.project, options),
         )
         publish(storage, local, chunk_name(job, claim.token, chunk))
     finally:
