@@ -6,6 +6,7 @@ import contextlib
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -110,6 +111,32 @@ def kill_pool_children(worker: subprocess.Popen[bytes]) -> list[int]:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
     return list(map(int, children))
+
+
+def kill_pool_process_running(
+    worker_name: str, task_name: str, job: Job, seconds: float, log: Path
+) -> None:
+    """SIGKILL the pool process running a ``task_name`` task of the named worker, and wait
+    until the worker reports the task lost. The task may end between the question and the
+    signal, the process then being idle: the next one running is killed instead."""
+    from workbench.celery import app
+
+    hostname = f"{worker_name}@{socket.gethostname()}"
+
+    def lost() -> bool:
+        job.refresh_from_db()
+        assert not job.is_finished, f"{job} finished before a task could be lost"
+        text = log.read_text()
+        if "WorkerLostError" in text or "Restarting a new one" in text:
+            return True
+        active = app.control.inspect(destination=[hostname], timeout=1).active() or {}
+        for task in active.get(hostname, []):
+            if task["name"] == task_name:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(task["worker_pid"], signal.SIGKILL)
+        return False
+
+    wait_for(lost, seconds, lambda: f"no {task_name} task was lost\n{tail(log)}")
 
 
 def wait_for(check: Callable[[], T], seconds: float, what: Callable[[], str]) -> T:

@@ -20,7 +20,7 @@ from annotations.exporters.base import ExportOptions
 from annotations.models import AuditEvent, ExportJob, JobStatus
 from annotations.services import export_jobs, jobs
 from annotations.services.imports import import_documents, import_file
-from annotations.tasks.exports import run_export_job
+from annotations.tasks.exports import run_export_job, write_export_chunk
 from annotations.tasks.recovery import sweep_jobs
 from tests.agreement.corpus import corpus
 from tests.workers import (
@@ -28,6 +28,7 @@ from tests.workers import (
     finished_by_a_new_worker,
     kill,
     kill_pool_children,
+    kill_pool_process_running,
     ready,
     running_with_progress,
     start_worker,
@@ -250,7 +251,7 @@ def test_a_chunk_whose_pool_process_is_killed_is_written_again_and_the_job_ends_
     try:
         job = export_jobs.start_export(project=cast.project, actor=cast.manager, format="xmi")
         running_with_progress(job, 120, log)  # a chunk is done, the next one is being written
-        assert kill_pool_children(worker)
+        kill_pool_process_running("survivor", write_export_chunk.name, job, 120, log)
         # The main process hands the chunk's message back; the chunk is written again under
         # the same claim. Nobody takes the job over.
         job = finished(job, 240, log)
@@ -262,7 +263,6 @@ def test_a_chunk_whose_pool_process_is_killed_is_written_again_and_the_job_ends_
     data = job.file.read()
     assert hashlib.sha256(data).hexdigest() == job.checksum
     assert sorted(members(data)) == sorted(one_process_export(cast.project, "xmi", tmp_path))
-    assert "Restarting a new one" in log.read_text() or "WorkerLostError" in log.read_text()
     assert AuditEvent.objects.filter(action="export_finish", object_id=str(job.pk)).count() == 1
 
 
