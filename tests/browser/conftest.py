@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -127,6 +128,23 @@ def click_text(page, text: str, start: int, end: int) -> None:
     """Click the middle of the first line of text[start:end] (code points)."""
     rect = page.evaluate(_RECTS, [utf16(text, start), utf16(text, end)])[0]
     page.mouse.click((rect["left"] + rect["right"]) / 2, (rect["top"] + rect["bottom"]) / 2)
+
+
+def click_span(page, quote: str) -> None:
+    """Click, on its first line, the painted span whose whole text is ``quote``. Playwright
+    finds the segment when it clicks and checks that nothing else would take the click, so
+    a page still redrawing after a save cannot move the text from under it."""
+    exact = re.compile(f"^{re.escape(quote)}$")
+    segment = page.locator("#doc-text .seg").filter(has_text=exact).first
+    segment.scroll_into_view_if_needed()
+    first_line = segment.evaluate(
+        """(seg) => {
+          const line = seg.getClientRects()[0], box = seg.getBoundingClientRect();
+          return {x: (line.left + line.right) / 2 - box.left,
+                  y: (line.top + line.bottom) / 2 - box.top};
+        }"""
+    )
+    segment.click(position=first_line)
 
 
 def put_caret(page, text: str, cp: int) -> None:
