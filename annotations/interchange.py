@@ -32,6 +32,7 @@ import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 TOP_LEVEL_KEYS = (
@@ -82,21 +83,6 @@ class Span(NamedTuple):
     # The key of the catalogue entry the span links to, and its stance toward it.
     entry: str | None = None
     stance: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        attrs = self.attrs
-        body = {
-            "start": self.start,
-            "end": self.end,
-            "label": self.label,
-            "attrs": {key: attrs[key] for key in sorted(attrs)} if len(attrs) > 1 else dict(attrs),
-        }
-        # Written only when set: a corpus without catalogues keeps its lines as they were.
-        if self.entry is not None:
-            body["entry"] = self.entry
-        if self.stance:
-            body["stance"] = self.stance
-        return body
 
 
 @dataclass(frozen=True)
@@ -485,12 +471,15 @@ def end_label_problem(
 # --- writing -------------------------------------------------------------------------
 
 
+_offsets_and_label = itemgetter(0, 1, 2)  # a Span's (start, end, label)
+
+
 def _sorted_with_relations(
     spans: list[Span], relations: list[Relation]
 ) -> tuple[list[Span], list[Relation]]:
     """Sort spans canonically and renumber the relations that point into them."""
 
-    keys = [(span.start, span.end, span.label) for span in spans]
+    keys = list(map(_offsets_and_label, spans))
     order = sorted(range(len(spans)), key=keys.__getitem__)
     # The attributes only break ties of offsets and label (rare): encoding them for every
     # span was most of an export's time. Sorting is stable, so the order is the same.
@@ -515,41 +504,56 @@ def _attrs_key(span: Span) -> str:
     )
 
 
-def record_to_json(record: DocumentRecord) -> dict[str, Any]:
-    """The canonical JSON object for a record: fixed key order, sorted spans."""
-    annotations: dict[str, Any] = {}
-    relations: dict[str, Any] = {}
-    for name in sorted(record.annotations):
-        spans, rels = _sorted_with_relations(
-            record.annotations[name], record.relations.get(name, [])
-        )
-        annotations[name] = [span.to_json() for span in spans]
-        if rels:
-            relations[name] = [rel.to_json() for rel in rels]
-    gold, gold_relations = _sorted_with_relations(record.gold, record.gold_relations)
-    body: dict[str, Any] = {
-        "id": record.id,
-        "text": record.text,
-        "meta": _sort_keys_deep(record.meta),
-        "annotations": annotations,
-        "relations": relations,
-    }
-    document_labels = {
-        name: labels
-        for name in sorted(record.document_labels)
-        if (labels := _sorted_label_values(record.document_labels[name]))
-    }
-    if document_labels:
-        body["document_labels"] = document_labels
-    if record.gold_state is None:
-        return body
-    body["gold_state"] = record.gold_state
-    body["gold"] = [span.to_json() for span in gold]
-    body["gold_relations"] = [rel.to_json() for rel in gold_relations]
-    gold_document_labels = _sorted_label_values(record.gold_document_labels)
-    if gold_document_labels:
-        body["gold_document_labels"] = gold_document_labels
-    return body
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def attrs_json(attrs: Mapping[str, Any]) -> str:
+    """A span's attributes as the canonical form writes them: keys sorted."""
+    return _dumps({key: attrs[key] for key in sorted(attrs)} if len(attrs) > 1 else dict(attrs))
+
+
+class _SpanWriter:
+    """Spans as the canonical JSON writes them, from pieces kept between spans.
+
+    A corpus has a handful of labels, attribute sets and links over millions of spans:
+    each combination is encoded once. An attribute set is known by identity (records
+    share them, and are read-only), and the writer holds every set it has encoded, so
+    that no other object can take its identity.
+    """
+
+    def __init__(self) -> None:
+        # (label, identity of attrs, entry, stance) -> the span's JSON after its offsets;
+        # the attribute sets it names, kept so that no other object takes their identity.
+        self._tails: dict[tuple[str, int, str | None, str], str] = {}
+        self._kept: list[Mapping[str, Any]] = []
+
+    def spans(self, spans: list[Span]) -> str:
+        return "[" + ", ".join(map(self.span, spans)) + "]"
+
+    def span(self, span: Span) -> str:
+        start, end, label, attrs, entry, stance = span
+        key = (label, id(attrs), entry, stance)
+        tail = self._tails.get(key)
+        if tail is None:
+            tail = self._tails[key] = self._tail(span)
+            self._kept.append(attrs)
+        return f'{{"start": {start}, "end": {end}{tail}'
+
+    def _tail(self, span: Span) -> str:
+        if len(self._tails) >= 4096:  # a corpus of ever new attribute sets: start again
+            self._tails.clear()
+            self._kept.clear()
+        tail = f', "label": {_dumps(span.label)}, "attrs": {attrs_json(span.attrs)}'
+        # Written only when set: a corpus without catalogues keeps its lines as they were.
+        if span.entry is not None:
+            tail += f', "entry": {_dumps(span.entry)}'
+        if span.stance:
+            tail += f', "stance": {_dumps(span.stance)}'
+        return tail + "}"
+
+
+_span_writer = _SpanWriter()
 
 
 def _sorted_label_values(labels: Mapping[str, list[str]]) -> dict[str, list[str]]:
@@ -567,8 +571,46 @@ def _sort_keys_deep(value: Any) -> Any:
 
 
 def dump_record(record: DocumentRecord) -> str:
-    """One canonical JSONL line, newline included."""
-    return json.dumps(record_to_json(record), ensure_ascii=False) + "\n"
+    """One canonical JSONL line, newline included.
+
+    The line is what ``json.dumps(..., ensure_ascii=False)`` writes for the record's
+    object with its keys in ``TOP_LEVEL_KEYS`` order, spans sorted by offsets and label
+    (relations renumbered to follow them), meta's keys and span attributes' keys sorted;
+    ``relations``, ``document_labels`` and the gold keys as the module docstring says.
+    The spans, most of a line, are written from pieces (``_SpanWriter``) rather than
+    through dicts handed to ``json.dumps``.
+    """
+    annotations: list[str] = []
+    relations: dict[str, Any] = {}
+    for name in sorted(record.annotations):
+        spans, rels = _sorted_with_relations(
+            record.annotations[name], record.relations.get(name, [])
+        )
+        annotations.append(f"{_dumps(name)}: {_span_writer.spans(spans)}")
+        if rels:
+            relations[name] = [rel.to_json() for rel in rels]
+    line = (
+        f'{{"id": {_dumps(record.id)}, "text": {_dumps(record.text)}, '
+        f'"meta": {_dumps(_sort_keys_deep(record.meta))}, '
+        f'"annotations": {{{", ".join(annotations)}}}, "relations": {_dumps(relations)}'
+    )
+    document_labels = {
+        name: labels
+        for name in sorted(record.document_labels)
+        if (labels := _sorted_label_values(record.document_labels[name]))
+    }
+    if document_labels:
+        line += f', "document_labels": {_dumps(document_labels)}'
+    if record.gold_state is not None:
+        gold, gold_relations = _sorted_with_relations(record.gold, record.gold_relations)
+        line += (
+            f', "gold_state": {_dumps(record.gold_state)}, "gold": {_span_writer.spans(gold)}'
+            f', "gold_relations": {_dumps([rel.to_json() for rel in gold_relations])}'
+        )
+        gold_document_labels = _sorted_label_values(record.gold_document_labels)
+        if gold_document_labels:
+            line += f', "gold_document_labels": {_dumps(gold_document_labels)}'
+    return line + "}\n"
 
 
 # --- catalogues ----------------------------------------------------------------------

@@ -9,8 +9,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
-from itertools import groupby
-from operator import itemgetter
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -142,6 +140,16 @@ def iter_project_records(
         yield from _records_for_chunk(chunk, label_names, entry_keys, include_unsubmitted)
 
 
+def _raw_rows(queryset: QuerySet[Any]) -> Iterator[tuple[Any, ...]]:
+    """The rows of a ``values_list`` query as the database driver gives them: no converters,
+    so only for columns whose driver value is already the Python one."""
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(2000):
+            yield from rows
+
+
 @lru_cache(maxsize=4096)
 def _decode_attrs(raw: str) -> dict[str, Any]:
     # A corpus repeats a handful of attribute sets ({} above all) across millions of
@@ -167,28 +175,32 @@ def _records_for_chunk(
     )
     wanted = {row[0] for row in layer_rows}
     # Spans and links are selected by document (a few hundred ids), not by layer (a few
-    # thousand); the attributes come as text, skipping Django's per-row JSON converter.
+    # thousand); the attributes come as text, and the rows straight from the database
+    # cursor: Django's per-row handling was half the cost of reading a large export.
     spans_by_layer: dict[int, list[Span]] = {}
     span_ids_by_layer: dict[int, list[int]] = {}
-    rows = (
-        SpanRow.objects.filter(layer__document_id__in=document_ids)
-        .order_by("layer_id", "start", "end", "id")
-        .values_list(
-            "id",
-            "layer_id",
-            "label_id",
-            "start",
-            "end",
-            Cast("attributes", TextField()),
-            "entry_id",
-            "stance",
-        )
+    span_rows = SpanRow.objects.filter(layer__document_id__in=document_ids)
+    if not include_unsubmitted:
+        span_rows = span_rows.exclude(layer__is_gold=False, layer__status=LayerStatus.OPEN)
+    rows = span_rows.order_by("layer_id", "start", "end", "id").values_list(
+        "id",
+        "layer_id",
+        "label_id",
+        "start",
+        "end",
+        Cast("attributes", TextField()),
+        "entry_id",
+        "stance",
     )
-    for layer_id, span_rows in groupby(rows, key=itemgetter(1)):
-        if layer_id not in wanted:
-            continue
-        group = list(span_rows)
-        spans_by_layer[layer_id] = [
+    current_layer = None
+    spans: list[Span] = []
+    span_ids: list[int] = []
+    for span_id, layer_id, label_id, start, end, attrs, entry_id, stance in _raw_rows(rows):
+        if layer_id != current_layer:  # the rows come layer by layer
+            current_layer = layer_id
+            spans = spans_by_layer[layer_id] = []
+            span_ids = span_ids_by_layer[layer_id] = []
+        spans.append(
             Span(start, end, label_names[label_id], _decode_attrs(attrs))
             if entry_id is None and not stance
             else Span(
@@ -199,9 +211,8 @@ def _records_for_chunk(
                 entry_keys.get(entry_id) if entry_id is not None else None,
                 stance,
             )
-            for _, _, label_id, start, end, attrs, entry_id, stance in group
-        ]
-        span_ids_by_layer[layer_id] = [row[0] for row in group]
+        )
+        span_ids.append(span_id)
     relations_by_layer: dict[int, list[tuple[str, int, int]]] = {}
     for layer_id, label_id, head_id, tail_id in (
         RelationRow.objects.filter(layer__document_id__in=document_ids)

@@ -5,6 +5,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from annotations.interchange import (
     TOP_LEVEL_KEYS,
@@ -289,3 +291,85 @@ def test_links_and_catalogue_entries_survive_a_round_trip():
     with pytest.raises(InterchangeError) as error:
         parse_catalogue_line(entry.replace('"source"', '"person"', 1), 3)
     assert (error.value.line, error.value.field) == (3, "kind")
+
+
+# What a database can store: no NUL, no lone surrogate.
+_characters = st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00")
+_texts = st.text(_characters)
+_names = st.text(_characters, min_size=1, max_size=20).filter(str.strip)
+_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | _texts,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_texts, inner, max_size=3),
+    max_leaves=6,
+)
+
+
+@st.composite
+def _records(draw: st.DrawFn) -> DocumentRecord:
+    text = draw(st.text(_characters, min_size=1, max_size=12))
+    shared_attrs = draw(st.dictionaries(_texts, _values, max_size=3))
+
+    def spans() -> list[Span]:
+        found = []
+        for _ in range(draw(st.integers(0, 5))):
+            start = draw(st.integers(0, len(text) - 1))
+            end = draw(st.integers(start + 1, len(text)))
+            label = draw(st.sampled_from(["claim", "source", "çé 😀", 'a"b']))
+            # Records share attribute dicts, as the selector's do; some are their own.
+            attrs = draw(st.sampled_from([{}, shared_attrs]) | st.dictionaries(_texts, _values))
+            entry = draw(st.none() | st.sampled_from(["saleh", "fled"]))
+            stance = draw(st.sampled_from(["", "asserts"])) if entry else ""
+            found.append(Span(start, end, label, attrs, entry, stance))
+        return found
+
+    def relations(count: int) -> list[Relation]:
+        if count < 2:
+            return []
+        pairs = st.tuples(st.integers(0, count - 1), st.integers(0, count - 1))
+        chosen = draw(st.lists(pairs.filter(lambda pair: pair[0] != pair[1]), max_size=2))
+        return [Relation("attributed_to", head, tail) for head, tail in chosen]
+
+    annotations = {name: spans() for name in draw(st.sets(st.sampled_from(["bob", "alice", "é"])))}
+    record = DocumentRecord(
+        id=draw(_names),
+        text=text,
+        meta=draw(st.dictionaries(_texts, _values, max_size=3)),
+        annotations=annotations,
+        relations={name: relations(len(found)) for name, found in annotations.items()},
+        document_labels={
+            name: draw(
+                st.dictionaries(st.sampled_from(["stance", "topic"]), st.lists(_names, unique=True))
+            )
+            for name in annotations
+        },
+    )
+    if draw(st.booleans()):
+        record.gold_state = draw(st.sampled_from(["in_progress", "final"]))
+        record.gold = spans()
+        record.gold_relations = relations(len(record.gold))
+        record.gold_document_labels = draw(
+            st.dictionaries(st.sampled_from(["stance"]), st.lists(_names, unique=True))
+        )
+    return record
+
+
+@settings(max_examples=300)
+@given(_records())
+def test_a_dumped_line_is_what_json_writes_for_it_and_reads_back_to_itself(record):
+    line = dump_record(record)
+
+    assert line == json.dumps(json.loads(line), ensure_ascii=False) + "\n"
+    decoded = json.loads(line)
+    assert list(decoded) == [key for key in TOP_LEVEL_KEYS if key in decoded]
+    for spans in [*decoded["annotations"].values(), decoded.get("gold", [])]:
+        assert [(s["start"], s["end"], s["label"]) for s in spans] == sorted(
+            (s["start"], s["end"], s["label"]) for s in spans
+        )
+        for span in spans:
+            assert list(span) == ["start", "end", "label", "attrs", "entry", "stance"][: len(span)]
+            assert list(span["attrs"]) == sorted(span["attrs"]) or len(span["attrs"]) < 2
+    assert dump_record(parse_line(line)) == line

@@ -9,8 +9,11 @@ have written, member for member:
 - a member only one chunk can write (brat's and XMI's files per document) has its
   compressed bytes copied as they are: the chunk did the compressing;
 - a member every chunk adds to (``documents.jsonl``, a CoNLL file per layer, brat's
-  ``document_labels.tsv``, ``report.jsonl``) is the chunks' pieces one after the other,
-  without the header that each piece repeats;
+  ``document_labels.tsv``) is the chunks' pieces one after the other, still compressed:
+  each chunk deflates its piece so that it ends on a byte boundary (a sync flush), the
+  join puts the pieces end to end and works the file's CRC out from the pieces' own; a
+  file with a header has it in a member of its own in each part, and the join deflates
+  the first one met ahead of the pieces; ``report.jsonl`` is copied line by line;
 - a member each chunk writes the same (XMI's ``TypeSystem.xml``) is taken once;
 - a member that depends on the whole corpus (brat's ``annotation.conf``, the card, the
   catalogue) is written by the join itself from the summed figures.
@@ -46,6 +49,8 @@ from annotations.interchange import CATALOGUES_FILE, DocumentRecord, dump_catalo
 
 CHUNKED_FORMATS = frozenset({"jsonl", "conll", "brat", "xmi"})
 _BUFFER = 1024 * 1024
+# A part's member that holds the header lines of the file ``name`` it is the suffix of.
+HEADER_SUFFIX = ".header"
 
 
 class Join(Enum):
@@ -129,6 +134,19 @@ class PartWriter(ArchiveWriter):
         whole = join_of(self._format, name)[0] is Join.WHOLE
         return super().spool(name, compress=compress and whole)
 
+    def _copy_in(self, path: Path, name: str, compress: bool) -> None:
+        join, header_lines = join_of(self._format, name)
+        if join is not Join.HEADER:
+            super()._copy_in(path, name, compress)
+            return
+        # The header, which only the first piece keeps, as a member of its own; the rest
+        # deflated to be put end to end with the other chunks' pieces.
+        with path.open("rb") as source:
+            header = b"".join(source.readline() for _ in range(header_lines))
+            self.write_bytes(name + HEADER_SUFFIX, header, compress=False)
+            with self.zip.open(name, joinable=True) as member:
+                shutil.copyfileobj(source, member, _BUFFER)
+
 
 def write_chunk(
     records: Iterable[DocumentRecord],
@@ -155,11 +173,6 @@ def _data_offset(source: IO[bytes], member: zipfile.ZipInfo) -> int:
     source.seek(member.header_offset + 26)
     name_length, extra_length = struct.unpack("<HH", source.read(4))
     return int(member.header_offset + 30 + name_length + extra_length)
-
-
-def _skip_lines(source: IO[bytes], count: int) -> None:
-    for _ in range(count):
-        source.readline()
 
 
 PartOpener = AbstractContextManager[IO[bytes]]
@@ -204,6 +217,25 @@ def join_parts(
     return stats
 
 
+def crc32_combine(first: int, second: int, second_length: int) -> int:
+    """The CRC-32 of two byte strings one after the other, from each one's CRC-32 and the
+    second's length, without their bytes.
+
+    ``zlib.crc32(b, c)`` is, bit for bit, an affine function of the starting value ``c``:
+    the part that depends on ``c`` is what ``c`` becomes over as many zero bytes, and the
+    rest is ``b``'s own CRC less what a start of 0 becomes over those zeros.
+    """
+    over_zeros_from_first, over_zeros_from_nothing = first, 0
+    zeros = bytes(min(second_length, _BUFFER))
+    left = second_length
+    while left:
+        block = zeros[: min(left, len(zeros))]
+        over_zeros_from_first = zlib.crc32(block, over_zeros_from_first)
+        over_zeros_from_nothing = zlib.crc32(block, over_zeros_from_nothing)
+        left -= len(block)
+    return over_zeros_from_first ^ over_zeros_from_nothing ^ second
+
+
 @dataclass
 class _Deflated:
     """A file joined from deflated pieces: their data so far, its CRC and size."""
@@ -223,7 +255,10 @@ class _Joiner:
 
     def add(self, part: zipfile.ZipFile, source: IO[bytes], member: zipfile.ZipInfo) -> None:
         name = member.filename
-        join, header_lines = join_of(self._format, name)
+        if name.endswith(HEADER_SUFFIX):
+            self._start_with_header(name.removesuffix(HEADER_SUFFIX), part.read(member))
+            return
+        join = join_of(self._format, name)[0]
         if join is Join.REWRITTEN:
             return
         if join is Join.WHOLE:
@@ -237,9 +272,9 @@ class _Joiner:
                 length=member.compress_size,
             )
             return
-        if join is Join.CONCAT and name != ArchiveWriter.REPORT:
+        if join in (Join.CONCAT, Join.HEADER) and name != ArchiveWriter.REPORT:
             source.seek(_data_offset(source, member))
-            self._add_deflated(name, source, member.compress_size)
+            self._add_deflated(name, source, member)
             return
         with part.open(member) as piece:
             if name == ArchiveWriter.REPORT:
@@ -248,26 +283,32 @@ class _Joiner:
             out = self._archive.spool(name)  # every such member is compressed
             if out.tell() and join is Join.ONCE:
                 return
-            if out.tell() and join is Join.HEADER:
-                _skip_lines(piece, header_lines)
             shutil.copyfileobj(piece, out, _BUFFER)
 
-    def _add_deflated(self, name: str, source: IO[bytes], length: int) -> None:
+    def _start_with_header(self, name: str, header: bytes) -> None:
+        """Begin file ``name`` with its header, deflated here, unless a chunk before did."""
+        if name in self._deflated:
+            return
+        joined = self._deflated[name] = _Deflated(tempfile.TemporaryFile())  # noqa: SIM115
+        compressor = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+        joined.data.write(compressor.compress(header) + compressor.flush(zlib.Z_SYNC_FLUSH))
+        joined.crc, joined.size = zlib.crc32(header), len(header)
+
+    def _add_deflated(self, name: str, source: IO[bytes], member: zipfile.ZipInfo) -> None:
         """Append a piece's deflated data, less its final block, to the file's."""
         if name not in self._deflated:
             self._deflated[name] = _Deflated(tempfile.TemporaryFile())  # noqa: SIM115
         joined = self._deflated[name]
-        inflate = zlib.decompressobj(-zlib.MAX_WBITS)  # for the CRC and size of the piece
-        left = length - len(FINAL_BLOCK)
+        left = member.compress_size - len(FINAL_BLOCK)
         tail = b""
         while left > 0 and (data := source.read(min(_BUFFER, left))):
             left -= len(data)
             joined.data.write(data)
-            plain = inflate.decompress(data)
-            joined.crc, joined.size = zlib.crc32(plain, joined.crc), joined.size + len(plain)
             tail = (tail + data)[-len(SYNC_MARK) :]
         if left or tail != SYNC_MARK or source.read(len(FINAL_BLOCK)) != FINAL_BLOCK:
             raise ValueError(f"{name}: a chunk's piece does not end as a joinable one")
+        joined.crc = crc32_combine(joined.crc, member.CRC, member.file_size)
+        joined.size += member.file_size
 
     def finish(self) -> None:
         """Write the files joined from deflated pieces, each ended with the final block."""

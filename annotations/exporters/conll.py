@@ -33,11 +33,12 @@ from annotations.exporters.base import (
     ArchiveWriter,
     ExportOptions,
     LabelInfo,
+    Layer,
     layers_of,
     part_prefix,
     parts,
 )
-from annotations.exporters.tokens import document_tokens
+from annotations.exporters.tokens import TokenIndex, document_tokens
 from annotations.interchange import DocumentRecord
 
 TOKENISER_NOTE = "# tokeniser = annotations.exporters.tokens (see README.md)\n"
@@ -69,36 +70,20 @@ class ConllExporter:
         column_of = {label: index for index, label in enumerate(columns)}
         header = ("# columns = " + " ".join(["TOKEN", "START", "END", *columns]) + "\n").encode()
         started: set[str] = set()
+        every_o = "\t".join(["O"] * len(columns)) + "\n"
         for split, record in parts(records, options):
             layers = layers_of(record, options)
             edges = [edge for layer in layers for s in layer.spans for edge in (s.start, s.end)]
             index, cuts = document_tokens(record.text, edges, options.alignment)
             for cut in cuts:
                 archive.problem("token_split", record.id, "all", offset=cut)
+            # Every layer's file has the same tokens: their columns before the tags, and
+            # their lines with no span, are made once per document.
+            text = record.text
+            token_columns = [f"{text[start:end]}\t{start}\t{end}\t" for start, end in index.tokens]
+            untagged = [columns + every_o for columns in token_columns]
             for layer in layers:
-                tags = [["O"] * len(columns) for _ in index.tokens]
-                for span in layer.spans:
-                    where = dict(start=span.start, end=span.end, label=span.label)
-                    column = column_of.get(span.label)
-                    if column is None:
-                        archive.problem("label_without_column", record.id, layer.name, **where)
-                        continue
-                    found = index.align(span.start, span.end, options.alignment)
-                    if found is None:
-                        archive.problem("span_not_on_token_edges", record.id, layer.name, **where)
-                        continue
-                    first, last = found
-                    if any(tags[i][column] != "O" for i in range(first, last)):
-                        archive.problem("overlaps_same_label", record.id, layer.name, **where)
-                        continue
-                    moved_to = (index.starts[first], index.ends[last - 1])
-                    if moved_to != (span.start, span.end):
-                        archive.problem(
-                            "span_moved", record.id, layer.name, **where, moved_to=list(moved_to)
-                        )
-                    tags[first][column] = f"B-{span.label}"
-                    for i in range(first + 1, last):
-                        tags[i][column] = f"I-{span.label}"
+                tagged = self._tags(record.id, layer, index, column_of, options, archive)
                 name = f"conll/{part_prefix(split)}{layer.key}.conll"
                 out = archive.spool(name)
                 if name not in started:
@@ -117,11 +102,66 @@ class ConllExporter:
                     for span in layer.spans
                     if span.entry is not None
                 ]
-                for (start, end), row in zip(index.tokens, tags, strict=True):
-                    token = record.text[start:end]
-                    lines.append(f"{token}\t{start}\t{end}\t" + "\t".join(row) + "\n")
+                body = untagged.copy()
+                for token, row in tagged.items():
+                    body[token] = token_columns[token] + "\t".join(row) + "\n"
+                lines += body
                 lines.append("\n")
                 out.write("".join(lines).encode())
+
+    @staticmethod
+    def _tags(
+        doc_id: str,
+        layer: Layer,
+        index: TokenIndex,
+        column_of: dict[str, int],
+        options: ExportOptions,
+        archive: ArchiveWriter,
+    ) -> dict[int, list[str]]:
+        """The tag columns of the tokens a layer's spans cover, by token; the other tokens
+        are all ``O``. Whatever cannot be tagged is reported."""
+        tagged: dict[int, list[str]] = {}
+        width = len(column_of)
+        for span in layer.spans:
+            start, end, label = span.start, span.end, span.label
+            column = column_of.get(label)
+            if column is None:
+                archive.problem(
+                    "label_without_column", doc_id, layer.name, start=start, end=end, label=label
+                )
+                continue
+            found = index.align(start, end, options.alignment)
+            if found is None:
+                archive.problem(
+                    "span_not_on_token_edges", doc_id, layer.name, start=start, end=end, label=label
+                )
+                continue
+            first, last = found
+            covered = range(first, last)
+            if any(tagged[i][column] != "O" for i in covered if i in tagged):
+                archive.problem(
+                    "overlaps_same_label", doc_id, layer.name, start=start, end=end, label=label
+                )
+                continue
+            moved_to = [index.starts[first], index.ends[last - 1]]
+            if moved_to != [start, end]:
+                archive.problem(
+                    "span_moved",
+                    doc_id,
+                    layer.name,
+                    start=start,
+                    end=end,
+                    label=label,
+                    moved_to=moved_to,
+                )
+            inside = f"I-{label}"
+            for i in covered:
+                row = tagged.get(i)
+                if row is None:
+                    row = tagged[i] = ["O"] * width
+                row[column] = inside
+            tagged[first][column] = f"B-{label}"
+        return tagged
 
 
 def _one_line(value: str) -> str:

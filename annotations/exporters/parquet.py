@@ -43,7 +43,7 @@ from annotations.exporters.base import (
     LabelInfo,
     parts,
 )
-from annotations.interchange import DocumentRecord, Relation, Span
+from annotations.interchange import DocumentRecord, Relation, Span, attrs_json
 
 SPAN = pa.struct(
     [
@@ -93,7 +93,7 @@ def _spans(text: str, spans: list[Span]) -> list[dict[str, Any]]:
             "end": span.end,
             "label": span.label,
             "text": text[span.start : span.end],
-            "attrs": json.dumps(span.to_json()["attrs"], ensure_ascii=False),
+            "attrs": attrs_json(span.attrs),
             "entry": span.entry,
             "stance": span.stance or None,
         }
