@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from operator import itemgetter
 from pathlib import Path
 from typing import IO
 
@@ -124,6 +125,9 @@ def select(
     )
 
 
+_label_of = itemgetter(2)  # a Span's label
+
+
 def selection(
     records: Iterable[DocumentRecord],
     options: ExportOptions,
@@ -146,8 +150,7 @@ def selection(
         for layer in layers_of(chosen, options):
             key = layer.key
             stats.documents_per_layer[key] += 1
-            labels = Counter(span.label for span in layer.spans)
-            for label, count in labels.items():
+            for label, count in Counter(map(_label_of, layer.spans)).items():
                 stats.spans[key, label] += count
             for relation in layer.relations:
                 stats.relations[key, relation.type] += 1
