@@ -64,7 +64,7 @@ FORMAT_NOTES = {
         "document labels are in `document_labels.tsv` beside each layer's files."
     ),
     "xmi": (
-        "UIMA counts offsets in UTF-16 code units (Java strings); dkpro-cassis converts the "
+        "UIMA counts offsets in UTF-16 code units (Java strings); the export converts the "
         "code points on writing, so the XMI `begin`/`end` of a span after an emoji differ "
         "from the code-point offsets. Load with `cassis.load_cas_from_xmi(f, "
         "typesystem=cassis.load_typesystem(open('xmi/TypeSystem.xml', 'rb')))`. Document "
