@@ -90,7 +90,8 @@ class ExportOptions:
     - ``alignment``: how token-based formats (CoNLL, spaCy) treat a span edge that falls inside
       a token: ``split`` the token there (nothing moves), ``strict`` (leave the span out),
       ``expand`` or ``contract`` it to token edges. Every case is reported.
-    - ``shard_size``: documents per spaCy ``DocBin`` shard and per Parquet row group.
+    - ``shard_size``: corpus positions per spaCy ``DocBin`` shard (each split's shard holds
+      its documents among them), documents per Parquet row group.
     - ``final_gold_only``: gold only for documents whose gold layer is final (submitted);
       documents whose adjudication is still in progress are exported without gold.
     """
@@ -281,6 +282,14 @@ class UsesCatalogue(Protocol):
     records name by key only: it is handed them before ``write``."""
 
     def use_catalogue(self, entries: Sequence[CatalogueRecord]) -> None: ...
+
+
+@runtime_checkable
+class StartsAtPosition(Protocol):
+    """A format whose files follow each document's position in the corpus (spaCy's shards):
+    a chunk tells it the position of its first record before ``write`` (0 otherwise)."""
+
+    def start_at(self, position: int) -> None: ...
 
 
 class ArchiveWriter:

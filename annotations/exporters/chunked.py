@@ -6,8 +6,8 @@ its figures (``ExportStats`` as JSON). ``join_parts`` then reads the parts in do
 order, one at a time and a buffer at a time, and writes the archive a single process would
 have written, member for member:
 
-- a member only one chunk can write (brat's and XMI's files per document) has its
-  compressed bytes copied as they are: the chunk did the compressing;
+- a member only one chunk can write (brat's and XMI's files per document, spaCy's shards)
+  has its compressed bytes copied as they are: the chunk did the compressing;
 - a member every chunk adds to (``documents.jsonl``, a CoNLL file per layer, brat's
   ``document_labels.tsv``) is the chunks' pieces one after the other, still compressed:
   each chunk deflates its piece so that it ends on a byte boundary (a sync flush), the
@@ -18,10 +18,13 @@ have written, member for member:
 - a member that depends on the whole corpus (brat's ``annotation.conf``, the card, the
   catalogue) is written by the join itself from the summed figures.
 
-Parquet, spaCy and the claim graph are not written in chunks (``CHUNKED_FORMATS``): a
-Parquet file's footer indexes its row groups, spaCy's shards hold ``shard_size`` documents
-whatever the chunks, and the graph's tallies and ids span the corpus; those exports run
-in one process as before.
+A spaCy shard holds the documents of a block of ``shard_size`` corpus positions, so its
+chunks are planned as whole blocks (``chunk_size``) and each chunk is told the corpus
+position of its first document (``start``).
+
+Parquet and the claim graph are not written in chunks (``CHUNKED_FORMATS``): a Parquet
+file's footer indexes its row groups, and the graph's tallies and ids span the corpus;
+those exports run in one process as before.
 """
 
 from __future__ import annotations
@@ -40,17 +43,28 @@ from pathlib import Path
 from typing import IO, Any
 
 from annotations.exporters.archive import ExportStats, prepare, selection
-from annotations.exporters.base import ArchiveWriter, ExportOptions
+from annotations.exporters.base import ArchiveWriter, ExportOptions, StartsAtPosition
 from annotations.exporters.brat import DOCUMENT_LABELS_HEADER, annotation_conf
 from annotations.exporters.conll import TOKENISER_NOTE
 from annotations.exporters.dataset_card import CardData, render_card
 from annotations.exporters.zipstream import FINAL_BLOCK, SYNC_MARK, MemberWriter
 from annotations.interchange import CATALOGUES_FILE, DocumentRecord, dump_catalogue_record
 
-CHUNKED_FORMATS = frozenset({"jsonl", "conll", "brat", "xmi"})
+CHUNKED_FORMATS = frozenset({"jsonl", "conll", "brat", "xmi", "spacy"})
 _BUFFER = 1024 * 1024
 # A part's member that holds the header lines of the file ``name`` it is the suffix of.
 HEADER_SUFFIX = ".header"
+
+
+def chunk_size(format: str, options: ExportOptions, size: int) -> int:
+    """The documents per chunk of a ``format`` export, for a wanted ``size``.
+
+    A spaCy chunk holds whole shards: the largest multiple of ``shard_size`` up to
+    ``size``, or one shard when a shard is larger.
+    """
+    if format == "spacy":
+        return max(size // options.shard_size, 1) * options.shard_size
+    return size
 
 
 class Join(Enum):
@@ -155,11 +169,17 @@ def write_chunk(
     format: str,
     options: ExportOptions,
     card: CardData,
+    start: int,
 ) -> ExportStats:
-    """Write one chunk's part of a ``format`` export to ``target``; return its figures."""
+    """Write one chunk's part of a ``format`` export to ``target``; return its figures.
+
+    ``start`` is the corpus position of the chunk's first document.
+    """
     if format not in CHUNKED_FORMATS:
         raise ValueError(f"{format} exports are not written in chunks")
     exporter, rename = prepare(format, options, card)
+    if isinstance(exporter, StartsAtPosition):
+        exporter.start_at(start)
     stats = ExportStats()
     with PartWriter(target, format) as archive:
         exporter.write(selection(records, options, rename, stats), archive, options, card.labels)

@@ -29,10 +29,14 @@ Tokens come from ``tokens.py`` (no language model is needed), words are built so
 strictly); a span that moves or cannot be placed is reported, and relations to a span left out
 are dropped and reported too.
 
-The corpus is written in shards of ``shard_size`` documents, each with a fresh vocabulary, so
-memory stays flat however large the corpus: ``spacy/<split>-00000.spacy``... (``all`` when the
-export is not split). ``DocBin().from_disk`` reads each shard; spaCy's training config takes
-the folder.
+The corpus is written in shards, each with a fresh vocabulary, so memory stays flat however
+large the corpus: shard ``k`` of a split holds that split's documents among the corpus
+positions ``[k * shard_size, (k + 1) * shard_size)`` (every exported document counts, in
+document order), written to ``spacy/<split>-<k:05d>.spacy`` (``all`` when the export is not
+split). A split without a document in a block has no file for it, so a split's shard numbers
+can skip. Since a shard depends only on the positions of its documents, chunks of whole
+blocks write the same shards as one process (``chunked``). ``DocBin().from_disk`` reads each
+shard; spaCy's training config takes the folder.
 """
 
 from __future__ import annotations
@@ -106,6 +110,12 @@ class SpacyExporter:
     media_type = "application/octet-stream"
     description = DESCRIPTIONS["spacy"]
 
+    def __init__(self) -> None:
+        self._start = 0
+
+    def start_at(self, position: int) -> None:
+        self._start = position
+
     def write(
         self,
         records: Iterable[DocumentRecord],
@@ -114,24 +124,24 @@ class SpacyExporter:
         schema: Sequence[LabelInfo],
     ) -> None:
         self._choices = {label.name: label.choices for label in schema if label.kind == "document"}
-        shards: dict[str, tuple[DocBin, Vocab, int]] = {}  # split -> open shard, its number
-        written: dict[str, int] = {}
-        for split, record in parts(records, options):
+        block = self._start // options.shard_size
+        shards: dict[str, DocBin] = {}  # the block's shard of each split met in it
+        vocabs: dict[str, Vocab] = {}
+        for position, (split, record) in enumerate(parts(records, options), start=self._start):
+            if position // options.shard_size != block:
+                self._flush(archive, shards, block)
+                block = position // options.shard_size
+                shards, vocabs = {}, {}
             part = split or "all"
             if part not in shards:
-                shards[part] = (DocBin(store_user_data=True), Vocab(), written.get(part, 0))
-            doc_bin, vocab, number = shards[part]
-            doc_bin.add(self._doc(record, vocab, archive, options))
-            if len(doc_bin) >= options.shard_size:
-                self._flush(archive, part, doc_bin, number)
-                written[part] = number + 1
-                del shards[part]
-        for part, (doc_bin, _vocab, number) in sorted(shards.items()):
-            self._flush(archive, part, doc_bin, number)
+                shards[part], vocabs[part] = DocBin(store_user_data=True), Vocab()
+            shards[part].add(self._doc(record, vocabs[part], archive, options))
+        self._flush(archive, shards, block)
 
-    def _flush(self, archive: ArchiveWriter, part: str, doc_bin: DocBin, number: int) -> None:
-        # DocBin bytes are already compressed: store them as they are.
-        archive.write_bytes(f"spacy/{part}-{number:05d}.spacy", doc_bin.to_bytes(), compress=False)
+    def _flush(self, archive: ArchiveWriter, shards: Mapping[str, DocBin], block: int) -> None:
+        for part, shard in sorted(shards.items()):
+            # DocBin bytes are already compressed: store them as they are.
+            archive.write_bytes(f"spacy/{part}-{block:05d}.spacy", shard.to_bytes(), compress=False)
 
     def _doc(
         self, record: DocumentRecord, vocab: Vocab, archive: ArchiveWriter, options: ExportOptions

@@ -33,6 +33,7 @@ from annotations.exporters.archive import ExportStats, write_archive
 from annotations.exporters.base import ExportOptions, LabelInfo, OptionsError
 from annotations.exporters.chunked import (
     CHUNKED_FORMATS,
+    chunk_size,
     join_parts,
     merged,
     stats_from_json,
@@ -339,8 +340,10 @@ def chunk_documents() -> int:
 def plan_chunks(job: ExportJob, size: int | None = None) -> list[Chunk]:
     """The chunks of documents a job is written in; one for a format written whole."""
     if job.format not in CHUNKED_FORMATS:
-        size = max(job.project.documents.count(), 1)
-    return agreement_runs.plan_chunks(job.project, size or chunk_documents())
+        return agreement_runs.plan_chunks(job.project, max(job.project.documents.count(), 1))
+    options = parse_options(job.format, job.options)
+    size = chunk_size(job.format, options, size or chunk_documents())
+    return agreement_runs.plan_chunks(job.project, size)
 
 
 def _chunks_folder(job: ExportJob) -> str:
@@ -373,6 +376,7 @@ def write_chunk_part(
             format=job.format,
             options=options,
             card=chunk_card(job.project, options),
+            start=chunk.start,
         )
         publish(storage, local, chunk_name(job, claim.token, chunk))
     finally:

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from spacy.tokens import DocBin
 from spacy.vocab import Vocab
 
-from annotations.exporters.base import ExportOptions
+from annotations.exporters.base import ExportOptions, SplitSpec
 from annotations.interchange import DocumentRecord
 from tests.exporters.conftest import Export, all_layers, labelled_card, layer_spans
 
@@ -73,6 +74,29 @@ def test_large_exports_are_written_in_bounded_shards(
     shards = sorted(n for n in archive.namelist() if n.endswith(".spacy"))
     assert shards == ["spacy/all-00000.spacy", "spacy/all-00001.spacy"]
     assert set(load_docs(archive, tmp_path)) == {record.id for record in records}
+
+
+def test_shards_hold_the_documents_of_blocks_of_corpus_positions(
+    export: Export, records: list[DocumentRecord], tmp_path: Path
+) -> None:
+    corpus = [replace(records[n % 2], id=f"doc-{n}") for n in range(7)]
+    split = SplitSpec(seed=1, train=0.5, dev=0.5, test=0.0)
+    archive, _ = export("spacy", ExportOptions(split=split, shard_size=3), source=corpus)
+
+    blocks: dict[tuple[int, str], list[str]] = {}  # (block, split) -> its documents
+    for position, record in enumerate(corpus):
+        blocks.setdefault((position // 3, split.split_of(record.id)), []).append(record.id)
+    expected = {
+        f"spacy/{part}-{block:05d}.spacy": ids for (block, part), ids in sorted(blocks.items())
+    }
+    shards = [name for name in archive.namelist() if name.endswith(".spacy")]
+    assert shards == list(expected)
+    assert len(shards) < 2 * 3  # a split without a document in a block has no shard there
+    for name in shards:
+        path = tmp_path / Path(name).name
+        path.write_bytes(archive.read(name))
+        ids = [doc.user_data["id"] for doc in DocBin().from_disk(path).get_docs(Vocab())]
+        assert ids == expected[name]
 
 
 def test_gold_document_labels_become_doc_cats(

@@ -1,5 +1,5 @@
 """An export written in chunks and joined holds the very bytes of one written in one go:
-every member of every format, with options that filter, split and rename."""
+every member of every format, with options that filter, split, rename and shard."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from annotations.exporters import EXPORTERS
 from annotations.exporters.base import ExportOptions
-from annotations.exporters.chunked import CHUNKED_FORMATS
+from annotations.exporters.chunked import CHUNKED_FORMATS, chunk_size
 from annotations.models import ExportJob
 from annotations.services import export_jobs, jobs
 from annotations.services.imports import import_file
@@ -25,12 +25,18 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 MOMENT = datetime(2021, 9, 6, 12, 0, tzinfo=UTC)
 OPTIONS = {
     "everything": {},
-    "split, renamed, final gold": {
+    "split, renamed, final gold, shards of two": {
         "split": {"seed": 3, "train": 0.5, "dev": 0.25, "test": 0.25},
         "pseudonymise": True,
         "final_gold_only": True,
+        "shard_size": 2,
     },
-    "gold of some labels, no meta": {"layers": "gold", "labels": ["claim"], "include_meta": False},
+    "gold of some labels, no meta, shards of three": {
+        "layers": "gold",
+        "labels": ["claim"],
+        "include_meta": False,
+        "shard_size": 3,
+    },
     "shards of one": {"layers": "annotators", "shard_size": 1, "alignment": "strict"},
 }
 
@@ -89,7 +95,9 @@ def test_chunks_of_two_documents_join_into_the_archive_of_one_process(
     chunks = export_jobs.plan_chunks(job, 2)
     job = chunked_export(job, 2)
 
-    assert len(chunks) == 6
+    # A spaCy chunk holds whole shards: at least one, of however many documents.
+    size = max(2, ExportOptions.from_json(options).shard_size) if format == "spacy" else 2
+    assert [chunk.start for chunk in chunks] == list(range(0, seeded.documents.count(), size))
     expected = members(single)
     joined = members(Path(job.file.path))
     assert sorted(joined) == sorted(expected)
@@ -102,6 +110,15 @@ def test_chunks_of_two_documents_join_into_the_archive_of_one_process(
 def test_formats_that_span_the_corpus_are_written_in_one_chunk(seeded, format) -> None:
     job = ExportJob.objects.create(project=seeded, format=format)
     assert len(export_jobs.plan_chunks(job, 2)) == 1
+
+
+@pytest.mark.parametrize(
+    ("shard_size", "size", "expected"), [(2, 5, 4), (3, 6, 6), (3, 2, 3), (1000, 5000, 5000)]
+)
+def test_spacy_chunks_hold_whole_shards(shard_size, size, expected) -> None:
+    options = ExportOptions(shard_size=shard_size)
+    assert chunk_size("spacy", options, size) == expected
+    assert chunk_size("jsonl", options, size) == size
 
 
 def test_a_chunk_without_its_part_is_written_by_the_join(seeded) -> None:
