@@ -3,9 +3,11 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from spacy.tokens import DocBin
 from spacy.vocab import Vocab
 
+from annotations.exporters import spacy_docbin
 from annotations.exporters.base import ExportOptions, SplitSpec
 from annotations.interchange import DocumentRecord
 from tests.exporters.conftest import Export, all_layers, labelled_card, layer_spans
@@ -97,6 +99,38 @@ def test_shards_hold_the_documents_of_blocks_of_corpus_positions(
         path.write_bytes(archive.read(name))
         ids = [doc.user_data["id"] for doc in DocBin().from_disk(path).get_docs(Vocab())]
         assert ids == expected[name]
+
+
+class PlainShard(DocBin):
+    """A shard filled by spaCy's own ``DocBin.add``."""
+
+    def __init__(self) -> None:
+        super().__init__(store_user_data=True)
+
+
+def linked(record: DocumentRecord) -> DocumentRecord:
+    """The record with every other gold span linked to a catalogue entry, with a stance."""
+    gold = [
+        span._replace(entry=f"entry-{n}", stance="asserts") if n % 2 else span
+        for n, span in enumerate(record.gold)
+    ]
+    return replace(record, gold=gold)
+
+
+@pytest.mark.parametrize("alignment", ["split", "strict", "expand", "contract"])
+def test_shards_hold_the_bytes_docbin_add_makes(
+    export: Export, records: list[DocumentRecord], labelled, gold_states, monkeypatch, alignment
+) -> None:
+    source = [*map(linked, records), *labelled, *gold_states]
+    options = ExportOptions(alignment=alignment, shard_size=2)
+
+    def shards() -> dict[str, bytes]:
+        archive, _ = export("spacy", options, card=labelled_card(), source=source)
+        return {name: archive.read(name) for name in archive.namelist() if ".spacy" in name}
+
+    fast = shards()
+    monkeypatch.setattr(spacy_docbin, "Shard", PlainShard)
+    assert fast == shards()
 
 
 def test_gold_document_labels_become_doc_cats(
