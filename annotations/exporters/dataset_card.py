@@ -460,6 +460,13 @@ def render_card(
             )
     if exporter.name in ("conll", "spacy"):
         lines.append(f"- Token alignment: `{options.alignment}`")
+    if exporter.name == "spacy":
+        size = options.shard_size
+        lines.append(
+            f"- Shards: `spacy/<split>-<k>.spacy` holds the split's documents among the "
+            f"exported documents {size} × k to {size} × (k + 1) − 1, in order; a split "
+            "with none of them has no shard k"
+        )
     lines += ["", "## Offsets", "", OFFSETS_NOTE, "", FORMAT_NOTES.get(exporter.name, ""), ""]
     if options.layers != "annotators":
         lines += [GOLD_NOTE, ""]

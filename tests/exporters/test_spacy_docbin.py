@@ -93,6 +93,9 @@ def test_shards_hold_the_documents_of_blocks_of_corpus_positions(
     }
     shards = [name for name in archive.namelist() if name.endswith(".spacy")]
     assert shards == list(expected)
+    assert "documents among the exported documents 3 × k to 3 × (k + 1) − 1" in (
+        archive.read("README.md").decode()
+    )
     assert len(shards) < 2 * 3  # a split without a document in a block has no shard there
     for name in shards:
         path = tmp_path / Path(name).name
