@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -553,7 +554,15 @@ class _SpanWriter:
         return tail + "}"
 
 
-_span_writer = _SpanWriter()
+# One writer a thread: its pieces are never shared, so no thread clears another's.
+_writers = threading.local()
+
+
+def _span_writer() -> _SpanWriter:
+    writer: _SpanWriter | None = getattr(_writers, "writer", None)
+    if writer is None:
+        writer = _writers.writer = _SpanWriter()
+    return writer
 
 
 def _sorted_label_values(labels: Mapping[str, list[str]]) -> dict[str, list[str]]:
@@ -580,13 +589,14 @@ def dump_record(record: DocumentRecord) -> str:
     The spans, most of a line, are written from pieces (``_SpanWriter``) rather than
     through dicts handed to ``json.dumps``.
     """
+    writer = _span_writer()
     annotations: list[str] = []
     relations: dict[str, Any] = {}
     for name in sorted(record.annotations):
         spans, rels = _sorted_with_relations(
             record.annotations[name], record.relations.get(name, [])
         )
-        annotations.append(f"{_dumps(name)}: {_span_writer.spans(spans)}")
+        annotations.append(f"{_dumps(name)}: {writer.spans(spans)}")
         if rels:
             relations[name] = [rel.to_json() for rel in rels]
     line = (
@@ -604,7 +614,7 @@ def dump_record(record: DocumentRecord) -> str:
     if record.gold_state is not None:
         gold, gold_relations = _sorted_with_relations(record.gold, record.gold_relations)
         line += (
-            f', "gold_state": {_dumps(record.gold_state)}, "gold": {_span_writer.spans(gold)}'
+            f', "gold_state": {_dumps(record.gold_state)}, "gold": {writer.spans(gold)}'
             f', "gold_relations": {_dumps([rel.to_json() for rel in gold_relations])}'
         )
         gold_document_labels = _sorted_label_values(record.gold_document_labels)

@@ -165,7 +165,7 @@ def _records_for_chunk(
     include_unsubmitted: bool,
 ) -> Iterator[DocumentRecord]:
     document_ids = [row["id"] for row in chunk]
-    layers = Layer.objects.filter(document_id__in=document_ids)
+    layers = Layer.objects.filter(document_id__any_of=document_ids)
     if not include_unsubmitted:
         layers = layers.exclude(is_gold=False, status=LayerStatus.OPEN)
     layer_rows = list(
@@ -179,7 +179,7 @@ def _records_for_chunk(
     # cursor: Django's per-row handling was half the cost of reading a large export.
     spans_by_layer: dict[int, list[Span]] = {}
     span_ids_by_layer: dict[int, list[int]] = {}
-    span_rows = SpanRow.objects.filter(layer__document_id__in=document_ids)
+    span_rows = SpanRow.objects.filter(layer__document_id__any_of=document_ids)
     if not include_unsubmitted:
         span_rows = span_rows.exclude(layer__is_gold=False, layer__status=LayerStatus.OPEN)
     rows = span_rows.order_by("layer_id", "start", "end", "id").values_list(
@@ -215,7 +215,7 @@ def _records_for_chunk(
         span_ids.append(span_id)
     relations_by_layer: dict[int, list[tuple[str, int, int]]] = {}
     for layer_id, label_id, head_id, tail_id in (
-        RelationRow.objects.filter(layer__document_id__in=document_ids)
+        RelationRow.objects.filter(layer__document_id__any_of=document_ids)
         .order_by("layer_id", "id")
         .values_list("layer_id", "label_id", "head_id", "tail_id")
     ):
@@ -226,7 +226,7 @@ def _records_for_chunk(
 
     labels_by_layer: dict[int, dict[str, list[str]]] = {}
     for layer_id, label_id, value in (
-        DocumentLabel.objects.filter(layer__document_id__in=document_ids)
+        DocumentLabel.objects.filter(layer__document_id__any_of=document_ids)
         .order_by("layer_id", "label_id", "value")
         .values_list("layer_id", "label_id", "value")
     ):

@@ -46,6 +46,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psutil
 from _scratch_db import ensure_database  # bench/ is on sys.path when run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -355,6 +356,18 @@ def pool_peaks_mb(worker: subprocess.Popen[bytes]) -> list[float]:
     return peaks
 
 
+def pool_cpu_seconds(worker: subprocess.Popen[bytes]) -> float:
+    """User + system CPU seconds of a running worker's pool processes, all their threads."""
+    children = Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()
+    return sum(sum(psutil.Process(int(pid)).cpu_times()[:2]) for pid in children)
+
+
+def machine_cpu_seconds() -> float:
+    """User + system CPU seconds of the whole machine, every core (busy time only)."""
+    times = psutil.cpu_times()
+    return float(times.user + times.system + times.nice + times.irq + times.softirq)
+
+
 def run_chunked(slug: str, format: str, url: str, processes: int) -> dict[str, Any]:
     """One export job on a fresh worker with ``processes`` pool processes: its chunks
     written in parallel and joined, from the job's start to its success."""
@@ -387,12 +400,15 @@ def run_chunked(slug: str, format: str, url: str, processes: int) -> dict[str, A
                 if worker.poll() is not None:
                     raise SystemExit(Path(f"{folder}/worker.log").read_text()[-3000:])
             project = Project.objects.get(slug=slug)
+            pool_before, machine_before = pool_cpu_seconds(worker), machine_cpu_seconds()
             started = time.monotonic()
             job = export_jobs.start_export(project=project, actor=None, format=format)
             while not job.is_finished:
                 time.sleep(0.1)
                 job.refresh_from_db()
             seconds = time.monotonic() - started
+            pool_cpu = pool_cpu_seconds(worker) - pool_before
+            machine_cpu = machine_cpu_seconds() - machine_before
             peaks = pool_peaks_mb(worker)
         finally:
             os.killpg(worker.pid, signal.SIGKILL)
@@ -405,6 +421,8 @@ def run_chunked(slug: str, format: str, url: str, processes: int) -> dict[str, A
         "processes": processes,
         "chunks": len(export_jobs.plan_chunks(job)),
         "seconds": round(seconds, 2),
+        "pool_cpu_seconds": round(pool_cpu, 1),
+        "machine_cpu_seconds": round(machine_cpu, 1),
         "peak_mb": max(peaks),
         "peaks_mb": peaks,
         "archive_mb": round(ExportJob.objects.get(pk=job.pk).size / 2**20, 1),
@@ -412,13 +430,18 @@ def run_chunked(slug: str, format: str, url: str, processes: int) -> dict[str, A
 
 
 def chunked_table(results: list[dict[str, Any]]) -> Iterator[str]:
-    yield "| documents | format | processes | chunks | wall s | docs/s | peak MB per process |"
-    yield "|---:|---|---:|---:|---:|---:|---|"
+    yield (
+        "| documents | format | processes | chunks | wall s | docs/s | CPU s (pool / machine) "
+        "| archive MB | peak MB per process |"
+    )
+    yield "|---:|---|---:|---:|---:|---:|---|---:|---|"
     for r in results:
         peaks = " / ".join(f"{peak:.0f}" for peak in r["peaks_mb"])
         yield (
             f"| {r['documents']:,} | {r['format']} | {r['processes']} | {r['chunks']} | "
-            f"{r['seconds']:.1f} | {r['documents'] / max(r['seconds'], 1e-9):,.0f} | {peaks} |"
+            f"{r['seconds']:.1f} | {r['documents'] / max(r['seconds'], 1e-9):,.0f} | "
+            f"{r['pool_cpu_seconds']:.1f} / {r['machine_cpu_seconds']:.1f} | "
+            f"{r['archive_mb']:.1f} | {peaks} |"
         )
 
 

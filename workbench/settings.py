@@ -392,8 +392,9 @@ CELERY_BEAT_SCHEDULE = {
 # submission before a run starts by itself (0: never; runs are then started by hand).
 # Without a broker (the demo) the run starts right after each submission.
 AGREEMENT_CHUNK_DOCUMENTS = env.int("AGREEMENT_CHUNK_DOCUMENTS", default=1000)
-# Documents an export chunk task writes (docs/exports.md): fewer means one worker.
-EXPORT_CHUNK_DOCUMENTS = env.int("EXPORT_CHUNK_DOCUMENTS", default=5000)
+# Documents an export chunk task writes (docs/exports.md): fewer means one worker. Each
+# chunk task costs more than its documents (bench/README.md), so not too few either.
+EXPORT_CHUNK_DOCUMENTS = env.int("EXPORT_CHUNK_DOCUMENTS", default=10000)
 AGREEMENT_RERUN_AFTER_SECONDS = env.int("AGREEMENT_RERUN_AFTER_SECONDS", default=30)
 
 LOGGING = {

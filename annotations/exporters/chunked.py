@@ -47,7 +47,7 @@ from annotations.exporters.base import ArchiveWriter, ExportOptions, StartsAtPos
 from annotations.exporters.brat import DOCUMENT_LABELS_HEADER, annotation_conf
 from annotations.exporters.conll import TOKENISER_NOTE
 from annotations.exporters.dataset_card import CardData, render_card
-from annotations.exporters.zipstream import FINAL_BLOCK, SYNC_MARK, MemberWriter
+from annotations.exporters.zipstream import DEFLATE_LEVEL, FINAL_BLOCK, SYNC_MARK, MemberWriter
 from annotations.interchange import CATALOGUES_FILE, DocumentRecord, dump_catalogue_record
 
 CHUNKED_FORMATS = frozenset({"jsonl", "conll", "brat", "xmi", "spacy"})
@@ -310,7 +310,7 @@ class _Joiner:
         if name in self._deflated:
             return
         joined = self._deflated[name] = _Deflated(tempfile.TemporaryFile())  # noqa: SIM115
-        compressor = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+        compressor = zlib.compressobj(DEFLATE_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
         joined.data.write(compressor.compress(header) + compressor.flush(zlib.Z_SYNC_FLUSH))
         joined.crc, joined.size = zlib.crc32(header), len(header)
 

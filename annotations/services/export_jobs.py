@@ -365,9 +365,9 @@ def write_chunk_part(
     storage = storage or job.file.storage
     options = parse_options(job.format, job.options)
     documents = job.project.documents.filter(id__gte=chunk.first_id, id__lte=chunk.last_id)
+    # No reading ahead in a thread here: with a process per core writing chunks, the
+    # thread's hand-overs cost more CPU than its overlap saves (bench/README.md).
     records = iter_project_records(job.project, documents=documents)
-    if not transaction.get_connection().in_atomic_block:
-        records = read_ahead(records)
     local = scratch_folder() / f"{_part_prefix(job)}{claim.token}-{chunk.index}.zip.part"
     try:
         stats = write_chunk(

@@ -275,11 +275,12 @@ def test_chunks_waiting_behind_another_export_are_not_taken_for_a_dead_job(
 
     app.control.purge()
     settings.JOB_STALE_SECONDS = 1  # the sweep below: five of the worker's heartbeats
-    import_documents(project=cast.project, records=corpus(3000, ["alice", "bob"], seed=4))
+    import_documents(project=cast.project, records=corpus(5000, ["alice", "bob"], seed=4))
     log = tmp_path / "worker.log"
     worker = start_worker(log, "busy", environment={"EXPORT_CHUNK_DOCUMENTS": "300"})
     try:
-        first = export_jobs.start_export(project=cast.project, actor=cast.manager, format="xmi")
+        # spaCy, the slowest format: its chunks keep the one process busy for seconds.
+        first = export_jobs.start_export(project=cast.project, actor=cast.manager, format="spacy")
         second = export_jobs.start_export(project=cast.project, actor=cast.manager, format="jsonl")
 
         def waiting_without_a_beat() -> bool:
