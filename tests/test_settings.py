@@ -192,3 +192,14 @@ def test_storage_settings_that_cannot_work_are_refused():
         result = run_django(env, "")
         assert result.returncode != 0, env
         assert message in result.stderr, result.stderr[-500:]
+
+
+def test_log_level_holds_for_djangos_own_loggers_too():
+    # django.request logs every 404 as a warning, from a logger with a level of its own.
+    warn = "import logging; logging.getLogger('django.request').warning('Not Found: /api/x/')"
+
+    quiet = run_django({"LOG_LEVEL": "ERROR"}, warn)
+    told = run_django({"LOG_LEVEL": "WARNING"}, warn)
+
+    assert "Not Found" not in quiet.stderr
+    assert told.stderr.count("Not Found: /api/x/") == 1

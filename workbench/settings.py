@@ -397,9 +397,14 @@ AGREEMENT_CHUNK_DOCUMENTS = env.int("AGREEMENT_CHUNK_DOCUMENTS", default=1000)
 EXPORT_CHUNK_DOCUMENTS = env.int("EXPORT_CHUNK_DOCUMENTS", default=10000)
 AGREEMENT_RERUN_AFTER_SECONDS = env.int("AGREEMENT_RERUN_AFTER_SECONDS", default=30)
 
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # Django's loggers come with a level and handlers of their own (a console one when
+    # DEBUG is on): without these, LOG_LEVEL=ERROR still printed every 404's warning, twice
+    # in the demo. Their records now go to the root's handler, at the root's level.
+    "loggers": {"django": {"level": LOG_LEVEL}},
 }
