@@ -20,6 +20,11 @@ request, which would otherwise be taken from the server being measured.
 ``--mode batch:K`` sends K span creates a request to the batch endpoint (operations/),
 as the annotation page does with what queued while a save was in flight; the figures
 are then per span as well as per request.
+
+``--mode floor`` writes nothing: each request is a GET, with the client's token, of an
+address under /api/ that no route takes. DRF authenticates the token and answers 404,
+so the request costs what every API request costs before its view does any work. Its
+latency flat out is a floor for any endpoint on the same machine and server.
 """
 
 from __future__ import annotations
@@ -71,8 +76,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--mode",
         default="single",
-        type=batch_size,
-        help="single (one span a POST to spans/) or batch:K (K spans a POST to operations/)",
+        type=parse_mode,
+        help="single (one span a POST to spans/), batch:K (K spans a POST to operations/) "
+        "or floor (a GET that authenticates and finds no route)",
     )
     parser.add_argument("--database", default="wb_bench_api", help="PostgreSQL database name")
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432", help="server URL")
@@ -80,14 +86,26 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def batch_size(mode: str) -> int:
-    """0 for single writes, K for batch:K."""
-    if mode == "single":
-        return 0
+@dataclass(frozen=True)
+class Mode:
+    kind: str  # single, batch or floor
+    size: int = 1  # spans a request (none for floor)
+
+    def describe(self) -> str:
+        if self.kind == "batch":
+            return f"batch of {self.size} spans a request"
+        if self.kind == "floor":
+            return "floor, an authenticated GET that no route takes (404), no writes"
+        return "single, one span a request"
+
+
+def parse_mode(mode: str) -> Mode:
+    if mode in ("single", "floor"):
+        return Mode(mode, 0 if mode == "floor" else 1)
     kind, _, size = mode.partition(":")
     if kind != "batch" or not size.isdigit() or int(size) < 1:
-        raise argparse.ArgumentTypeError("single, or batch:K with K at least 1")
-    return int(size)
+        raise argparse.ArgumentTypeError("single, floor, or batch:K with K at least 1")
+    return Mode("batch", int(size))
 
 
 @dataclass
@@ -196,10 +214,11 @@ async def client(
     think: float,
     tally: Tally,
     rng: random.Random,
-    batch: int,
+    mode: Mode,
 ) -> None:
     headers = {"Authorization": f"Token {seat.token}"}
-    url = f"/api/layers/{seat.layer_id}/{'operations' if batch else 'spans'}/"
+    url = f"/api/layers/{seat.layer_id}/{'operations' if mode.kind == 'batch' else 'spans'}/"
+    acknowledged = 200 if mode.kind == "batch" else 201
     async with aiohttp.ClientSession(
         base_url,
         headers=headers,
@@ -210,17 +229,19 @@ async def client(
             version = (await response.json())["version"]
         tally.acknowledged[seat.layer_id] = 0
         while time.monotonic() < until:
-            spans = [random_span(seat.text, rng) for _ in range(batch or 1)]
-            if batch:
+            spans = [random_span(seat.text, rng) for _ in range(mode.size)]
+            if mode.kind == "floor":
+                request = http.get("/api/no-such-endpoint/")
+            elif mode.kind == "batch":
                 operations = [
                     {"op": "create_span", "ref": f"s{n}", **span} for n, span in enumerate(spans)
                 ]
-                body: dict[str, object] = {"version": version, "operations": operations}
+                request = http.post(url, json={"version": version, "operations": operations})
             else:
-                body = {**spans[0], "version": version}
+                request = http.post(url, json={**spans[0], "version": version})
             began = time.perf_counter()
             try:
-                async with http.post(url, json=body) as response:
+                async with request as response:
                     status = response.status
                     content = await response.read()
             except (aiohttp.ClientError, TimeoutError):
@@ -232,7 +253,7 @@ async def client(
             if measured:
                 tally.latencies.append(time.perf_counter() - began)
                 tally.statuses[status] = tally.statuses.get(status, 0) + 1
-            if status == (200 if batch else 201):
+            if status == acknowledged:
                 tally.acknowledged[seat.layer_id] += len(spans)
                 tally.measured_writes += len(spans) * measured
                 version = json.loads(content)["version"]
@@ -295,7 +316,7 @@ async def drive(
     warmup: float,
     seconds: float,
     think: float,
-    batch: int,
+    mode: Mode,
 ) -> Tally:
     tally = Tally()
     measure_from = time.monotonic() + warmup
@@ -312,7 +333,7 @@ async def drive(
                 think,
                 tally,
                 random.Random(rng.random()),
-                batch,
+                mode,
             )
             for seat in seats
         )
@@ -349,7 +370,9 @@ def main() -> None:
         "SECURE_SSL_REDIRECT": "false",  # plain HTTP on loopback, no proxy in front
         # Persistent connections: one per gunicorn thread, reused across requests.
         "CONN_MAX_AGE": "60",
-        "LOG_LEVEL": "WARNING",
+        # The floor's 404s are warnings of django.request: a log line each is not the
+        # request's cost.
+        "LOG_LEVEL": "ERROR" if args.mode.kind == "floor" else "WARNING",
         "DJANGO_SETTINGS_MODULE": "workbench.settings",
     }
     env.pop("CELERY_BROKER_URL", None)  # span writes enqueue nothing
@@ -392,7 +415,7 @@ def main() -> None:
     stored = sum(rows.values())
     lost = sum(max(0, tally.acknowledged[pk] - rows.get(pk, 0)) for pk in tally.acknowledged)
     # Each acknowledged request bumped the version once and wrote its spans.
-    per_request = args.mode or 1
+    per_request = args.mode.size
     version_gaps = sum(1 for pk, n in rows.items() if n != per_request * (versions[pk] - 1))
     connections.close_all()
     if not args.keep_db:
@@ -412,22 +435,20 @@ def main() -> None:
         f"clients         {args.clients}, mean think time {args.think:g} s, "
         f"{args.seconds:g} s measured after {args.warmup:g} s of warm-up"
     )
-    mode = f"batch of {args.mode} spans a request" if args.mode else "single, one span a request"
-    print(f"mode            {mode}")
+    print(f"mode            {args.mode.describe()}")
     print(f"requests        {len(ms)}  statuses {dict(sorted(tally.statuses.items()))}")
     if ms:
         print(
             f"latency ms      p50 {percentile(ms, 0.50):.1f}  p95 {percentile(ms, 0.95):.1f}  "
             f"p99 {percentile(ms, 0.99):.1f}  max {max(ms):.1f}  mean {statistics.fmean(ms):.1f}"
         )
+    print(f"requests/s      {len(ms) / args.seconds:.1f}")
     print(f"spans/s         {tally.measured_writes / args.seconds:.1f}")
-    if tally.measured_writes:
-        per_span = {
-            name: seconds / tally.measured_writes * 1000
-            for name, seconds in tally.cpu_seconds.items()
-        }
-        groups = "  ".join(f"{name} {value:.2f}" for name, value in per_span.items())
-        print(f"CPU ms/span     {groups}  (total {sum(per_span.values()):.2f})")
+    for unit, count in (("request", len(ms)), ("span", tally.measured_writes)):
+        if count:
+            per_unit = {name: seconds / count * 1000 for name, seconds in tally.cpu_seconds.items()}
+            groups = "  ".join(f"{name} {value:.2f}" for name, value in per_unit.items())
+            print(f"CPU ms/{unit:<9}{groups}  (total {sum(per_unit.values()):.2f})")
     print(f"acknowledged    {acknowledged} spans  rows {stored}  lost writes {lost}")
     print(f"versions        {version_gaps} layers whose rows are not {per_request} per version")
     print(f"transport errs  {tally.transport_errors}")
